@@ -1,0 +1,30 @@
+//! The imlogin wire protocol, shared by the browser module and the server.
+//!
+//! Link frames are JSON text frames over one WebSocket, tagged by `"t"`
+//! ([`ClientFrame`], [`ServerFrame`]). Login outcomes use NIM's numbering
+//! ([`LoginCode`]), which also answers the two questions every party asks
+//! of a failure: may it be retried ([`LoginCode::is_retryable`]) and does it
+//! invalidate the persisted session ([`LoginCode::clears_session`]).
+//!
+//! Input from the network is decoded with [`decode_client_frame`] and
+//! [`decode_server_frame`], which enforce the limits of [`limits`] and return
+//! a typed [`DecodeError`] for every bad input; they never panic.
+//! The server API's `CheckSum` header is computed and verified in
+//! [`checksum`].
+
+pub mod checksum;
+pub mod close;
+mod codes;
+mod decode;
+mod frames;
+pub mod limits;
+
+pub use codes::LoginCode;
+pub use decode::{decode_client_frame, decode_server_frame, DecodeError};
+pub use frames::{
+    Client, ClientFrame, ClientType, ClientsChange, KickReason, LoginFrame, LoginMode, ServerFrame,
+};
+pub use limits::FieldError;
+
+/// The `sdk` value the browser module sends: `imlogin/<crate version>`.
+pub const SDK_NAME: &str = concat!("imlogin/", env!("CARGO_PKG_VERSION"));

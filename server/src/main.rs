@@ -1,0 +1,2 @@
+//! imlogin-server (work in progress).
+fn main() {}

@@ -1,0 +1,1 @@
+//! imlogin: the browser login module for IM services.
