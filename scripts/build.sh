@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# Builds the npm package into pkg/: the release wasm, wasm-bindgen's `web`
+# target glue, then wasm-opt -Oz from the npm `binaryen` package (Debian's
+# wasm-opt 108 produces modules that break at run time; see SETUP.md).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+WASM_IN="$TARGET_DIR/wasm32-unknown-unknown/release/imlogin.wasm"
+OUT=pkg
+WASM_OPT=node_modules/.bin/wasm-opt
+
+header() {
+  printf '\n==> %s\n' "$*"
+}
+
+check_tools() {
+  local want have
+  want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
+  have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }') || true
+  if [ -z "$want" ]; then
+    echo "Cargo.lock has no wasm-bindgen: build for wasm32 once" >&2
+    exit 1
+  fi
+  if [ "$have" != "$want" ]; then
+    echo "wasm-bindgen CLI is '${have:-missing}', Cargo.lock wants $want:" >&2
+    echo "  cargo install wasm-bindgen-cli --version $want   (or run .ci/run)" >&2
+    exit 1
+  fi
+  if [ ! -x "$WASM_OPT" ]; then
+    echo "$WASM_OPT is missing: run npm ci" >&2
+    exit 1
+  fi
+}
+
+build_wasm() {
+  header "cargo build (wasm32, release)"
+  cargo build -p imlogin --target wasm32-unknown-unknown --release
+}
+
+bind() {
+  header "wasm-bindgen --target web"
+  rm -rf "$OUT"
+  wasm-bindgen --target web --out-dir "$OUT" "$WASM_IN"
+}
+
+optimize() {
+  header "wasm-opt -Oz"
+  # Features are read from the module's target_features section (kept
+  # because the release profile does not strip); wasm-opt validates its
+  # input and output, so a feature mismatch fails here, not in a browser.
+  "$WASM_OPT" -Oz --strip-debug --strip-producers \
+    "$OUT/imlogin_bg.wasm" -o "$OUT/imlogin_bg.opt.wasm"
+  mv "$OUT/imlogin_bg.opt.wasm" "$OUT/imlogin_bg.wasm"
+}
+
+smoke_load() {
+  header "instantiate the optimized module with its glue (node)"
+  # The `web` glue's initSync takes the bytes, so node can load it without
+  # fetch(); importing the glue must not touch `window`.
+  node --input-type=module -e "
+    import { readFileSync } from 'node:fs';
+    const glue = await import('./$OUT/imlogin.js');
+    glue.initSync({ module: readFileSync('./$OUT/imlogin_bg.wasm') });
+    console.log('loaded: exports', Object.keys(glue).sort().join(', '));
+  "
+}
+
+report_sizes() {
+  header "sizes (raw / gzip -9)"
+  local f
+  for f in "$WASM_IN" "$OUT/imlogin_bg.wasm" "$OUT/imlogin.js"; do
+    printf '    %-60s %8d B %8d B\n' "$f" "$(wc -c <"$f")" "$(gzip -9c "$f" | wc -c)"
+  done
+}
+
+check_tools
+build_wasm
+bind
+optimize
+smoke_load
+report_sizes

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The project's test command (`npm test` runs it; README names it).
+#
+# Runs every suite in order and stops at the first failure. Each suite is a
+# `suite_*` function listed in SUITES; a later issue adds its suite (browser
+# tests in Chromium and Firefox, the npm build, e2e) by writing one function
+# and appending its name. `scripts/test.sh clippy native` runs only the
+# suites named.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+SUITES=(fmt clippy native wasm_build)
+
+suite_fmt() {
+  cargo fmt --all --check
+}
+
+suite_clippy() {
+  cargo clippy --workspace --all-targets -- -D warnings
+}
+
+suite_native() {
+  cargo test --workspace
+}
+
+suite_wasm_build() {
+  cargo build -p imlogin --target wasm32-unknown-unknown --release
+}
+
+header() {
+  printf '\n==> %s\n' "$*"
+}
+
+main() {
+  local suites=("$@")
+  if [ ${#suites[@]} -eq 0 ]; then
+    suites=("${SUITES[@]}")
+  fi
+  local suite start summary=()
+  for suite in "${suites[@]}"; do
+    if ! declare -F "suite_$suite" >/dev/null; then
+      echo "scripts/test.sh: unknown suite '$suite' (known: ${SUITES[*]})" >&2
+      exit 2
+    fi
+  done
+  for suite in "${suites[@]}"; do
+    header "$suite"
+    start=$SECONDS
+    "suite_$suite"
+    summary+=("$(printf '%-12s ok  %4d s' "$suite" $((SECONDS - start)))")
+  done
+  header "all suites passed"
+  printf '    %s\n' "${summary[@]}"
+}
+
+main "$@"
