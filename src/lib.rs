@@ -1,1 +1,48 @@
 //! imlogin: the browser login module for IM services.
+//!
+//! The login logic is [`LoginMachine`], a deterministic state machine that
+//! performs no I/O and reads no clock (the style of quinn-proto and str0m):
+//! inputs carry `now`, effects are polled as [`Output`]s. The browser driver
+//! in `web/` (wasm32 only) wires it to a WebSocket, timers, storage and the
+//! browser's online/offline and visibility events; the native tests drive it
+//! with a virtual clock.
+//!
+//! A driver's loop, in short:
+//!
+//! ```
+//! use imlogin::{Config, LoginMachine, Output};
+//!
+//! let mut machine = LoginMachine::new(Config::new("app-key", "device-1"), 42);
+//! let now = 0.0;
+//! machine.login(now, "alice", "secret-token", false);
+//! while let Some(output) = machine.poll_output() {
+//!     match output {
+//!         Output::Connect(_conn) => { /* open a WebSocket, report its events */ }
+//!         Output::SetTimer(_timer, _at) => { /* fire handle_timer at `at` */ }
+//!         _ => { /* send, close, persist, emit, settle … */ }
+//!     }
+//! }
+//! assert_eq!(machine.status().as_str(), "connecting");
+//! ```
+
+mod config;
+mod error;
+mod machine;
+mod output;
+mod rng;
+mod session;
+mod status;
+mod timer;
+
+#[cfg(target_arch = "wasm32")]
+mod web;
+
+pub use config::{BackoffConfig, Config, ConfigError, MAX_DURATION_MS};
+pub use error::LoginError;
+pub use imlogin_protocol as protocol;
+pub use machine::{DelayHook, LoginMachine};
+pub use output::{ConnId, Event, Output, RequestId};
+pub use rng::Rng;
+pub use session::{Credentials, StoredSession, StoredSessionError, STORED_SESSION_VERSION};
+pub use status::Status;
+pub use timer::{Timer, TimerTable};

@@ -1,0 +1,801 @@
+//! The login state machine: DESIGN §2's transition table, with no I/O.
+//!
+//! [`LoginMachine`] never reads a clock, touches a socket or draws entropy.
+//! Every input carries `now` (ms on the driver's monotonic clock); every
+//! effect is an [`Output`] the driver polls. Methods fall in four groups:
+//!
+//! - **getters**: [`status`](LoginMachine::status),
+//!   [`accid`](LoginMachine::accid), [`clients`](LoginMachine::clients), …
+//! - **app commands**: [`login`](LoginMachine::login),
+//!   [`auto_login`](LoginMachine::auto_login),
+//!   [`kick_client`](LoginMachine::kick_client),
+//!   [`logout`](LoginMachine::logout);
+//! - **`handle_*` inputs** from the transport, timers and the browser;
+//! - **[`poll_output`](LoginMachine::poll_output)**, which the driver calls
+//!   after every input until it returns `None`.
+
+use std::collections::VecDeque;
+
+use imlogin_protocol::{
+    close, decode_server_frame, Client, ClientFrame, LoginCode, LoginFrame, LoginMode, ServerFrame,
+};
+
+use crate::config::MAX_DURATION_MS;
+use crate::{
+    Config, ConnId, Credentials, Event, LoginError, Output, RequestId, Rng, Status, StoredSession,
+    Timer, TimerTable,
+};
+
+/// An app-supplied override of the backoff delay:
+/// `(default_ms, attempt) -> ms`. A non-finite or negative answer falls back
+/// to the default.
+pub type DelayHook = Box<dyn FnMut(f64, u32) -> f64>;
+
+/// The connection the machine currently owns.
+#[derive(Debug)]
+struct Conn {
+    id: ConnId,
+    /// Whether the login frame has been sent on it.
+    login_sent: bool,
+}
+
+/// The credentials being logged in with, or logged in.
+#[derive(Debug)]
+struct Session {
+    credentials: Credentials,
+    /// Whether a login with these credentials has succeeded: from then on
+    /// every disconnect is followed by reconnection in auto mode, forever.
+    established: bool,
+    /// Mandatory login for the attempts until the first success.
+    force: bool,
+}
+
+/// A `login` or `auto_login` call waiting for its outcome.
+#[derive(Debug)]
+struct Pending {
+    request: RequestId,
+    kind: PendingKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum PendingKind {
+    /// A manual login that has made `attempts` connection attempts so far.
+    Manual { attempts: u32 },
+    /// An auto login, or a call waiting for an established session to
+    /// reconnect: retries network failures without limit.
+    Auto,
+}
+
+/// The sans-IO login machine. See the module documentation for the driver
+/// contract, and `DESIGN.md` §2 for the behaviour.
+pub struct LoginMachine {
+    config: Config,
+    rng: Rng,
+    delay_hook: Option<DelayHook>,
+    outputs: VecDeque<Output>,
+    timers: TimerTable,
+    status: Status,
+    online: bool,
+    next_conn: u64,
+    next_request: u64,
+    conn: Option<Conn>,
+    session: Option<Session>,
+    pending: Option<Pending>,
+    kicks: Vec<(RequestId, String)>,
+    clients: Vec<Client>,
+    client_id: Option<String>,
+    heartbeat_ms: f64,
+    /// Failed connection attempts in a row; the backoff exponent.
+    failures: u32,
+    /// The server's `retryAfterMs` for the next delay (0 when none).
+    retry_floor_ms: f64,
+}
+
+impl core::fmt::Debug for LoginMachine {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("LoginMachine")
+            .field("status", &self.status)
+            .field("online", &self.online)
+            .field("conn", &self.conn)
+            .field("session", &self.session)
+            .field("pending", &self.pending)
+            .field("timers", &self.timers)
+            .finish_non_exhaustive()
+    }
+}
+
+const NOT_REACHABLE: &str = "could not reach the link server";
+const CONNECTION_LOST: &str = "connection to the link server lost";
+
+impl LoginMachine {
+    /// A machine in `loggedOut`, online, with its jitter seeded by `seed`.
+    ///
+    /// `config` should have passed [`Config::validate`]; out-of-range
+    /// durations are clamped rather than trusted.
+    pub fn new(config: Config, seed: u64) -> Self {
+        let heartbeat_ms = clamp_ms(config.default_heartbeat_ms, 1_000.0);
+        LoginMachine {
+            config,
+            rng: Rng::new(seed),
+            delay_hook: None,
+            outputs: VecDeque::new(),
+            timers: TimerTable::default(),
+            status: Status::LoggedOut,
+            online: true,
+            next_conn: 0,
+            next_request: 0,
+            conn: None,
+            session: None,
+            pending: None,
+            kicks: Vec::new(),
+            clients: Vec::new(),
+            client_id: None,
+            heartbeat_ms,
+            failures: 0,
+            retry_floor_ms: 0.0,
+        }
+    }
+
+    /// Installs (or removes) the `reconnectDelay` hook.
+    pub fn set_delay_hook(&mut self, hook: Option<DelayHook>) {
+        self.delay_hook = hook;
+    }
+
+    // ----- getters -----
+
+    /// The current status.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// The accid being logged in with or logged in, if any.
+    pub fn accid(&self) -> Option<&str> {
+        self.session.as_ref().map(|s| s.credentials.accid.as_str())
+    }
+
+    /// This device's id.
+    pub fn device_id(&self) -> &str {
+        &self.config.device_id
+    }
+
+    /// The account's other live sessions, as last reported by the server.
+    pub fn clients(&self) -> &[Client] {
+        &self.clients
+    }
+
+    /// This session's server-assigned id while logged in.
+    pub fn client_id(&self) -> Option<&str> {
+        self.client_id.as_deref()
+    }
+
+    /// Whether the browser last reported the network as up.
+    pub fn is_online(&self) -> bool {
+        self.online
+    }
+
+    /// The connection the machine owns (open or opening), if any.
+    pub fn connection(&self) -> Option<ConnId> {
+        self.conn.as_ref().map(|c| c.id)
+    }
+
+    /// The armed timers.
+    pub fn timers(&self) -> &TimerTable {
+        &self.timers
+    }
+
+    /// The armed timer that fires first, and when.
+    pub fn next_timeout(&self) -> Option<(Timer, f64)> {
+        self.timers.next_timeout()
+    }
+
+    /// Whether a `login`/`auto_login` call is waiting for its outcome.
+    pub fn has_pending_login(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// Whether the current credentials have logged in successfully (so that
+    /// the machine reconnects by itself).
+    pub fn is_established(&self) -> bool {
+        self.session.as_ref().is_some_and(|s| s.established)
+    }
+
+    /// The next action for the driver, in order; `None` when there is none.
+    #[must_use]
+    pub fn poll_output(&mut self) -> Option<Output> {
+        self.outputs.pop_front()
+    }
+
+    // ----- app commands -----
+
+    /// A manual login. Replaces whatever login or session there was (a
+    /// pending one settles with 499). Bad arguments are refused with 414
+    /// and offline with 415 before any traffic, leaving the current state
+    /// untouched.
+    pub fn login(&mut self, now: f64, accid: &str, token: &str, force: bool) -> RequestId {
+        let request = self.new_request();
+        let credentials = match Credentials::new(accid, token) {
+            Ok(c) => c,
+            Err(e) => {
+                let message = e.to_string();
+                self.reject_now(request, LoginError::new(LoginCode::BadParameter, message));
+                return request;
+            }
+        };
+        if !self.online {
+            self.reject_now(
+                request,
+                LoginError::from_code(LoginCode::NetworkUnavailable),
+            );
+            return request;
+        }
+        self.start(
+            now,
+            credentials,
+            force,
+            request,
+            PendingKind::Manual { attempts: 1 },
+        );
+        self.arm(
+            Timer::LoginTimeout,
+            now + clamp_ms(self.config.login_timeout_ms, 1_000.0),
+        );
+        self.connect(now);
+        request
+    }
+
+    /// An auto login with the session persisted by an earlier successful
+    /// login. Returns `None` when nothing is persisted (the JS promise then
+    /// resolves `false` at once). Retries network failures without limit;
+    /// while offline it waits in `offline`.
+    ///
+    /// When the machine already holds an established session for the same
+    /// accid, the call just waits for (or reports) that session.
+    pub fn auto_login(
+        &mut self,
+        now: f64,
+        stored: Option<StoredSession>,
+        force: bool,
+    ) -> Option<RequestId> {
+        if let Some(session) = &self.session {
+            let same = stored
+                .as_ref()
+                .is_none_or(|s| s.credentials.accid == session.credentials.accid);
+            if session.established && same && self.pending.is_none() {
+                let request = self.new_request();
+                if self.status == Status::LoggedIn {
+                    self.outputs.push_back(Output::Settle(request, Ok(())));
+                } else {
+                    self.pending = Some(Pending {
+                        request,
+                        kind: PendingKind::Auto,
+                    });
+                }
+                return Some(request);
+            }
+        }
+        let stored = stored?;
+        let request = self.new_request();
+        self.start(now, stored.credentials, force, request, PendingKind::Auto);
+        if self.online {
+            self.connect(now);
+        } else {
+            self.set_status(Status::Offline);
+        }
+        Some(request)
+    }
+
+    /// Asks the server to end another session of this account. Settles with
+    /// the server's `kickResult` (404: no such client), or 415 when not
+    /// connected.
+    pub fn kick_client(&mut self, _now: f64, client_id: &str) -> RequestId {
+        let request = self.new_request();
+        match &self.conn {
+            Some(conn) if self.status == Status::LoggedIn => {
+                let frame = ClientFrame::Kick {
+                    client_id: client_id.to_owned(),
+                };
+                self.outputs.push_back(Output::Send(conn.id, frame));
+                self.kicks.push((request, client_id.to_owned()));
+            }
+            _ => {
+                let error = LoginError::new(
+                    LoginCode::NetworkUnavailable,
+                    "not connected to the link server",
+                );
+                self.outputs.push_back(Output::Settle(request, Err(error)));
+            }
+        }
+        request
+    }
+
+    /// Logs out: tells the server when logged in, closes, cancels every
+    /// timer, clears the persisted session and settles a pending login with
+    /// 499. Leaves `loggedOut` whatever the state was.
+    pub fn logout(&mut self, _now: f64) {
+        if let (Some(conn), Status::LoggedIn) = (&self.conn, self.status) {
+            self.outputs
+                .push_back(Output::Send(conn.id, ClientFrame::Logout));
+        }
+        self.stop(
+            None,
+            true,
+            Some(LoginError::new(LoginCode::Cancelled, "cancelled by logout")),
+        );
+    }
+
+    // ----- transport inputs -----
+
+    /// The connection `conn` opened: send the login frame.
+    pub fn handle_opened(&mut self, _now: f64, conn: ConnId) {
+        let Some(current) = &self.conn else { return };
+        if current.id != conn || current.login_sent || self.status != Status::Connecting {
+            return;
+        }
+        let Some(frame) = self.login_frame() else {
+            return;
+        };
+        self.outputs
+            .push_back(Output::Send(conn, ClientFrame::Login(frame)));
+        if let Some(current) = &mut self.conn {
+            current.login_sent = true;
+        }
+    }
+
+    /// A text frame arrived on `conn`. A frame that does not decode means
+    /// the connection is broken: it is closed and retried.
+    pub fn handle_text(&mut self, now: f64, conn: ConnId, text: &str) {
+        match decode_server_frame(text) {
+            Ok(frame) => self.handle_frame(now, conn, frame),
+            Err(_) if self.is_current(conn) => self.retry(
+                now,
+                LoginError::new(LoginCode::ServerError, "bad frame from the link server"),
+            ),
+            Err(_) => {}
+        }
+    }
+
+    /// A decoded frame arrived on `conn`.
+    pub fn handle_frame(&mut self, now: f64, conn: ConnId, frame: ServerFrame) {
+        if !self.is_current(conn) {
+            return;
+        }
+        let logging_in =
+            self.status == Status::Connecting && self.conn.as_ref().is_some_and(|c| c.login_sent);
+        match frame {
+            ServerFrame::LoginOk {
+                client_id,
+                server_time,
+                heartbeat_ms,
+                clients,
+            } if logging_in => self.logged_in(now, client_id, server_time, heartbeat_ms, clients),
+            ServerFrame::LoginErr {
+                code,
+                message,
+                retry_after_ms,
+            } if logging_in => {
+                let error = LoginError::new(code, message);
+                if code.is_retryable() {
+                    self.retry_floor_ms =
+                        retry_after_ms.map_or(0.0, |ms| (ms as f64).min(MAX_DURATION_MS));
+                    self.retry(now, error);
+                } else {
+                    self.stop(Some(error), code.clears_session(), None);
+                }
+            }
+            ServerFrame::Kicked {
+                reason,
+                client_type,
+            } => {
+                let cancelled =
+                    LoginError::new(LoginCode::Cancelled, "kicked before login completed");
+                self.emit(Event::Kicked {
+                    reason,
+                    client_type,
+                });
+                self.stop(None, reason.clears_session(), Some(cancelled));
+            }
+            ServerFrame::Clients { clients, .. } if self.status == Status::LoggedIn => {
+                self.clients = clients.clone();
+                self.emit(Event::Clients(clients));
+            }
+            ServerFrame::KickResult { client_id, code } => {
+                if let Some(i) = self.kicks.iter().position(|(_, id)| *id == client_id) {
+                    let (request, _) = self.kicks.remove(i);
+                    let result = if code == LoginCode::Ok {
+                        Ok(())
+                    } else {
+                        Err(LoginError::new(code, "no such client"))
+                    };
+                    self.outputs.push_back(Output::Settle(request, result));
+                }
+            }
+            ServerFrame::Pong if self.status == Status::LoggedIn => {
+                self.disarm(Timer::PongTimeout);
+                self.arm(Timer::Heartbeat, now + self.heartbeat_ms);
+            }
+            _ => {}
+        }
+    }
+
+    /// The connection `conn` closed (or failed to open) with `code`.
+    pub fn handle_closed(&mut self, now: f64, conn: ConnId, _code: u16) {
+        if !self.is_current(conn) {
+            return;
+        }
+        // The socket is gone: nothing to close any more.
+        self.conn = None;
+        let message = if self.status == Status::LoggedIn {
+            CONNECTION_LOST
+        } else {
+            NOT_REACHABLE
+        };
+        self.retry(now, LoginError::new(LoginCode::NetworkUnavailable, message));
+    }
+
+    /// The connection `conn` reported an error; treated as closed.
+    pub fn handle_error(&mut self, now: f64, conn: ConnId) {
+        self.handle_closed(now, conn, close::NORMAL);
+    }
+
+    // ----- timer and browser inputs -----
+
+    /// `timer` fired. A timer that is no longer armed is ignored.
+    pub fn handle_timer(&mut self, now: f64, timer: Timer) {
+        if !self.timers.stop(timer) {
+            return;
+        }
+        match timer {
+            Timer::LoginTimeout => {
+                if matches!(self.pending_kind(), Some(PendingKind::Manual { .. }))
+                    && !self.is_established()
+                {
+                    self.stop(Some(LoginError::from_code(LoginCode::Timeout)), false, None);
+                }
+            }
+            Timer::ConnectTimeout => {
+                if self.status == Status::Connecting {
+                    let error = LoginError::new(LoginCode::Timeout, "connection attempt timed out");
+                    self.retry(now, error);
+                }
+            }
+            Timer::Reconnect => {
+                if self.status == Status::Waiting {
+                    self.reconnect(now);
+                }
+            }
+            Timer::Heartbeat => {
+                if let (Some(conn), Status::LoggedIn) = (&self.conn, self.status) {
+                    self.outputs
+                        .push_back(Output::Send(conn.id, ClientFrame::Ping));
+                    self.arm(Timer::PongTimeout, now + self.heartbeat_ms);
+                }
+            }
+            Timer::PongTimeout => {
+                if self.status == Status::LoggedIn {
+                    let error =
+                        LoginError::new(LoginCode::NetworkUnavailable, "no pong: connection lost");
+                    self.retry(now, error);
+                }
+            }
+        }
+    }
+
+    /// The browser went offline. Closes the connection (a socket across a
+    /// network change is rarely usable) and waits in `offline`; a manual
+    /// login that never succeeded fails with 415 instead.
+    pub fn handle_offline(&mut self, _now: f64) {
+        self.online = false;
+        if matches!(self.status, Status::LoggedOut | Status::Offline) {
+            return;
+        }
+        if matches!(self.pending_kind(), Some(PendingKind::Manual { .. })) && !self.is_established()
+        {
+            self.stop(
+                Some(LoginError::from_code(LoginCode::NetworkUnavailable)),
+                false,
+                None,
+            );
+            return;
+        }
+        self.close_conn();
+        self.disarm_all();
+        self.reject_kicks("connection to the link server lost");
+        self.set_status(Status::Offline);
+    }
+
+    /// The browser is online again: from `offline`, the next attempt starts
+    /// at once with the backoff reset.
+    pub fn handle_online(&mut self, now: f64) {
+        self.online = true;
+        if self.status == Status::Offline {
+            self.failures = 0;
+            self.retry_floor_ms = 0.0;
+            self.connect(now);
+        }
+    }
+
+    /// The page became visible: while `waiting`, attempt at once.
+    pub fn handle_visible(&mut self, now: f64) {
+        if self.status == Status::Waiting && self.online {
+            self.disarm(Timer::Reconnect);
+            self.reconnect(now);
+        }
+    }
+
+    // ----- internals -----
+
+    fn new_request(&mut self) -> RequestId {
+        self.next_request += 1;
+        RequestId(self.next_request)
+    }
+
+    fn is_current(&self, conn: ConnId) -> bool {
+        self.conn.as_ref().is_some_and(|c| c.id == conn)
+    }
+
+    fn pending_kind(&self) -> Option<PendingKind> {
+        self.pending.as_ref().map(|p| p.kind)
+    }
+
+    fn emit(&mut self, event: Event) {
+        self.outputs.push_back(Output::Emit(event));
+    }
+
+    fn set_status(&mut self, status: Status) {
+        if self.status != status {
+            self.status = status;
+            self.emit(Event::Status(status));
+        }
+    }
+
+    fn arm(&mut self, timer: Timer, at: f64) {
+        self.timers.set(timer, at);
+        self.outputs.push_back(Output::SetTimer(timer, at));
+    }
+
+    fn disarm(&mut self, timer: Timer) {
+        if self.timers.stop(timer) {
+            self.outputs.push_back(Output::CancelTimer(timer));
+        }
+    }
+
+    fn disarm_all(&mut self) {
+        for timer in Timer::ALL {
+            self.disarm(timer);
+        }
+    }
+
+    fn close_conn(&mut self) {
+        if let Some(conn) = self.conn.take() {
+            self.outputs
+                .push_back(Output::Close(conn.id, close::NORMAL));
+        }
+    }
+
+    /// Rejects a request that never started, without touching the state.
+    fn reject_now(&mut self, request: RequestId, error: LoginError) {
+        self.emit(Event::LoginFailed(error.clone()));
+        self.outputs.push_back(Output::Settle(request, Err(error)));
+    }
+
+    fn reject_kicks(&mut self, message: &'static str) {
+        for (request, _) in core::mem::take(&mut self.kicks) {
+            let error = LoginError::new(LoginCode::NetworkUnavailable, message);
+            self.outputs.push_back(Output::Settle(request, Err(error)));
+        }
+    }
+
+    /// Drops whatever is open or pending and takes up new credentials.
+    fn start(
+        &mut self,
+        _now: f64,
+        credentials: Credentials,
+        force: bool,
+        request: RequestId,
+        kind: PendingKind,
+    ) {
+        let cancelled = LoginError::new(LoginCode::Cancelled, "cancelled by a newer login");
+        if let Some(old) = self.pending.take() {
+            self.outputs
+                .push_back(Output::Settle(old.request, Err(cancelled)));
+        }
+        self.close_conn();
+        self.disarm_all();
+        self.reject_kicks("cancelled by a newer login");
+        self.clients.clear();
+        self.client_id = None;
+        self.failures = 0;
+        self.retry_floor_ms = 0.0;
+        self.session = Some(Session {
+            credentials,
+            established: false,
+            force,
+        });
+        self.pending = Some(Pending { request, kind });
+    }
+
+    /// Opens a new connection attempt.
+    fn connect(&mut self, now: f64) {
+        self.close_conn();
+        self.next_conn += 1;
+        let id = ConnId(self.next_conn);
+        self.conn = Some(Conn {
+            id,
+            login_sent: false,
+        });
+        self.outputs.push_back(Output::Connect(id));
+        self.arm(
+            Timer::ConnectTimeout,
+            now + clamp_ms(self.config.connect_timeout_ms, 1_000.0),
+        );
+        // Every attempt passes through `connecting`, even right after one.
+        if self.status == Status::Connecting {
+            self.emit(Event::Status(Status::Connecting));
+        }
+        self.set_status(Status::Connecting);
+    }
+
+    /// The next attempt after a backoff delay or on visibility.
+    fn reconnect(&mut self, now: f64) {
+        if let Some(Pending {
+            kind: PendingKind::Manual { attempts },
+            ..
+        }) = &mut self.pending
+        {
+            *attempts += 1;
+        }
+        self.connect(now);
+    }
+
+    fn login_frame(&self) -> Option<LoginFrame> {
+        let session = self.session.as_ref()?;
+        let manual =
+            !session.established && matches!(self.pending_kind(), Some(PendingKind::Manual { .. }));
+        Some(LoginFrame {
+            app_key: self.config.app_key.clone(),
+            accid: session.credentials.accid.clone(),
+            token: session.credentials.token.clone(),
+            device_id: self.config.device_id.clone(),
+            client_type: self.config.client_type,
+            mode: if manual {
+                LoginMode::Manual
+            } else {
+                LoginMode::Auto
+            },
+            force: session.force && !session.established,
+            custom_tag: self.config.custom_tag.clone(),
+            sdk: self.config.sdk.clone(),
+        })
+    }
+
+    fn logged_in(
+        &mut self,
+        now: f64,
+        client_id: String,
+        server_time: u64,
+        heartbeat_ms: u64,
+        clients: Vec<Client>,
+    ) {
+        self.disarm(Timer::ConnectTimeout);
+        self.disarm(Timer::LoginTimeout);
+        let Some(session) = &mut self.session else {
+            return;
+        };
+        session.established = true;
+        let stored = StoredSession {
+            credentials: session.credentials.clone(),
+            saved_at: server_time as f64,
+        };
+        self.failures = 0;
+        self.retry_floor_ms = 0.0;
+        self.client_id = Some(client_id);
+        if heartbeat_ms > 0 {
+            self.heartbeat_ms = clamp_ms(heartbeat_ms as f64, 1_000.0);
+        }
+        self.clients = clients.clone();
+        self.outputs.push_back(Output::Persist(stored));
+        self.set_status(Status::LoggedIn);
+        self.emit(Event::Clients(clients));
+        if let Some(pending) = self.pending.take() {
+            self.outputs
+                .push_back(Output::Settle(pending.request, Ok(())));
+        }
+        self.arm(Timer::Heartbeat, now + self.heartbeat_ms);
+    }
+
+    /// A connection attempt failed or a live connection was lost: back off
+    /// and try again, unless a manual login has used up its attempts.
+    fn retry(&mut self, now: f64, error: LoginError) {
+        self.close_conn();
+        for timer in [
+            Timer::ConnectTimeout,
+            Timer::Reconnect,
+            Timer::Heartbeat,
+            Timer::PongTimeout,
+        ] {
+            self.disarm(timer);
+        }
+        self.reject_kicks(CONNECTION_LOST);
+        self.client_id = None;
+        if let Some(PendingKind::Manual { attempts }) = self.pending_kind() {
+            if !self.is_established() && attempts >= self.config.retry_count {
+                self.stop(Some(error), false, None);
+                return;
+            }
+        }
+        self.failures = self.failures.saturating_add(1);
+        let delay_ms = self.backoff_delay();
+        self.set_status(Status::Waiting);
+        self.arm(Timer::Reconnect, now + delay_ms);
+        self.emit(Event::Reconnecting {
+            attempt: self.failures,
+            delay_ms,
+        });
+    }
+
+    /// Full jitter: `random(0, min(max, initial · 2^(failures−1)))`, then
+    /// the hook's override, then the server's `retryAfterMs` floor.
+    fn backoff_delay(&mut self) -> f64 {
+        let backoff = self.config.backoff;
+        let exponent = self.failures.saturating_sub(1).min(52);
+        let ceiling = (backoff.initial_ms * 2f64.powi(exponent as i32)).min(backoff.max_ms);
+        let default_ms = (self.rng.next_f64() * (ceiling + 1.0)).floor().min(ceiling);
+        let chosen = match &mut self.delay_hook {
+            Some(hook) => {
+                let ms = hook(default_ms, self.failures);
+                if ms.is_finite() && ms >= 0.0 {
+                    ms.min(MAX_DURATION_MS)
+                } else {
+                    default_ms
+                }
+            }
+            None => default_ms,
+        };
+        let floor = core::mem::take(&mut self.retry_floor_ms);
+        chosen.max(floor)
+    }
+
+    /// Ends everything: close, cancel timers, settle, forget the session.
+    ///
+    /// `failure` is reported (`loginFailed`) and rejects a pending login;
+    /// without one, a pending login settles with `cancel` instead.
+    fn stop(
+        &mut self,
+        failure: Option<LoginError>,
+        clear_persisted: bool,
+        cancel: Option<LoginError>,
+    ) {
+        self.close_conn();
+        self.disarm_all();
+        self.reject_kicks(CONNECTION_LOST);
+        if clear_persisted {
+            self.outputs.push_back(Output::ClearPersisted);
+        }
+        self.session = None;
+        self.clients.clear();
+        self.client_id = None;
+        self.failures = 0;
+        self.retry_floor_ms = 0.0;
+        self.set_status(Status::LoggedOut);
+        let pending = self.pending.take();
+        if let Some(error) = failure {
+            self.emit(Event::LoginFailed(error.clone()));
+            if let Some(p) = pending {
+                self.outputs
+                    .push_back(Output::Settle(p.request, Err(error)));
+            }
+        } else if let (Some(p), Some(error)) = (pending, cancel) {
+            self.outputs
+                .push_back(Output::Settle(p.request, Err(error)));
+        }
+    }
+}
+
+/// A duration from settings or the server, made finite and in range.
+fn clamp_ms(ms: f64, min: f64) -> f64 {
+    if ms.is_finite() {
+        ms.clamp(min, MAX_DURATION_MS)
+    } else {
+        min
+    }
+}

@@ -1,0 +1,207 @@
+//! Credentials and the persisted session record.
+
+use core::fmt;
+
+use imlogin_protocol::limits::{self, FieldError};
+use serde::{Deserialize, Serialize};
+
+/// An accid and its token, as the app passes them to `login`.
+///
+/// `Debug` redacts the token: it is a secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Credentials {
+    /// The IM account id, lower case.
+    pub accid: String,
+    /// The account's token.
+    pub token: String,
+}
+
+impl Credentials {
+    /// Validates both fields against the protocol's limits and lower-cases
+    /// the accid, so that bad input is refused before any network traffic.
+    pub fn new(accid: &str, token: &str) -> Result<Self, FieldError> {
+        let accid = limits::normalize_accid(accid)?;
+        limits::check_token(token)?;
+        Ok(Credentials {
+            accid,
+            token: token.to_owned(),
+        })
+    }
+}
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Credentials")
+            .field("accid", &self.accid)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
+/// The record persisted after a successful login, so that a reloaded page
+/// can log in again by itself: `{"v":1,"accid","token","savedAt"}`.
+#[derive(Clone, PartialEq)]
+pub struct StoredSession {
+    /// The credentials that logged in.
+    pub credentials: Credentials,
+    /// When they last logged in, in ms since the Unix epoch (server time).
+    pub saved_at: f64,
+}
+
+/// The only record version this build reads and writes.
+pub const STORED_SESSION_VERSION: u32 = 1;
+
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct StoredSessionV1<'a> {
+    v: u32,
+    #[serde(borrow)]
+    accid: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    token: std::borrow::Cow<'a, str>,
+    saved_at: f64,
+}
+
+/// Why a stored record was refused (it is then removed and treated as absent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StoredSessionError {
+    /// Not JSON, or not an object of the expected fields and types.
+    Malformed,
+    /// A version other than [`STORED_SESSION_VERSION`].
+    ForeignVersion,
+    /// The accid or token breaks the protocol's limits.
+    BadField(FieldError),
+}
+
+impl fmt::Display for StoredSessionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StoredSessionError::Malformed => f.write_str("stored session is malformed"),
+            StoredSessionError::ForeignVersion => f.write_str("stored session has another version"),
+            StoredSessionError::BadField(e) => {
+                f.write_str("stored session: ")?;
+                fmt::Display::fmt(e, f)
+            }
+        }
+    }
+}
+
+impl std::error::Error for StoredSessionError {}
+
+impl StoredSession {
+    /// The record as stored.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(&StoredSessionV1 {
+            v: STORED_SESSION_VERSION,
+            accid: self.credentials.accid.as_str().into(),
+            token: self.credentials.token.as_str().into(),
+            saved_at: self.saved_at,
+        })
+        .unwrap_or_default()
+    }
+
+    /// Reads a stored record, refusing anything this version did not write.
+    pub fn from_json(text: &str) -> Result<Self, StoredSessionError> {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|_| StoredSessionError::Malformed)?;
+        if value.get("v").and_then(serde_json::Value::as_u64)
+            != Some(u64::from(STORED_SESSION_VERSION))
+        {
+            return Err(if value.get("v").is_some() {
+                StoredSessionError::ForeignVersion
+            } else {
+                StoredSessionError::Malformed
+            });
+        }
+        let record: StoredSessionV1<'_> =
+            serde_json::from_str(text).map_err(|_| StoredSessionError::Malformed)?;
+        if !record.saved_at.is_finite() {
+            return Err(StoredSessionError::Malformed);
+        }
+        let credentials =
+            Credentials::new(&record.accid, &record.token).map_err(StoredSessionError::BadField)?;
+        Ok(StoredSession {
+            credentials,
+            saved_at: record.saved_at,
+        })
+    }
+}
+
+impl fmt::Debug for StoredSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("StoredSession")
+            .field("credentials", &self.credentials)
+            .field("saved_at", &self.saved_at)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session() -> StoredSession {
+        StoredSession {
+            credentials: Credentials::new("Alice", "tok").unwrap(),
+            saved_at: 1.0e12,
+        }
+    }
+
+    #[test]
+    fn round_trips_as_version_1() {
+        let json = session().to_json();
+        assert_eq!(
+            json,
+            r#"{"v":1,"accid":"alice","token":"tok","savedAt":1000000000000.0}"#
+        );
+        assert_eq!(StoredSession::from_json(&json).unwrap(), session());
+    }
+
+    #[test]
+    fn refuses_corrupt_foreign_and_out_of_limit_records() {
+        use StoredSessionError::*;
+        let cases: &[(&str, StoredSessionError)] = &[
+            ("", Malformed),
+            ("not json", Malformed),
+            ("[]", Malformed),
+            ("null", Malformed),
+            (r#"{"accid":"a","token":"t","savedAt":1}"#, Malformed),
+            (
+                r#"{"v":2,"accid":"a","token":"t","savedAt":1}"#,
+                ForeignVersion,
+            ),
+            (
+                r#"{"v":"1","accid":"a","token":"t","savedAt":1}"#,
+                ForeignVersion,
+            ),
+            (r#"{"v":1,"accid":5,"token":"t","savedAt":1}"#, Malformed),
+            (r#"{"v":1,"accid":"a","token":"t"}"#, Malformed),
+            (
+                r#"{"v":1,"accid":"a","token":"t","savedAt":1,"x":1}"#,
+                Malformed,
+            ),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(
+                StoredSession::from_json(text).unwrap_err(),
+                *expected,
+                "{text}"
+            );
+        }
+        let long_token = format!(
+            r#"{{"v":1,"accid":"a","token":"{}","savedAt":1}}"#,
+            "t".repeat(129)
+        );
+        assert!(matches!(
+            StoredSession::from_json(&long_token),
+            Err(BadField(_))
+        ));
+    }
+
+    #[test]
+    fn debug_redacts_the_token() {
+        let text = format!("{:?}", session());
+        assert!(!text.contains("tok\""), "{text}");
+        assert!(text.contains("<redacted>"));
+    }
+}

@@ -1,0 +1,1 @@
+//! Browser driver (wasm32 only): comes with the browser-module issue.

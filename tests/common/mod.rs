@@ -1,0 +1,340 @@
+//! A virtual-clock harness for the login machine: a scripted server, a
+//! clock the test advances, and every output recorded.
+
+#![allow(dead_code)]
+
+use std::collections::{HashMap, VecDeque};
+
+use imlogin::protocol::{
+    Client, ClientFrame, ClientType, KickReason, LoginCode, LoginFrame, LoginMode, ServerFrame,
+};
+use imlogin::{
+    Config, ConnId, Credentials, Event, LoginError, LoginMachine, Output, RequestId, Status,
+    StoredSession, Timer,
+};
+
+/// How the scripted server answers the next connection attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Reply {
+    /// Open and answer the login frame with `loginOk`.
+    Accept,
+    /// Fail to open (connection refused): the socket reports closed at once.
+    Refuse,
+    /// Never open: the attempt hangs until the connect timeout.
+    Hang,
+    /// Open, then answer the login with `loginErr`.
+    Err(u16, Option<u64>),
+}
+
+/// The machine, its virtual clock, and a scripted peer.
+pub struct Harness {
+    pub m: LoginMachine,
+    pub now: f64,
+    /// Every output with the virtual time it was polled at.
+    pub log: Vec<(f64, Output)>,
+    /// Replies for the next attempts, in order; `default_reply` after that.
+    pub replies: VecDeque<Reply>,
+    pub default_reply: Reply,
+    /// Whether the scripted server answers `ping` with `pong`.
+    pub answers_ping: bool,
+    /// The connection the peer considers open, if any.
+    pub open: Option<ConnId>,
+    /// Login frames the server received.
+    pub logins: Vec<LoginFrame>,
+    /// Outcomes of requests, by id.
+    pub settled: HashMap<RequestId, Vec<Result<(), LoginError>>>,
+    /// What the driver's storage holds.
+    pub persisted: Option<StoredSession>,
+    /// The driver's own copy of armed timers (SetTimer/CancelTimer).
+    pub driver_timers: HashMap<Timer, f64>,
+    /// Whether the browser is online.
+    pub online: bool,
+}
+
+pub const APP_KEY: &str = "app-key";
+pub const DEVICE: &str = "device-a";
+
+pub fn config() -> Config {
+    Config::new(APP_KEY, DEVICE)
+}
+
+pub fn creds(accid: &str, token: &str) -> StoredSession {
+    StoredSession {
+        credentials: Credentials::new(accid, token).unwrap(),
+        saved_at: 1.0,
+    }
+}
+
+impl Harness {
+    pub fn new() -> Self {
+        Self::with_config(config(), 7)
+    }
+
+    pub fn with_config(config: Config, seed: u64) -> Self {
+        Harness {
+            m: LoginMachine::new(config, seed),
+            now: 0.0,
+            log: Vec::new(),
+            replies: VecDeque::new(),
+            default_reply: Reply::Accept,
+            answers_ping: true,
+            open: None,
+            logins: Vec::new(),
+            settled: HashMap::new(),
+            persisted: None,
+            driver_timers: HashMap::new(),
+            online: true,
+        }
+    }
+
+    /// Plays the driver: drains outputs and lets the scripted server answer.
+    pub fn pump(&mut self) {
+        while let Some(output) = self.m.poll_output() {
+            self.log.push((self.now, output.clone()));
+            match output {
+                Output::Connect(conn) => {
+                    assert!(
+                        self.open.is_none(),
+                        "Connect while {:?} is still open",
+                        self.open
+                    );
+                    let reply = self
+                        .replies
+                        .pop_front()
+                        .unwrap_or_else(|| self.default_reply.clone());
+                    match reply {
+                        Reply::Refuse => self.m.handle_closed(self.now, conn, 1006),
+                        Reply::Hang => self.open = Some(conn),
+                        Reply::Accept | Reply::Err(..) => {
+                            self.open = Some(conn);
+                            self.replies.push_front(reply);
+                            self.m.handle_opened(self.now, conn);
+                        }
+                    }
+                }
+                Output::Send(conn, frame) => self.server_receives(conn, frame),
+                Output::Close(conn, _) => {
+                    assert_eq!(
+                        self.open,
+                        Some(conn),
+                        "Close of a connection that is not open"
+                    );
+                    self.open = None;
+                }
+                Output::SetTimer(t, at) => {
+                    self.driver_timers.insert(t, at);
+                }
+                Output::CancelTimer(t) => {
+                    assert!(
+                        self.driver_timers.remove(&t).is_some(),
+                        "CancelTimer of unarmed {t:?}"
+                    );
+                }
+                Output::Persist(s) => self.persisted = Some(s),
+                Output::ClearPersisted => self.persisted = None,
+                Output::Emit(_) => {}
+                Output::Settle(id, result) => self.settled.entry(id).or_default().push(result),
+            }
+        }
+        let machine: HashMap<Timer, f64> = Timer::ALL
+            .iter()
+            .filter_map(|&t| self.m.timers().get(t).map(|at| (t, at)))
+            .collect();
+        assert_eq!(
+            machine, self.driver_timers,
+            "driver and machine disagree on armed timers"
+        );
+    }
+
+    fn server_receives(&mut self, conn: ConnId, frame: ClientFrame) {
+        match frame {
+            ClientFrame::Login(login) => {
+                self.logins.push(login);
+                let reply = self.replies.pop_front().unwrap_or(Reply::Accept);
+                let answer = match reply {
+                    Reply::Err(code, retry_after_ms) => ServerFrame::LoginErr {
+                        code: LoginCode::from(code),
+                        message: "scripted".into(),
+                        retry_after_ms,
+                    },
+                    _ => ServerFrame::LoginOk {
+                        client_id: format!("c{}", conn.0),
+                        server_time: 1_700_000_000_000,
+                        heartbeat_ms: 30_000,
+                        clients: vec![],
+                    },
+                };
+                // After loginErr the machine closes first (asserted by the
+                // Close bookkeeping), so the server's own close is never seen.
+                self.m.handle_frame(self.now, conn, answer);
+            }
+            ClientFrame::Ping => {
+                if self.answers_ping {
+                    self.m.handle_frame(self.now, conn, ServerFrame::Pong);
+                }
+            }
+            ClientFrame::Logout | ClientFrame::Kick { .. } => {}
+        }
+    }
+
+    /// Advances virtual time by `ms`, firing every timer that falls due.
+    pub fn advance(&mut self, ms: f64) {
+        let until = self.now + ms;
+        while let Some((timer, at)) = self.m.next_timeout() {
+            if at > until {
+                break;
+            }
+            self.now = self.now.max(at);
+            self.driver_timers.remove(&timer);
+            self.m.handle_timer(self.now, timer);
+            self.pump();
+        }
+        self.now = until;
+    }
+
+    pub fn login(&mut self, accid: &str, token: &str) -> RequestId {
+        let id = self.m.login(self.now, accid, token, false);
+        self.pump();
+        id
+    }
+
+    pub fn auto_login(&mut self, stored: Option<StoredSession>) -> Option<RequestId> {
+        let id = self.m.auto_login(self.now, stored, false);
+        self.pump();
+        id
+    }
+
+    pub fn logout(&mut self) {
+        self.m.logout(self.now);
+        self.pump();
+    }
+
+    pub fn offline(&mut self) {
+        self.online = false;
+        self.m.handle_offline(self.now);
+        self.pump();
+    }
+
+    pub fn online(&mut self) {
+        self.online = true;
+        self.m.handle_online(self.now);
+        self.pump();
+    }
+
+    /// The server drops the open connection.
+    pub fn drop_connection(&mut self, code: u16) {
+        let conn = self.open.take().expect("no open connection to drop");
+        self.m.handle_closed(self.now, conn, code);
+        self.pump();
+    }
+
+    /// The server sends a frame on the open connection.
+    pub fn server_sends(&mut self, frame: ServerFrame) {
+        let conn = self.open.expect("no open connection");
+        self.m.handle_frame(self.now, conn, frame);
+        self.pump();
+    }
+
+    pub fn status(&self) -> Status {
+        self.m.status()
+    }
+
+    pub fn outcome(&self, id: RequestId) -> Option<Result<(), LoginError>> {
+        let outcomes = self.settled.get(&id)?;
+        assert_eq!(
+            outcomes.len(),
+            1,
+            "request {id:?} settled {} times",
+            outcomes.len()
+        );
+        Some(outcomes[0].clone())
+    }
+
+    pub fn rejected_code(&self, id: RequestId) -> u16 {
+        match self.outcome(id) {
+            Some(Err(e)) => e.code.as_u16(),
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    pub fn connects(&self) -> usize {
+        self.log
+            .iter()
+            .filter(|(_, o)| matches!(o, Output::Connect(_)))
+            .count()
+    }
+
+    pub fn connect_times(&self) -> Vec<f64> {
+        self.log
+            .iter()
+            .filter(|(_, o)| matches!(o, Output::Connect(_)))
+            .map(|(t, _)| *t)
+            .collect()
+    }
+
+    pub fn events(&self) -> Vec<Event> {
+        self.log
+            .iter()
+            .filter_map(|(_, o)| match o {
+                Output::Emit(e) => Some(e.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn reconnect_delays(&self) -> Vec<(u32, f64)> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Reconnecting { attempt, delay_ms } => Some((attempt, delay_ms)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn statuses(&self) -> Vec<Status> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Status(s) => Some(s),
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn last_login(&self) -> &LoginFrame {
+        self.logins.last().expect("no login frame sent")
+    }
+
+    /// Logs in manually and checks it worked.
+    pub fn logged_in_as(accid: &str) -> Self {
+        let mut h = Harness::new();
+        let id = h.login(accid, "token-1");
+        assert_eq!(h.outcome(id), Some(Ok(())));
+        assert_eq!(h.status(), Status::LoggedIn);
+        h
+    }
+}
+
+pub fn client(id: &str, device: &str) -> Client {
+    Client {
+        client_id: id.into(),
+        client_type: ClientType::Web,
+        device_id: device.into(),
+        custom_tag: None,
+        login_at: 1,
+    }
+}
+
+pub fn kicked(reason: KickReason) -> ServerFrame {
+    ServerFrame::Kicked {
+        reason,
+        client_type: Some(ClientType::Web),
+    }
+}
+
+pub fn is_auto(frame: &LoginFrame) -> bool {
+    frame.mode == LoginMode::Auto
+}
+
+pub const HOUR: f64 = 3_600_000.0;

@@ -1,0 +1,310 @@
+//! Invariants of the login machine under random event sequences (proptest).
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::collections::{HashMap, HashSet};
+
+use imlogin::protocol::{ClientType, KickReason, LoginCode, ServerFrame};
+use imlogin::{
+    Config, ConnId, Credentials, Event, LoginMachine, Output, RequestId, StoredSession, Timer,
+};
+use proptest::prelude::*;
+
+/// One thing that can happen to the machine.
+#[derive(Debug, Clone)]
+enum Step {
+    Login {
+        valid: bool,
+        force: bool,
+    },
+    AutoLogin {
+        stored: bool,
+        force: bool,
+    },
+    Logout,
+    Kick,
+    /// The current connection opens.
+    Opened,
+    /// The server answers the login (0 = ok, else a code).
+    Answer(u16, Option<u64>),
+    Pong,
+    Kicked(u8),
+    Closed,
+    Error,
+    Garbage,
+    /// Time passes: the due timers fire.
+    Advance(u32),
+    Offline,
+    Online,
+    Visible,
+    /// A stale event for a connection the machine abandoned.
+    StaleOpened,
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        2 => (any::<bool>(), any::<bool>()).prop_map(|(v, f)| Step::Login { valid: v || f, force: f }),
+        2 => (any::<bool>(), any::<bool>()).prop_map(|(s, f)| Step::AutoLogin { stored: s, force: f }),
+        1 => Just(Step::Logout),
+        1 => Just(Step::Kick),
+        4 => Just(Step::Opened),
+        4 => (prop::sample::select(vec![0u16, 0, 0, 302, 403, 414, 416, 417, 422, 500, 503]),
+              prop::option::of(0u64..60_000)).prop_map(|(c, r)| Step::Answer(c, r)),
+        2 => Just(Step::Pong),
+        1 => (0u8..6).prop_map(Step::Kicked),
+        3 => Just(Step::Closed),
+        1 => Just(Step::Error),
+        1 => Just(Step::Garbage),
+        5 => (0u32..120_000).prop_map(Step::Advance),
+        2 => Just(Step::Offline),
+        2 => Just(Step::Online),
+        1 => Just(Step::Visible),
+        1 => Just(Step::StaleOpened),
+    ]
+}
+
+/// A driver that keeps the books the invariants are checked against.
+struct World {
+    m: LoginMachine,
+    now: f64,
+    online: bool,
+    /// Connections asked for and neither closed by the machine nor reported
+    /// closed to it.
+    live: HashSet<ConnId>,
+    abandoned: Vec<ConnId>,
+    timers: HashMap<Timer, f64>,
+    requests: HashSet<RequestId>,
+    settled: HashMap<RequestId, u32>,
+    /// The `retryAfterMs` of the last retryable answer, the delay's floor.
+    floor: Option<f64>,
+}
+
+impl World {
+    fn new(seed: u64) -> Self {
+        let mut config = Config::new("app", "dev");
+        config.login_timeout_ms = 20_000.0;
+        World {
+            m: LoginMachine::new(config, seed),
+            now: 0.0,
+            online: true,
+            live: HashSet::new(),
+            abandoned: Vec::new(),
+            timers: HashMap::new(),
+            requests: HashSet::new(),
+            settled: HashMap::new(),
+            floor: None,
+        }
+    }
+
+    fn current(&self) -> Option<ConnId> {
+        self.m.connection()
+    }
+
+    /// Drains outputs and checks the invariants that hold at every output.
+    fn drain(&mut self) -> Result<(), TestCaseError> {
+        while let Some(out) = self.m.poll_output() {
+            match out {
+                Output::Connect(c) => {
+                    prop_assert!(self.online, "Connect while the browser is offline");
+                    prop_assert!(
+                        self.m.has_pending_login() || self.m.is_established(),
+                        "Connect without a pending login or an established session"
+                    );
+                    self.live.insert(c);
+                }
+                Output::Close(c, _) => {
+                    self.live.remove(&c);
+                    self.abandoned.push(c);
+                }
+                Output::SetTimer(t, at) => {
+                    self.timers.insert(t, at);
+                }
+                Output::CancelTimer(t) => {
+                    prop_assert!(
+                        self.timers.remove(&t).is_some(),
+                        "cancel of an unarmed timer"
+                    );
+                }
+                Output::Settle(id, _) => {
+                    prop_assert!(self.requests.contains(&id), "settled an unknown request");
+                    *self.settled.entry(id).or_default() += 1;
+                    prop_assert_eq!(self.settled[&id], 1, "a request settled twice");
+                }
+                Output::Send(c, _) => {
+                    prop_assert!(self.live.contains(&c), "send on a dead connection")
+                }
+                Output::Emit(Event::Reconnecting { attempt, delay_ms }) => {
+                    let bound = (1_000.0 * 2f64.powi(attempt as i32 - 1)).min(30_000.0);
+                    let floor = self.floor.take().unwrap_or(0.0);
+                    prop_assert!(
+                        delay_ms >= 0.0 && (delay_ms <= bound || delay_ms == floor),
+                        "delay {} outside [0, {}] (floor {})",
+                        delay_ms,
+                        bound,
+                        floor
+                    );
+                }
+                _ => {}
+            }
+            prop_assert!(
+                self.live.len() <= 1,
+                "more than one connection open or opening"
+            );
+        }
+        let machine: HashMap<Timer, f64> = Timer::ALL
+            .iter()
+            .filter_map(|&t| self.m.timers().get(t).map(|at| (t, at)))
+            .collect();
+        prop_assert_eq!(
+            &machine,
+            &self.timers,
+            "driver and machine disagree on timers"
+        );
+        Ok(())
+    }
+
+    fn apply(&mut self, step: &Step) -> Result<(), TestCaseError> {
+        let now = self.now;
+        match step.clone() {
+            Step::Login { valid, force } => {
+                let id = self
+                    .m
+                    .login(now, if valid { "alice" } else { "bad accid" }, "tok", force);
+                self.requests.insert(id);
+            }
+            Step::AutoLogin { stored, force } => {
+                let s = stored.then(|| StoredSession {
+                    credentials: Credentials::new("alice", "tok").unwrap(),
+                    saved_at: 0.0,
+                });
+                if let Some(id) = self.m.auto_login(now, s, force) {
+                    self.requests.insert(id);
+                }
+            }
+            Step::Logout => {
+                self.m.logout(now);
+                self.drain()?;
+                prop_assert!(self.m.timers().is_idle(), "a timer is armed after logout");
+                prop_assert!(self.live.is_empty(), "a connection is open after logout");
+                prop_assert!(!self.m.has_pending_login());
+            }
+            Step::Kick => {
+                let id = self.m.kick_client(now, "other");
+                self.requests.insert(id);
+            }
+            Step::Opened => {
+                if let Some(c) = self.current() {
+                    self.m.handle_opened(now, c);
+                }
+            }
+            Step::Answer(code, retry_after_ms) => {
+                if let Some(c) = self.current() {
+                    self.floor = retry_after_ms.map(|ms| ms as f64);
+                    let frame = if code == 0 {
+                        ServerFrame::LoginOk {
+                            client_id: "me".into(),
+                            server_time: 1,
+                            heartbeat_ms: 30_000,
+                            clients: vec![],
+                        }
+                    } else {
+                        ServerFrame::LoginErr {
+                            code: LoginCode::from(code),
+                            message: String::new(),
+                            retry_after_ms,
+                        }
+                    };
+                    self.m.handle_frame(now, c, frame);
+                }
+            }
+            Step::Pong => {
+                if let Some(c) = self.current() {
+                    self.m.handle_frame(now, c, ServerFrame::Pong);
+                }
+            }
+            Step::Kicked(n) => {
+                if let Some(c) = self.current() {
+                    let reason = [
+                        KickReason::Exclusive,
+                        KickReason::SameDevice,
+                        KickReason::ByClient,
+                        KickReason::Server,
+                        KickReason::Blocked,
+                        KickReason::TokenChanged,
+                    ][usize::from(n) % 6];
+                    self.m.handle_frame(
+                        now,
+                        c,
+                        ServerFrame::Kicked {
+                            reason,
+                            client_type: Some(ClientType::Web),
+                        },
+                    );
+                }
+            }
+            Step::Closed | Step::Error => {
+                if let Some(c) = self.current() {
+                    self.live.remove(&c);
+                    if matches!(step, Step::Closed) {
+                        self.m.handle_closed(now, c, 1006);
+                    } else {
+                        self.m.handle_error(now, c);
+                    }
+                }
+            }
+            Step::Garbage => {
+                if let Some(c) = self.current() {
+                    self.m.handle_text(now, c, "][");
+                }
+            }
+            Step::Advance(ms) => {
+                let until = self.now + f64::from(ms);
+                while let Some((t, at)) = self.m.next_timeout() {
+                    if at > until {
+                        break;
+                    }
+                    self.now = self.now.max(at);
+                    self.timers.remove(&t);
+                    self.m.handle_timer(self.now, t);
+                    self.drain()?;
+                }
+                self.now = until;
+            }
+            Step::Offline => {
+                self.online = false;
+                self.m.handle_offline(now);
+            }
+            Step::Online => {
+                self.online = true;
+                self.m.handle_online(now);
+            }
+            Step::Visible => self.m.handle_visible(now),
+            Step::StaleOpened => {
+                if let Some(&c) = self.abandoned.last() {
+                    self.m.handle_opened(now, c);
+                    self.m.handle_frame(now, c, ServerFrame::Pong);
+                    self.m.handle_closed(now, c, 1000);
+                }
+            }
+        }
+        self.drain()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn invariants_hold_for_random_event_sequences(seed in any::<u64>(), steps in prop::collection::vec(step(), 1..80)) {
+        let mut w = World::new(seed);
+        for s in &steps {
+            w.apply(s)?;
+        }
+        // Every promise settles exactly once, at the latest on logout.
+        w.m.logout(w.now);
+        w.drain()?;
+        for id in &w.requests {
+            prop_assert_eq!(w.settled.get(id).copied(), Some(1), "request {:?} never settled", id);
+        }
+        prop_assert!(w.m.timers().is_idle());
+    }
+}
