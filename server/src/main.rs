@@ -1,2 +1,41 @@
-//! imlogin-server (work in progress).
-fn main() {}
+//! `imlogin-server`: parses the configuration, serves until SIGTERM or
+//! Ctrl-C, then closes every link session with 1012 and exits.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+use imlogin_server::{serve, shutdown_signal, Config};
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let config = Config::parse();
+    // Logs go to stderr: stdout carries only the `listening on` line.
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    let server = match serve(config).await {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot start");
+            return ExitCode::FAILURE;
+        }
+    };
+    if server.generated_credentials() {
+        eprintln!(
+            "generated a demo app (stored in the database):\n  AppKey    {}\n  AppSecret {}",
+            server.app_key(),
+            server.app_secret().expose()
+        );
+    }
+    println!("listening on http://{}", server.local_addr());
+    let _ = std::io::stdout().flush();
+    shutdown_signal().await;
+    server.shutdown().await;
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,96 @@
+//! NIM request signing: the `AppKey`, `Nonce`, `CurTime` and `CheckSum`
+//! headers, and the cache that refuses a Nonce seen within 600 s.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use axum::http::HeaderMap;
+use imlogin_protocol::checksum::verify_checksum;
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// How far `CurTime` may be from the server's clock, in seconds.
+pub const MAX_CLOCK_SKEW_SECS: u64 = 300;
+/// How long a Nonce is remembered, in seconds.
+pub const NONCE_TTL_SECS: u64 = 600;
+/// The longest accepted Nonce, in characters.
+pub const NONCE_MAX: usize = 128;
+
+/// Nonces seen recently, with the time (unix seconds) they expire.
+#[derive(Debug, Default)]
+pub struct NonceCache {
+    seen: Mutex<HashMap<String, u64>>,
+}
+
+impl NonceCache {
+    /// Records `nonce` at `now`; `false` if it was seen within the TTL.
+    pub fn check_and_insert(&self, nonce: &str, now: u64) -> bool {
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= 4096 {
+            seen.retain(|_, &mut expires| expires > now);
+        }
+        match seen.get(nonce) {
+            Some(&expires) if expires > now => false,
+            _ => {
+                seen.insert(nonce.to_owned(), now + NONCE_TTL_SECS);
+                true
+            }
+        }
+    }
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, ApiError> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .ok_or(ApiError::Unauthorized("missing or non-ASCII auth header"))
+}
+
+/// Checks a server API request's signature headers at `now` (unix
+/// seconds). Every failure is [`ApiError::Unauthorized`] (403).
+pub fn verify(state: &AppState, headers: &HeaderMap, now: u64) -> Result<(), ApiError> {
+    let app_key = header(headers, "appkey")?;
+    let nonce = header(headers, "nonce")?;
+    let cur_time = header(headers, "curtime")?;
+    let check_sum = header(headers, "checksum")?;
+    if app_key != state.app_key {
+        return Err(ApiError::Unauthorized("unknown AppKey"));
+    }
+    let nonce_len = nonce.chars().count();
+    if nonce_len == 0 || nonce_len > NONCE_MAX {
+        return Err(ApiError::Unauthorized("Nonce length out of 1-128"));
+    }
+    let Some(t) = (!cur_time.is_empty() && cur_time.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| cur_time.parse::<u64>().ok())
+        .flatten()
+    else {
+        return Err(ApiError::Unauthorized("CurTime is not a number"));
+    };
+    if t.abs_diff(now) > MAX_CLOCK_SKEW_SECS {
+        return Err(ApiError::Unauthorized(
+            "CurTime too far from the server's clock",
+        ));
+    }
+    if !verify_checksum(state.app_secret.expose(), nonce, cur_time, check_sum) {
+        return Err(ApiError::Unauthorized("bad CheckSum"));
+    }
+    // Only a correctly signed request may use up a nonce.
+    if !state.nonces.check_and_insert(nonce, now) {
+        return Err(ApiError::Unauthorized("Nonce reused"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nonce_is_refused_within_ttl_and_accepted_after() {
+        let c = NonceCache::default();
+        assert!(c.check_and_insert("n", 1000));
+        assert!(!c.check_and_insert("n", 1000 + NONCE_TTL_SECS - 1));
+        assert!(c.check_and_insert("n", 1000 + NONCE_TTL_SECS));
+    }
+}

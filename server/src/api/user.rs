@@ -1,0 +1,184 @@
+//! `/nimserver/user/*.action`: create, update, refreshToken, block, unblock.
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use imlogin_protocol::limits::{check_token, normalize_accid};
+use imlogin_protocol::KickReason;
+use serde_json::json;
+
+use super::form::Params;
+use super::signing;
+use crate::clock::{now_ms, now_secs};
+use crate::error::ApiError;
+use crate::secret::{generate_token, hash_token, Secret};
+use crate::state::AppState;
+
+/// The longest account name, in characters.
+pub const NAME_MAX: usize = 64;
+
+/// Verifies the signature, then reads the form body.
+pub(crate) async fn signed_params(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<Params, ApiError> {
+    signing::verify(state, headers, now_secs())?;
+    Params::read(body).await
+}
+
+fn accid_param(p: &Params) -> Result<String, ApiError> {
+    Ok(normalize_accid(p.require("accid")?)?)
+}
+
+fn new_token() -> Result<Secret, ApiError> {
+    generate_token().map_err(|e| ApiError::Internal(format!("no randomness: {e}")))
+}
+
+/// A newly created account, as returned to its creator.
+#[derive(Debug)]
+pub(crate) struct Created {
+    pub accid: String,
+    pub token: Secret,
+    pub name: String,
+}
+
+/// Creates an account: `accid` is normalized, `token` (if given) checked,
+/// otherwise generated. Shared by `create.action` and the test hook.
+pub(crate) async fn create_account(
+    state: &AppState,
+    accid: &str,
+    token: Option<&str>,
+    name: Option<&str>,
+) -> Result<Created, ApiError> {
+    let accid = normalize_accid(accid)?;
+    let token = match token {
+        Some(t) => {
+            check_token(t)?;
+            Secret::new(t)
+        }
+        None => new_token()?,
+    };
+    let name = name.unwrap_or("");
+    if name.chars().count() > NAME_MAX {
+        return Err(ApiError::BadParam("parameter name is too long".to_owned()));
+    }
+    let created = state
+        .store
+        .create_account(&accid, &hash_token(token.expose()), name, now_ms())
+        .await?;
+    if !created {
+        return Err(ApiError::AlreadyRegistered);
+    }
+    tracing::info!(accid, "account created");
+    Ok(Created {
+        accid,
+        token,
+        name: name.to_owned(),
+    })
+}
+
+/// `create.action`: accid, token?, name? →
+/// `{"code":200,"info":{"accid","token","name"}}`.
+pub async fn create(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let p = signed_params(&state, &headers, body).await?;
+    let c = create_account(&state, p.require("accid")?, p.get("token"), p.get("name")).await?;
+    Ok(Json(json!({
+        "code": 200,
+        "info": { "accid": c.accid, "token": c.token.expose(), "name": c.name }
+    }))
+    .into_response())
+}
+
+/// Stores a new token and kicks the account's live sessions
+/// (`tokenChanged`), so that only the new token logs in from now on.
+async fn replace_token(state: &AppState, accid: &str, token: &Secret) -> Result<(), ApiError> {
+    if !state
+        .store
+        .set_token(accid, &hash_token(token.expose()), now_ms())
+        .await?
+    {
+        return Err(ApiError::NotRegistered);
+    }
+    let n = state.registry.kick_account(accid, KickReason::TokenChanged);
+    tracing::info!(accid, kicked = n, "token changed");
+    Ok(())
+}
+
+/// `update.action`: accid, token → `{"code":200}`.
+pub async fn update(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let p = signed_params(&state, &headers, body).await?;
+    let accid = accid_param(&p)?;
+    let token = p.require("token")?;
+    check_token(token)?;
+    replace_token(&state, &accid, &Secret::new(token)).await?;
+    Ok(Json(json!({ "code": 200 })).into_response())
+}
+
+/// `refreshToken.action`: accid → `{"code":200,"info":{"accid","token"}}`.
+pub async fn refresh_token(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let p = signed_params(&state, &headers, body).await?;
+    let accid = accid_param(&p)?;
+    let token = new_token()?;
+    replace_token(&state, &accid, &token).await?;
+    Ok(Json(json!({
+        "code": 200,
+        "info": { "accid": accid, "token": token.expose() }
+    }))
+    .into_response())
+}
+
+/// `block.action`: accid, needkick? → `{"code":200}`; with
+/// `needkick=true` live sessions are kicked (`blocked`).
+pub async fn block(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let p = signed_params(&state, &headers, body).await?;
+    let accid = accid_param(&p)?;
+    let needkick = p.flag("needkick", false)?;
+    if !state.store.set_blocked(&accid, true, now_ms()).await? {
+        return Err(ApiError::NotRegistered);
+    }
+    if needkick {
+        let n = state.registry.kick_account(&accid, KickReason::Blocked);
+        tracing::info!(accid, kicked = n, "account blocked");
+    } else {
+        state.registry.bump_epoch(&accid);
+        tracing::info!(accid, "account blocked");
+    }
+    Ok(Json(json!({ "code": 200 })).into_response())
+}
+
+/// `unblock.action`: accid → `{"code":200}`.
+pub async fn unblock(
+    State(state): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let p = signed_params(&state, &headers, body).await?;
+    let accid = accid_param(&p)?;
+    if !state.store.set_blocked(&accid, false, now_ms()).await? {
+        return Err(ApiError::NotRegistered);
+    }
+    state.registry.bump_epoch(&accid);
+    tracing::info!(accid, "account unblocked");
+    Ok(Json(json!({ "code": 200 })).into_response())
+}

@@ -1,0 +1,92 @@
+//! The server's configuration: command-line flags, each with an environment
+//! fallback (clap derive).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+use crate::secret::Secret;
+
+/// Everything the server needs to start; see `imlogin-server --help`.
+///
+/// Tests build one with [`Config::parse_from`], e.g.
+/// `Config::parse_from(["imlogin-server", "--bind", "127.0.0.1:0"])`.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "imlogin-server",
+    version,
+    about = "imlogin reference server: link login over WebSocket, NIM-compatible server API"
+)]
+pub struct Config {
+    /// Address to listen on; port 0 picks a free port (the real one is
+    /// printed as `listening on http://ADDR`).
+    #[arg(long, env = "IMLOGIN_BIND", default_value = "127.0.0.1:8080")]
+    pub bind: SocketAddr,
+
+    /// Database URL: `sqlite://PATH` (the file is created on first start)
+    /// or `sqlite::memory:`.
+    #[arg(
+        long,
+        env = "IMLOGIN_DATABASE_URL",
+        default_value = "sqlite://imlogin.db"
+    )]
+    pub database_url: String,
+
+    /// The app's AppKey. Without it (and --app-secret) a demo pair is
+    /// generated on first start, stored in the database and printed.
+    #[arg(long, env = "IMLOGIN_APP_KEY", requires = "app_secret")]
+    pub app_key: Option<String>,
+
+    /// The app's AppSecret, used to verify the server API's CheckSum.
+    #[arg(
+        long,
+        env = "IMLOGIN_APP_SECRET",
+        requires = "app_key",
+        hide_env_values = true
+    )]
+    pub app_secret: Option<Secret>,
+
+    /// Public link URL announced by `/lbs` (repeatable, or comma-separated
+    /// in the environment). Default: `ws://` + the public URL's host + `/link`.
+    #[arg(long = "link-url", env = "IMLOGIN_LINK_URL", value_delimiter = ',')]
+    pub link_urls: Vec<String>,
+
+    /// The server's public origin, e.g. `https://im.example.com`; `/link`
+    /// accepts browser handshakes from it. Default: `http://` + the bound
+    /// address.
+    #[arg(long, env = "IMLOGIN_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Heartbeat interval suggested to clients in `loginOk`, in ms; the
+    /// server also sends WebSocket pings at this interval and drops a
+    /// client silent for two of them.
+    #[arg(long, env = "IMLOGIN_HEARTBEAT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
+    pub heartbeat_ms: u64,
+
+    /// Live sessions allowed per account and clientType.
+    #[arg(long, env = "IMLOGIN_MAX_SESSIONS", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub max_sessions: u32,
+
+    /// Extra origin allowed to open `/link` from a browser (repeatable, or
+    /// comma-separated in the environment); `*` allows every origin.
+    /// Handshakes without an Origin header (non-browser clients) are always
+    /// allowed.
+    #[arg(
+        long = "allow-origin",
+        env = "IMLOGIN_ALLOW_ORIGIN",
+        value_delimiter = ','
+    )]
+    pub allow_origins: Vec<String>,
+
+    /// Directory served at `/` (the demo page and the built package).
+    #[arg(long, env = "IMLOGIN_STATIC_DIR")]
+    pub static_dir: Option<PathBuf>,
+
+    /// Enable the `/_test/*` endpoints (no authentication, permissive
+    /// CORS). Never in production.
+    #[arg(long, env = "IMLOGIN_TEST_HOOKS")]
+    pub test_hooks: bool,
+}

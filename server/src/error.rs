@@ -1,0 +1,108 @@
+//! The HTTP-side error type: every failure of the server API, LBS, stats
+//! and test hooks, answered NIM-style (HTTP 200, `{"code":N,"desc":"..."}`).
+
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::store::StoreError;
+
+/// A failed HTTP request. The `IntoResponse` impl sends the code and a
+/// short fixed description; internal detail is logged, never sent.
+#[derive(Debug)]
+pub enum ApiError {
+    /// 414: a missing or invalid parameter (the description names it).
+    BadParam(String),
+    /// 414: `create` of an accid that exists.
+    AlreadyRegistered,
+    /// 414: an accid that does not exist.
+    NotRegistered,
+    /// 414: the request body is larger than 64 KiB.
+    BodyTooLarge,
+    /// 403: a missing auth header, unknown AppKey, bad CheckSum, stale
+    /// CurTime or reused Nonce. Which one is logged, not told.
+    Unauthorized(&'static str),
+    /// 416: rate limited.
+    RateLimited,
+    /// 500: a storage failure.
+    Store(StoreError),
+    /// 500: any other internal failure.
+    Internal(String),
+}
+
+impl ApiError {
+    /// The NIM code this error is answered with.
+    pub fn code(&self) -> u16 {
+        match self {
+            ApiError::BadParam(_)
+            | ApiError::AlreadyRegistered
+            | ApiError::NotRegistered
+            | ApiError::BodyTooLarge => 414,
+            ApiError::Unauthorized(_) => 403,
+            ApiError::RateLimited => 416,
+            ApiError::Store(_) | ApiError::Internal(_) => 500,
+        }
+    }
+
+    fn desc(&self) -> String {
+        match self {
+            ApiError::BadParam(what) => what.clone(),
+            ApiError::AlreadyRegistered => "already registered".to_owned(),
+            ApiError::NotRegistered => "not registered".to_owned(),
+            ApiError::BodyTooLarge => "request body too large".to_owned(),
+            ApiError::Unauthorized(_) => "unauthorized".to_owned(),
+            ApiError::RateLimited => "rate limited".to_owned(),
+            ApiError::Store(_) | ApiError::Internal(_) => "server error".to_owned(),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Store(e)
+    }
+}
+
+impl From<imlogin_protocol::FieldError> for ApiError {
+    fn from(e: imlogin_protocol::FieldError) -> Self {
+        ApiError::BadParam(format!("parameter {e}"))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match &self {
+            ApiError::Store(e) => tracing::error!(error = %e, "request failed"),
+            ApiError::Internal(e) => tracing::error!(error = %e, "request failed"),
+            ApiError::Unauthorized(why) => tracing::info!(why, "server API request refused"),
+            _ => {}
+        }
+        Json(json!({ "code": self.code(), "desc": self.desc() })).into_response()
+    }
+}
+
+/// Why the server could not start.
+#[derive(Debug)]
+pub enum ServeError {
+    /// The listening socket could not be bound.
+    Bind(std::io::Error),
+    /// The database could not be opened or migrated.
+    Store(StoreError),
+    /// The configuration is inconsistent (the message says how).
+    Config(String),
+    /// The OS has no randomness for the demo credentials.
+    Random(getrandom::Error),
+}
+
+impl core::fmt::Display for ServeError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            ServeError::Bind(e) => write!(f, "cannot bind: {e}"),
+            ServeError::Store(e) => write!(f, "{e}"),
+            ServeError::Config(e) => write!(f, "bad configuration: {e}"),
+            ServeError::Random(e) => write!(f, "no randomness: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ServeError {}

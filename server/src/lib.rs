@@ -1,0 +1,196 @@
+//! imlogin's reference server: the link server (`GET /link`, WebSocket
+//! login per DESIGN §3), the NIM-compatible server API (`/nimserver/...`,
+//! DESIGN §4), link discovery (`/lbs`), daily-active stats and, with
+//! `--test-hooks`, the `/_test/*` endpoints for browser tests.
+//!
+//! Start it in-process with [`serve`], which binds, opens the store and
+//! returns a [`ServerHandle`] with the real address; [`ServerHandle::shutdown`]
+//! closes every link socket with 1012 and stops. The binary
+//! (`imlogin-server`) parses a [`Config`], calls [`serve`], prints
+//! `listening on http://ADDR` and shuts down on SIGTERM or Ctrl-C.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), imlogin_server::ServeError> {
+//! use clap::Parser;
+//! let config = imlogin_server::Config::parse_from([
+//!     "imlogin-server", "--bind", "127.0.0.1:0", "--database-url", "sqlite::memory:",
+//! ]);
+//! let server = imlogin_server::serve(config).await?;
+//! println!("listening on http://{}", server.local_addr());
+//! server.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tower_http::services::ServeDir;
+
+pub mod api;
+pub mod clock;
+pub mod config;
+pub mod error;
+pub mod lbs;
+pub mod link;
+pub mod rate;
+pub mod secret;
+pub mod state;
+pub mod stats;
+pub mod store;
+pub mod test_hooks;
+
+pub use config::Config;
+pub use error::{ApiError, ServeError};
+pub use secret::Secret;
+pub use state::AppState;
+
+/// How long shutdown waits for link sockets to finish their close.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// The full router for `state`: link, server API, stats, LBS, and the test
+/// hooks and static files when configured.
+pub fn router(state: Arc<AppState>) -> Router {
+    let mut app = Router::new()
+        .merge(link::router())
+        .merge(api::router())
+        .merge(stats::router())
+        .merge(lbs::router());
+    if state.config.test_hooks {
+        app = app.merge(test_hooks::router());
+    }
+    let app = match &state.config.static_dir {
+        Some(dir) => app.fallback_service(ServeDir::new(dir)),
+        None => app,
+    };
+    app.with_state(state)
+}
+
+/// A running server.
+#[derive(Debug)]
+pub struct ServerHandle {
+    local_addr: SocketAddr,
+    state: Arc<AppState>,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl ServerHandle {
+    /// The address the server listens on (with the real port).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// The AppKey the server API and link logins accept.
+    pub fn app_key(&self) -> &str {
+        &self.state.app_key
+    }
+
+    /// The AppSecret that signs server API requests.
+    pub fn app_secret(&self) -> &Secret {
+        &self.state.app_secret
+    }
+
+    /// Whether the AppKey/AppSecret pair was generated on this start (the
+    /// binary prints it then).
+    pub fn generated_credentials(&self) -> bool {
+        self.state.generated_credentials
+    }
+
+    /// The shared state (for harnesses that drive a
+    /// [`link::session::LinkSession`] directly).
+    pub fn state(&self) -> &Arc<AppState> {
+        &self.state
+    }
+
+    /// Closes every link socket with 1012 (service restart), waits for
+    /// them briefly, then stops accepting and finishes in-flight requests.
+    pub async fn shutdown(mut self) {
+        let n = self
+            .state
+            .connections
+            .close_all(imlogin_protocol::close::SERVICE_RESTART);
+        tracing::info!(sockets = n, "shutting down: closing link sockets with 1012");
+        if !self.state.connections.wait_closed(SHUTDOWN_GRACE).await {
+            tracing::warn!("some link sockets did not close in time");
+        }
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match tokio::time::timeout(SHUTDOWN_GRACE, &mut self.task).await {
+            Ok(Ok(Ok(()))) => {}
+            Ok(Ok(Err(e))) => tracing::error!(error = %e, "server stopped with an error"),
+            Ok(Err(e)) => tracing::error!(error = %e, "server task failed"),
+            Err(_) => {
+                tracing::warn!("in-flight requests did not finish in time");
+                self.task.abort();
+            }
+        }
+    }
+}
+
+/// Binds `config.bind`, opens the store (creating and migrating it) and
+/// starts serving in the background.
+///
+/// # Errors
+/// The address cannot be bound, the store cannot be opened, or the
+/// configuration is inconsistent.
+pub async fn serve(config: Config) -> Result<ServerHandle, ServeError> {
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(ServeError::Bind)?;
+    let local_addr = listener.local_addr().map_err(ServeError::Bind)?;
+    let test_hooks = config.test_hooks;
+    let state = AppState::new(config, local_addr).await?;
+    if test_hooks {
+        tracing::warn!(
+            "test hooks enabled: /_test/* is open to anyone; never use this in production"
+        );
+    }
+    let app = router(Arc::clone(&state));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    tracing::info!(%local_addr, "imlogin-server ready");
+    Ok(ServerHandle {
+        local_addr,
+        state,
+        stop: Some(stop),
+        task,
+    })
+}
+
+/// Resolves on Ctrl-C or (on Unix) SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,33 @@
+-- imlogin schema v1. Tokens are stored as SHA-256 hex, never in clear.
+CREATE TABLE accounts (
+    accid       TEXT PRIMARY KEY NOT NULL,
+    token_hash  TEXT NOT NULL,
+    name        TEXT NOT NULL DEFAULT '',
+    blocked     INTEGER NOT NULL DEFAULT 0,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL
+);
+
+-- Per account and clientType: the deviceId of the last successful login
+-- (the device rule for auto logins).
+CREATE TABLE last_devices (
+    accid        TEXT NOT NULL,
+    client_type  TEXT NOT NULL,
+    device_id    TEXT NOT NULL,
+    login_at     INTEGER NOT NULL,
+    PRIMARY KEY (accid, client_type)
+);
+
+-- One row per account and UTC day with at least one successful login (DAU).
+CREATE TABLE daily_logins (
+    day    TEXT NOT NULL,
+    accid  TEXT NOT NULL,
+    PRIMARY KEY (day, accid)
+);
+
+-- The generated demo AppKey/AppSecret (when none is configured).
+CREATE TABLE apps (
+    app_key     TEXT PRIMARY KEY NOT NULL,
+    app_secret  TEXT NOT NULL,
+    created_at  INTEGER NOT NULL
+);

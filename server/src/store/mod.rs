@@ -1,0 +1,146 @@
+//! Persistent storage behind a small object-safe trait, so that a
+//! PostgreSQL store can join the SQLite one without touching the handlers.
+
+use core::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use imlogin_protocol::ClientType;
+
+pub mod sqlite;
+
+/// A boxed, `Send` future: what the [`Store`] methods return.
+pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
+
+/// An IM account as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Account {
+    /// The account id, lower case.
+    pub accid: String,
+    /// SHA-256 hex of the token (see [`crate::secret::hash_token`]).
+    pub token_hash: String,
+    /// Display name (may be empty).
+    pub name: String,
+    /// Whether logins are refused with 422.
+    pub blocked: bool,
+}
+
+impl fmt::Debug for Account {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Account")
+            .field("accid", &self.accid)
+            .field("token_hash", &"<redacted>")
+            .field("name", &self.name)
+            .field("blocked", &self.blocked)
+            .finish()
+    }
+}
+
+/// A storage failure. Its detail is logged, never sent to a client.
+#[derive(Debug)]
+pub struct StoreError(pub Box<dyn std::error::Error + Send + Sync>);
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "storage error: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&*self.0)
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError(Box::new(e))
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError(Box::new(e))
+    }
+}
+
+/// What the server keeps across restarts. Implementations must be safe to
+/// call concurrently; every method is one atomic operation.
+pub trait Store: Send + Sync + 'static {
+    /// Creates an account; `Ok(false)` when the accid is already taken.
+    fn create_account<'a>(
+        &'a self,
+        accid: &'a str,
+        token_hash: &'a str,
+        name: &'a str,
+        now_ms: u64,
+    ) -> StoreFuture<'a, bool>;
+
+    /// The account, if it exists.
+    fn account<'a>(&'a self, accid: &'a str) -> StoreFuture<'a, Option<Account>>;
+
+    /// Replaces the token hash; `Ok(false)` when there is no such account.
+    fn set_token<'a>(
+        &'a self,
+        accid: &'a str,
+        token_hash: &'a str,
+        now_ms: u64,
+    ) -> StoreFuture<'a, bool>;
+
+    /// Blocks or unblocks; `Ok(false)` when there is no such account.
+    fn set_blocked<'a>(
+        &'a self,
+        accid: &'a str,
+        blocked: bool,
+        now_ms: u64,
+    ) -> StoreFuture<'a, bool>;
+
+    /// The deviceId of the account's last successful login with this
+    /// clientType, if any.
+    fn last_device<'a>(
+        &'a self,
+        accid: &'a str,
+        client_type: ClientType,
+    ) -> StoreFuture<'a, Option<String>>;
+
+    /// Records a successful login: the last device for (accid, clientType)
+    /// and the account's presence on `day` (UTC, `YYYY-MM-DD`).
+    fn record_login<'a>(
+        &'a self,
+        accid: &'a str,
+        client_type: ClientType,
+        device_id: &'a str,
+        now_ms: u64,
+        day: &'a str,
+    ) -> StoreFuture<'a, ()>;
+
+    /// The number of distinct accounts that logged in on `day`.
+    fn daily_active<'a>(&'a self, day: &'a str) -> StoreFuture<'a, u64>;
+
+    /// The stored demo app credentials `(app_key, app_secret)`, if any.
+    fn app_credentials(&self) -> StoreFuture<'_, Option<(String, String)>>;
+
+    /// Stores demo app credentials.
+    fn save_app_credentials<'a>(
+        &'a self,
+        app_key: &'a str,
+        app_secret: &'a str,
+        now_ms: u64,
+    ) -> StoreFuture<'a, ()>;
+}
+
+/// Opens the store a database URL names (`sqlite:` URLs for now) and runs
+/// its embedded migrations.
+///
+/// # Errors
+/// An unsupported URL, an unreachable database or a failed migration.
+pub async fn open(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
+    if database_url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(database_url).await?))
+    } else {
+        Err(StoreError(
+            "unsupported database URL: only sqlite: is built in".into(),
+        ))
+    }
+}
