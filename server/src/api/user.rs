@@ -109,6 +109,7 @@ async fn replace_token(state: &AppState, accid: &str, token: &Secret) -> Result<
         return Err(ApiError::NotRegistered);
     }
     let n = state.registry.kick_account(accid, KickReason::TokenChanged);
+    state.store.forget_devices(accid, None).await?;
     tracing::info!(accid, kicked = n, "token changed");
     Ok(())
 }
@@ -159,6 +160,7 @@ pub async fn block(
     }
     if needkick {
         let n = state.registry.kick_account(&accid, KickReason::Blocked);
+        state.store.forget_devices(&accid, None).await?;
         tracing::info!(accid, kicked = n, "account blocked");
     } else {
         state.registry.bump_epoch(&accid);

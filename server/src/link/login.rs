@@ -2,6 +2,13 @@
 //! validation: 414 (unknown appKey) → 302 (accid/token) → 422 (blocked) →
 //! 403 (device rule) → 417 (session policy), then the session is admitted
 //! and the login recorded (last device, DAU).
+//!
+//! The device rule's record: the device of the last successful login per
+//! account and clientType, the devices of the live sessions, and devices
+//! whose session ended without a logout or kick (network loss, a server
+//! restart) so that every device of a multi-session account can resume
+//! after a restart. A logout or kick forgets the device: it then gets 403,
+//! so it can never kick back the device that replaced it.
 
 use imlogin_protocol::{LoginCode, LoginFrame, LoginMode};
 
@@ -37,13 +44,17 @@ pub async fn check_login(
         if account.blocked {
             return Err(LoginCode::Blocked);
         }
-        let last_device = if f.mode == LoginMode::Auto && !f.force {
-            match state.store.last_device(&f.accid, f.client_type).await {
-                Ok(d) => d,
+        let known_device = if f.mode == LoginMode::Auto && !f.force {
+            match state
+                .store
+                .is_known_device(&f.accid, f.client_type, &f.device_id)
+                .await
+            {
+                Ok(known) => known,
                 Err(e) => return Err(store_failed(&e)),
             }
         } else {
-            None
+            false
         };
         let now = now_ms();
         let admitted = state.registry.admit(Admission {
@@ -53,7 +64,7 @@ pub async fn check_login(
             custom_tag: f.custom_tag.as_deref(),
             mode: f.mode,
             force: f.force,
-            last_device: last_device.as_deref(),
+            known_device,
             epoch,
             now_ms: now,
             tx: tx.clone(),
@@ -69,6 +80,9 @@ pub async fn check_login(
                     state.registry.remove(&f.accid, &a.client_id);
                     return Err(store_failed(&e));
                 }
+                if !a.kicked_devices.is_empty() {
+                    forget(state, &f.accid, &a.kicked_devices).await;
+                }
                 return Ok(a);
             }
             Err(AdmitError::Stale) => continue,
@@ -77,6 +91,19 @@ pub async fn check_login(
         }
     }
     Err(LoginCode::ServerError)
+}
+
+/// Forgets devices whose sessions a logout or kick ended. A failure is
+/// logged only: the session is already gone, and at worst the device may
+/// resume later as if it had lost its network.
+pub async fn forget(
+    state: &AppState,
+    accid: &str,
+    devices: &[(imlogin_protocol::ClientType, String)],
+) {
+    if let Err(e) = state.store.forget_devices(accid, Some(devices)).await {
+        tracing::error!(error = %e, "cannot forget ended devices");
+    }
 }
 
 fn store_failed(e: &crate::store::StoreError) -> LoginCode {

@@ -87,9 +87,10 @@ pub struct Admission<'a> {
     pub mode: LoginMode,
     /// Mandatory login: skips the device rule, may kick another device.
     pub force: bool,
-    /// The stored deviceId of the last successful login for this
-    /// account and clientType.
-    pub last_device: Option<&'a str>,
+    /// Whether the store knows `device_id` for this account and
+    /// clientType (last successful login, or resumable); only consulted
+    /// for an auto login without `force`.
+    pub known_device: bool,
     /// The account's epoch read before the credential checks.
     pub epoch: u64,
     /// Now, ms since the Unix epoch.
@@ -116,6 +117,8 @@ pub struct Admitted {
     pub client_id: String,
     /// The account's other live sessions, for `loginOk`.
     pub others: Vec<Client>,
+    /// The devices kicked `exclusive` (to be forgotten by the store).
+    pub kicked_devices: Vec<(ClientType, String)>,
 }
 
 /// The live sessions of every account. See the module docs.
@@ -185,8 +188,7 @@ impl Registry {
 
         // Device rule.
         if a.mode == LoginMode::Auto && !a.force {
-            let known = a.last_device == Some(a.device_id)
-                || same_type().any(|l| l.info.device_id == a.device_id);
+            let known = a.known_device || same_type().any(|l| l.info.device_id == a.device_id);
             if !known {
                 return Err(AdmitError::Forbidden);
             }
@@ -221,10 +223,12 @@ impl Registry {
         };
         let list = inner.accounts.entry(a.accid.to_owned()).or_default();
         let mut kicked = Vec::new();
+        let mut kicked_devices = Vec::new();
         list.retain(|l| {
             let reason = if same_device.contains(&l.info.client_id) {
                 KickReason::SameDevice
             } else if exclusive.contains(&l.info.client_id) {
+                kicked_devices.push((l.info.client_type, l.info.device_id.clone()));
                 KickReason::Exclusive
             } else {
                 return true;
@@ -242,7 +246,11 @@ impl Registry {
         let others = list.iter().map(|l| l.info.as_client()).collect();
         list.push(Live { info, tx: a.tx });
         broadcast(list, ClientsChange::Login, Some(&client_id));
-        Ok(Admitted { client_id, others })
+        Ok(Admitted {
+            client_id,
+            others,
+            kicked_devices,
+        })
     }
 
     /// Removes a session that ended (logout, disconnect); the account's
@@ -267,32 +275,30 @@ impl Registry {
     /// `kick{clientId}` from `caller`: ends another live session of the same
     /// account (`kicked{reason:"byClient"}`). `false` (→ 404) for an unknown
     /// id or the caller itself. The remaining sessions, the caller included,
-    /// get a `clients` frame.
-    pub fn kick_by_client(&self, accid: &str, caller: &str, target: &str) -> bool {
+    /// get a `clients` frame. Returns the kicked session's device.
+    pub fn kick_by_client(
+        &self,
+        accid: &str,
+        caller: &str,
+        target: &str,
+    ) -> Option<(ClientType, String)> {
         if caller == target {
-            return false;
+            return None;
         }
         let mut inner = self.lock();
-        let Some(list) = inner.accounts.get_mut(accid) else {
-            return false;
-        };
-        let Some(caller_type) = list
+        let list = inner.accounts.get_mut(accid)?;
+        let caller_type = list
             .iter()
             .find(|l| l.info.client_id == caller)
-            .map(|l| l.info.client_type)
-        else {
-            return false;
-        };
-        let Some(pos) = list.iter().position(|l| l.info.client_id == target) else {
-            return false;
-        };
+            .map(|l| l.info.client_type)?;
+        let pos = list.iter().position(|l| l.info.client_id == target)?;
         let gone = list.remove(pos);
         let _ = gone.tx.send(Control::Kicked(ServerFrame::Kicked {
             reason: KickReason::ByClient,
             client_type: Some(caller_type),
         }));
         broadcast(list, ClientsChange::Logout, None);
-        true
+        Some((gone.info.client_type, gone.info.device_id))
     }
 
     /// Ends every live session of the account with `kicked{reason}` and
@@ -356,7 +362,7 @@ mod tests {
         accid: &'a str,
         device: &'a str,
         mode: LoginMode,
-        last: Option<&'a str>,
+        known: bool,
         tx: ControlTx,
     ) -> Admission<'a> {
         Admission {
@@ -366,7 +372,7 @@ mod tests {
             custom_tag: None,
             mode,
             force: false,
-            last_device: last,
+            known_device: known,
             epoch: 0,
             now_ms: 1,
             tx,
@@ -377,11 +383,11 @@ mod tests {
     fn auto_login_never_kicks_another_device() {
         let reg = Registry::new(1, "t".into());
         let (tx, mut rx) = mpsc::unbounded_channel();
-        reg.admit(admission("a", "d1", LoginMode::Manual, None, tx))
+        reg.admit(admission("a", "d1", LoginMode::Manual, false, tx))
             .unwrap();
         let (tx2, _rx2) = mpsc::unbounded_channel();
         let err = reg
-            .admit(admission("a", "d2", LoginMode::Auto, Some("d2"), tx2))
+            .admit(admission("a", "d2", LoginMode::Auto, true, tx2))
             .unwrap_err();
         assert_eq!(err, AdmitError::DevicePolicy);
         assert!(rx.try_recv().is_err());
@@ -391,11 +397,11 @@ mod tests {
     fn same_device_is_replaced_and_told() {
         let reg = Registry::new(1, "t".into());
         let (tx, mut rx) = mpsc::unbounded_channel();
-        reg.admit(admission("a", "d1", LoginMode::Manual, None, tx))
+        reg.admit(admission("a", "d1", LoginMode::Manual, false, tx))
             .unwrap();
         let (tx2, _rx2) = mpsc::unbounded_channel();
         let ok = reg
-            .admit(admission("a", "d1", LoginMode::Auto, None, tx2))
+            .admit(admission("a", "d1", LoginMode::Auto, false, tx2))
             .unwrap();
         assert!(ok.others.is_empty());
         assert!(matches!(
@@ -414,7 +420,7 @@ mod tests {
         reg.bump_epoch("a");
         let (tx, _rx) = mpsc::unbounded_channel();
         let err = reg
-            .admit(admission("a", "d1", LoginMode::Manual, None, tx))
+            .admit(admission("a", "d1", LoginMode::Manual, false, tx))
             .unwrap_err();
         assert_eq!(err, AdmitError::Stale);
     }

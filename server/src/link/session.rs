@@ -11,7 +11,7 @@ use imlogin_protocol::{
 };
 use tokio::sync::mpsc;
 
-use super::login::check_login;
+use super::login::{check_login, forget};
 use super::registry::{Control, ControlTx};
 use crate::clock::now_ms;
 use crate::state::AppState;
@@ -32,6 +32,7 @@ enum Phase {
         accid: String,
         client_id: String,
         client_type: ClientType,
+        device_id: String,
     },
     Closed,
 }
@@ -91,8 +92,18 @@ impl LinkSession {
             (Phase::LoggedIn { .. }, Ok(ClientFrame::Ping)) => {
                 vec![Action::Send(ServerFrame::Pong)]
             }
-            (Phase::LoggedIn { .. }, Ok(ClientFrame::Logout)) => {
+            (
+                Phase::LoggedIn {
+                    accid,
+                    client_type,
+                    device_id,
+                    ..
+                },
+                Ok(ClientFrame::Logout),
+            ) => {
+                let (accid, device) = (accid.clone(), [(*client_type, device_id.clone())]);
                 self.end();
+                forget(&self.state, &accid, &device).await;
                 vec![Action::Close(close::NORMAL)]
             }
             (
@@ -101,14 +112,17 @@ impl LinkSession {
                 },
                 Ok(ClientFrame::Kick { client_id: target }),
             ) => {
+                let accid = accid.clone();
                 let kicked = self
                     .state
                     .registry
-                    .kick_by_client(accid, client_id, &target);
-                let code = if kicked {
-                    LoginCode::Ok
-                } else {
-                    LoginCode::NotFound
+                    .kick_by_client(&accid, client_id, &target);
+                let code = match kicked {
+                    Some(device) => {
+                        forget(&self.state, &accid, &[device]).await;
+                        LoginCode::Ok
+                    }
+                    None => LoginCode::NotFound,
                 };
                 vec![Action::Send(ServerFrame::KickResult {
                     client_id: target,
@@ -219,6 +233,7 @@ impl LinkSession {
                     accid: f.accid.clone(),
                     client_id: admitted.client_id.clone(),
                     client_type: f.client_type,
+                    device_id: f.device_id.clone(),
                 };
                 vec![Action::Send(ServerFrame::LoginOk {
                     client_id: admitted.client_id,

@@ -96,16 +96,29 @@ pub trait Store: Send + Sync + 'static {
         now_ms: u64,
     ) -> StoreFuture<'a, bool>;
 
-    /// The deviceId of the account's last successful login with this
-    /// clientType, if any.
-    fn last_device<'a>(
+    /// Whether an auto login from `device_id` passes the device rule's
+    /// record: it is the device of the account's last successful login with
+    /// this clientType, or one whose session ended without a logout or a
+    /// kick (see [`Store::forget_devices`]).
+    fn is_known_device<'a>(
         &'a self,
         accid: &'a str,
         client_type: ClientType,
-    ) -> StoreFuture<'a, Option<String>>;
+        device_id: &'a str,
+    ) -> StoreFuture<'a, bool>;
 
-    /// Records a successful login: the last device for (accid, clientType)
-    /// and the account's presence on `day` (UTC, `YYYY-MM-DD`).
+    /// Forgets devices whose sessions were ended by a logout or a kick, so
+    /// that they cannot resume with an auto login. `None` forgets every
+    /// device of the account (token change, block).
+    fn forget_devices<'a>(
+        &'a self,
+        accid: &'a str,
+        devices: Option<&'a [(ClientType, String)]>,
+    ) -> StoreFuture<'a, ()>;
+
+    /// Records a successful login: the last device for (accid, clientType),
+    /// the device as resumable, and the account's presence on `day` (UTC,
+    /// `YYYY-MM-DD`).
     fn record_login<'a>(
         &'a self,
         accid: &'a str,

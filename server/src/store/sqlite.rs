@@ -15,6 +15,9 @@ use super::{Account, Store, StoreError, StoreFuture};
 /// The embedded migrations, in order.
 const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("migrations/0001_init.sql"))];
 
+/// How many resumable devices are kept per account and clientType.
+const MAX_RESUMABLE_DEVICES: i64 = 16;
+
 /// A [`Store`] on a SQLite database.
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
@@ -150,23 +153,66 @@ impl Store for SqliteStore {
         })
     }
 
-    fn last_device<'a>(
+    fn is_known_device<'a>(
         &'a self,
         accid: &'a str,
         client_type: ClientType,
-    ) -> StoreFuture<'a, Option<String>> {
+        device_id: &'a str,
+    ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let row = sqlx::query(
-                "SELECT device_id FROM last_devices WHERE accid = ?1 AND client_type = ?2",
+                "SELECT EXISTS (SELECT 1 FROM last_devices \
+                   WHERE accid = ?1 AND client_type = ?2 AND device_id = ?3) \
+                 OR EXISTS (SELECT 1 FROM resumable_devices \
+                   WHERE accid = ?1 AND client_type = ?2 AND device_id = ?3) AS known",
             )
             .bind(accid)
             .bind(client_type.as_str())
-            .fetch_optional(&self.pool)
+            .bind(device_id)
+            .fetch_one(&self.pool)
             .await?;
-            match row {
-                Some(row) => Ok(Some(row.try_get("device_id")?)),
-                None => Ok(None),
+            Ok(row.try_get::<i64, _>("known")? != 0)
+        })
+    }
+
+    fn forget_devices<'a>(
+        &'a self,
+        accid: &'a str,
+        devices: Option<&'a [(ClientType, String)]>,
+    ) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            let mut tx = self.pool.begin().await?;
+            match devices {
+                None => {
+                    sqlx::query("DELETE FROM resumable_devices WHERE accid = ?1")
+                        .bind(accid)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query("DELETE FROM last_devices WHERE accid = ?1")
+                        .bind(accid)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                Some(list) => {
+                    for (client_type, device_id) in list {
+                        for sql in [
+                            "DELETE FROM resumable_devices \
+                             WHERE accid = ?1 AND client_type = ?2 AND device_id = ?3",
+                            "DELETE FROM last_devices \
+                             WHERE accid = ?1 AND client_type = ?2 AND device_id = ?3",
+                        ] {
+                            sqlx::query(sql)
+                                .bind(accid)
+                                .bind(client_type.as_str())
+                                .bind(device_id)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                }
             }
+            tx.commit().await?;
+            Ok(())
         })
     }
 
@@ -189,6 +235,30 @@ impl Store for SqliteStore {
             .bind(client_type.as_str())
             .bind(device_id)
             .bind(to_i64(now_ms))
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(
+                "INSERT INTO resumable_devices (accid, client_type, device_id, login_at) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (accid, client_type, device_id) \
+                 DO UPDATE SET login_at = excluded.login_at",
+            )
+            .bind(accid)
+            .bind(client_type.as_str())
+            .bind(device_id)
+            .bind(to_i64(now_ms))
+            .execute(&mut *tx)
+            .await?;
+            // Keep the most recent few: a device that never returns must not
+            // stay resumable forever.
+            sqlx::query(
+                "DELETE FROM resumable_devices WHERE accid = ?1 AND client_type = ?2 \
+                 AND device_id NOT IN (SELECT device_id FROM resumable_devices \
+                   WHERE accid = ?1 AND client_type = ?2 \
+                   ORDER BY login_at DESC LIMIT ?3)",
+            )
+            .bind(accid)
+            .bind(client_type.as_str())
+            .bind(MAX_RESUMABLE_DEVICES)
             .execute(&mut *tx)
             .await?;
             sqlx::query(

@@ -18,6 +18,17 @@ CREATE TABLE last_devices (
     PRIMARY KEY (accid, client_type)
 );
 
+-- Per account and clientType: devices whose session ended without a logout
+-- or a kick (network loss, server restart), so that they may resume with an
+-- auto login. A logout or a kick removes the device.
+CREATE TABLE resumable_devices (
+    accid        TEXT NOT NULL,
+    client_type  TEXT NOT NULL,
+    device_id    TEXT NOT NULL,
+    login_at     INTEGER NOT NULL,
+    PRIMARY KEY (accid, client_type, device_id)
+);
+
 -- One row per account and UTC day with at least one successful login (DAU).
 CREATE TABLE daily_logins (
     day    TEXT NOT NULL,

@@ -1,0 +1,303 @@
+//! Shared harness for the server's integration tests: an in-process server
+//! on port 0 with a temporary SQLite file, a signed server API client and a
+//! WebSocket link client.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use futures_util::{SinkExt, StreamExt};
+use imlogin_protocol::checksum::checksum;
+use imlogin_server::{serve, Config, ServerHandle};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// Generous deadline for anything the server should do "at once".
+pub const DEADLINE: Duration = Duration::from_secs(10);
+pub const APP_KEY: &str = "testappkey";
+pub const APP_SECRET: &str = "testappsecret";
+
+static NONCE: AtomicU64 = AtomicU64::new(0);
+
+pub fn fresh_nonce() -> String {
+    let n = NONCE.fetch_add(1, Ordering::Relaxed);
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("n{t}x{n}")
+}
+
+pub fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+pub struct TestServer {
+    pub handle: Option<ServerHandle>,
+    pub dir: tempfile::TempDir,
+    pub http: reqwest::Client,
+    pub base: String,
+    pub ws_url: String,
+}
+
+impl TestServer {
+    /// Starts a server with test hooks, the test app credentials and a
+    /// fresh SQLite file, plus `extra` flags.
+    pub async fn start(extra: &[&str]) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        Self::start_in(dir, extra).await
+    }
+
+    pub async fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> TestServer {
+        let db = format!("sqlite://{}", dir.path().join("test.db").display());
+        let mut args = vec![
+            "imlogin-server",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            &db,
+            "--app-key",
+            APP_KEY,
+            "--app-secret",
+            APP_SECRET,
+            "--test-hooks",
+        ];
+        args.extend_from_slice(extra);
+        let config = Config::try_parse_from(args).unwrap();
+        let handle = serve(config).await.unwrap();
+        let addr = handle.local_addr();
+        TestServer {
+            handle: Some(handle),
+            dir,
+            http: reqwest::Client::new(),
+            base: format!("http://{addr}"),
+            ws_url: format!("ws://{addr}/link"),
+        }
+    }
+
+    pub async fn shutdown(&mut self) {
+        if let Some(h) = self.handle.take() {
+            h.shutdown().await;
+        }
+    }
+
+    /// A signed server API call with correct headers.
+    pub async fn api(&self, path: &str, params: &[(&str, &str)]) -> Value {
+        let nonce = fresh_nonce();
+        let cur = now_secs().to_string();
+        let sum = checksum(APP_SECRET, &nonce, &cur);
+        self.api_with(
+            path,
+            params,
+            &[
+                ("AppKey", APP_KEY),
+                ("Nonce", &nonce),
+                ("CurTime", &cur),
+                ("CheckSum", &sum),
+            ],
+        )
+        .await
+    }
+
+    /// A server API call with exactly these headers.
+    pub async fn api_with(
+        &self,
+        path: &str,
+        params: &[(&str, &str)],
+        headers: &[(&str, &str)],
+    ) -> Value {
+        let mut req = self.http.post(format!("{}{path}", self.base)).form(params);
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        let resp = tokio::time::timeout(DEADLINE, req.send())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(resp.status(), 200, "NIM answers HTTP 200");
+        resp.json().await.unwrap()
+    }
+
+    /// Creates an account through the server API and returns its token.
+    pub async fn create(&self, accid: &str) -> String {
+        let v = self
+            .api("/nimserver/user/create.action", &[("accid", accid)])
+            .await;
+        assert_eq!(v["code"], 200, "{v}");
+        v["info"]["token"].as_str().unwrap().to_owned()
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let resp = tokio::time::timeout(
+            DEADLINE,
+            self.http.get(format!("{}{path}", self.base)).send(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        resp.json().await.unwrap()
+    }
+
+    pub async fn post_json(&self, path: &str) -> Value {
+        let resp = tokio::time::timeout(
+            DEADLINE,
+            self.http.post(format!("{}{path}", self.base)).send(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        resp.json().await.unwrap()
+    }
+
+    pub async fn connect(&self) -> Link {
+        Link::connect(&self.ws_url).await
+    }
+
+    /// Connects and logs in; returns the link and the first frame.
+    pub async fn login(
+        &self,
+        accid: &str,
+        token: &str,
+        device: &str,
+        mode: &str,
+        force: bool,
+    ) -> (Link, Value) {
+        let mut link = self.connect().await;
+        link.send_json(login_frame(accid, token, device, mode, force))
+            .await;
+        let first = link.recv().await;
+        (link, first)
+    }
+
+    /// Logs in and asserts `loginOk`.
+    pub async fn login_ok(
+        &self,
+        accid: &str,
+        token: &str,
+        device: &str,
+        mode: &str,
+    ) -> (Link, Value) {
+        let (link, v) = self.login(accid, token, device, mode, false).await;
+        assert_eq!(v["t"], "loginOk", "{v}");
+        (link, v)
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Abandoned servers die with the test's runtime.
+    }
+}
+
+pub fn login_frame(accid: &str, token: &str, device: &str, mode: &str, force: bool) -> Value {
+    json!({
+        "t": "login", "appKey": APP_KEY, "accid": accid, "token": token,
+        "deviceId": device, "clientType": "web", "mode": mode, "force": force,
+        "sdk": "imlogin/test"
+    })
+}
+
+pub struct Link {
+    pub ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+}
+
+/// What ended a read: a text frame or a close.
+#[derive(Debug)]
+pub enum Got {
+    Text(Value),
+    Closed(Option<u16>),
+}
+
+impl Link {
+    pub async fn connect(url: &str) -> Link {
+        let (ws, _) = tokio::time::timeout(DEADLINE, tokio_tungstenite::connect_async(url))
+            .await
+            .unwrap()
+            .unwrap();
+        Link { ws }
+    }
+
+    pub async fn send_json(&mut self, v: Value) {
+        self.send_text(&v.to_string()).await;
+    }
+
+    pub async fn send_text(&mut self, s: &str) {
+        self.ws.send(Message::text(s.to_owned())).await.unwrap();
+    }
+
+    pub async fn send_binary(&mut self, b: &[u8]) {
+        self.ws.send(Message::binary(b.to_vec())).await.unwrap();
+    }
+
+    /// Sends a text frame whose payload is not UTF-8.
+    pub async fn send_invalid_utf8(&mut self) {
+        let frame = Frame::message(vec![0xff, 0xfe, 0xfd], OpCode::Data(Data::Text), true);
+        self.ws.send(Message::Frame(frame)).await.unwrap();
+    }
+
+    /// The next text frame or close, skipping pings and pongs.
+    pub async fn next(&mut self) -> Got {
+        tokio::time::timeout(DEADLINE, async {
+            loop {
+                match self.ws.next().await {
+                    Some(Ok(Message::Text(t))) => {
+                        return Got::Text(serde_json::from_str(t.as_str()).unwrap())
+                    }
+                    Some(Ok(Message::Close(f))) => {
+                        return Got::Closed(f.map(|f| u16::from(f.code)))
+                    }
+                    Some(Ok(_)) => continue,
+                    Some(Err(_)) | None => return Got::Closed(None),
+                }
+            }
+        })
+        .await
+        .expect("the server answered within the deadline")
+    }
+
+    /// The next text frame; panics on a close.
+    pub async fn recv(&mut self) -> Value {
+        match self.next().await {
+            Got::Text(v) => v,
+            Got::Closed(c) => panic!("expected a frame, got close {c:?}"),
+        }
+    }
+
+    /// The close code, asserting that no text frame comes first.
+    pub async fn expect_close(&mut self) -> Option<u16> {
+        match self.next().await {
+            Got::Closed(c) => c,
+            Got::Text(v) => panic!("expected a close, got {v}"),
+        }
+    }
+
+    /// Expects `kicked{reason}` followed by close 1000.
+    pub async fn expect_kicked(&mut self, reason: &str) {
+        let v = self.recv().await;
+        assert_eq!(v["t"], "kicked", "{v}");
+        assert_eq!(v["reason"], reason, "{v}");
+        assert_eq!(self.expect_close().await, Some(1000));
+    }
+
+    /// Expects `loginErr{code}` followed by close 1000.
+    pub async fn expect_login_err(first: Value, link: &mut Link, code: u16) {
+        assert_eq!(first["t"], "loginErr", "{first}");
+        assert_eq!(first["code"], code, "{first}");
+        assert_eq!(link.expect_close().await, Some(1000));
+    }
+
+    /// Sends ping, expects pong (proves the socket is live and in order).
+    pub async fn ping_pong(&mut self) {
+        self.send_json(json!({"t":"ping"})).await;
+        let v = self.recv().await;
+        assert_eq!(v["t"], "pong", "{v}");
+    }
+}
