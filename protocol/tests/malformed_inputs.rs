@@ -232,17 +232,6 @@ fn malformed_server_frames_are_refused_with_a_typed_error() {
         ("bad JSON", r#"{"t":"pong""#.into(), DecodeError::NotJson),
         ("plain text", "pong".into(), DecodeError::NotJson),
         (
-            "unknown tag",
-            r#"{"t":"hello"}"#.into(),
-            DecodeError::BadFrame,
-        ),
-        (
-            "client tag from a server",
-            r#"{"t":"ping"}"#.into(),
-            DecodeError::BadFrame,
-        ),
-        ("no tag", r#"{"code":200}"#.into(), DecodeError::BadFrame),
-        (
             "loginErr without code",
             r#"{"t":"loginErr","message":"x"}"#.into(),
             DecodeError::BadFrame,
@@ -254,8 +243,19 @@ fn malformed_server_frames_are_refused_with_a_typed_error() {
             DecodeError::BadFrame,
         ),
         (
+            "loginOk with a client of an unknown clientType",
+            r#"{"t":"loginOk","clientId":"c","serverTime":1,"heartbeatMs":1,"clients":[{"clientId":"d","clientType":"tv","deviceId":"x","loginAt":1}]}"#
+                .into(),
+            DecodeError::BadFrame,
+        ),
+        (
             "code out of range",
             r#"{"t":"loginErr","code":70000,"message":"x"}"#.into(),
+            DecodeError::BadFrame,
+        ),
+        (
+            "clients with an unknown change",
+            r#"{"t":"clients","change":"moved","clients":[]}"#.into(),
             DecodeError::BadFrame,
         ),
         (
@@ -266,6 +266,28 @@ fn malformed_server_frames_are_refused_with_a_typed_error() {
     ];
     for (what, input, error) in cases {
         assert_eq!(decode_server_frame(&input), Err(error), "{what}");
+    }
+}
+
+#[test]
+fn a_server_frame_with_a_missing_or_foreign_tag_is_refused() {
+    // The client drops the connection whichever tag error it is, so only
+    // the class is pinned: a refused frame, not a size or JSON error.
+    for (what, input) in [
+        ("unknown tag", r#"{"t":"hello"}"#),
+        ("client tag from a server", r#"{"t":"ping"}"#),
+        ("no tag", r#"{"code":200}"#),
+        ("numeric tag", r#"{"t":7}"#),
+        ("JSON array", "[]"),
+    ] {
+        let err = decode_server_frame(input).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DecodeError::NoTag | DecodeError::UnknownTag | DecodeError::BadFrame
+            ),
+            "{what}: {err:?}"
+        );
     }
 }
 
