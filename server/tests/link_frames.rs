@@ -174,3 +174,37 @@ async fn the_server_answers_garbage_logins_without_dying() {
     let token = s.create("alive").await;
     s.login_ok("alive", &token, "d", "manual").await;
 }
+
+#[tokio::test]
+async fn server_sends_ping_control_frames_and_drops_a_silent_client() {
+    use futures_util::StreamExt;
+    use std::time::Duration;
+    use tokio_tungstenite::tungstenite::Message;
+    let s = TestServer::start(&["--heartbeat-ms", "200"]).await;
+    let token = s.create("u5").await;
+    let (mut live, _) = s.login_ok("u5", &token, "d1", "manual").await;
+    let t2 = s.create("u6").await;
+    // This client never reads, so it never answers a ping.
+    let (_silent, _) = s.login_ok("u6", &t2, "d1", "manual").await;
+
+    let deadline = tokio::time::Instant::now() + common::DEADLINE;
+    let mut pinged = false;
+    loop {
+        // Reading lets tungstenite answer the server's pings.
+        if let Ok(Some(Ok(Message::Ping(_)))) =
+            tokio::time::timeout(Duration::from_millis(50), live.ws.next()).await
+        {
+            pinged = true;
+        }
+        let v = s.get_json("/_test/sessions?accid=u6").await;
+        if pinged && v["sessions"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "pinged {pinged}, silent client kept"
+        );
+    }
+    // The answering client is still there.
+    live.ping_pong().await;
+}
