@@ -16,7 +16,8 @@ use crate::secret::Secret;
 #[command(
     name = "imlogin-server",
     version,
-    about = "imlogin reference server: link login over WebSocket, NIM-compatible server API"
+    about = "imlogin reference server: link login over WebSocket, NIM-compatible server API",
+    long_about = None
 )]
 pub struct Config {
     /// Address to listen on; port 0 picks a free port (the real one is
@@ -48,7 +49,7 @@ pub struct Config {
     pub app_secret: Option<Secret>,
 
     /// Public link URL announced by `/lbs` (repeatable, or comma-separated
-    /// in the environment). Default: `ws://` + the public URL's host + `/link`.
+    /// in the environment). Default: the public URL with `ws`/`wss` and path `/link`.
     #[arg(long = "link-url", env = "IMLOGIN_LINK_URL", value_delimiter = ',')]
     pub link_urls: Vec<String>,
 

@@ -303,3 +303,24 @@ async fn hooks_are_absent_without_the_flag() {
     assert_eq!(resp.status(), 404);
     h.shutdown().await;
 }
+
+#[tokio::test]
+async fn static_dir_is_served_at_the_root() {
+    let www = tempfile::tempdir().unwrap();
+    std::fs::write(www.path().join("index.html"), "<h1>demo</h1>").unwrap();
+    let dir = www.path().to_str().unwrap().to_owned();
+    let s = TestServer::start(&["--static-dir", &dir]).await;
+    let body = s
+        .http
+        .get(format!("{}/index.html", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(body, "<h1>demo</h1>");
+    // API routes still win over the static fallback.
+    let v = s.get_json(&format!("/lbs?appKey={APP_KEY}")).await;
+    assert_eq!(v["code"], 200);
+}
