@@ -36,6 +36,8 @@ mod timer;
 
 #[cfg(target_arch = "wasm32")]
 mod web;
+#[cfg(target_arch = "wasm32")]
+pub use web::LoginManager;
 
 pub use config::{BackoffConfig, Config, ConfigError, MAX_DURATION_MS};
 pub use error::LoginError;

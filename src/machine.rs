@@ -216,7 +216,9 @@ impl LoginMachine {
         let credentials = match Credentials::new(accid, token) {
             Ok(c) => c,
             Err(e) => {
-                let message = e.to_string();
+                let mut message = String::from(e.field);
+                message.push(' ');
+                message.push_str(e.reason());
                 self.reject_now(request, LoginError::new(LoginCode::BadParameter, message));
                 return request;
             }
@@ -684,7 +686,7 @@ impl LoginMachine {
         session.established = true;
         let stored = StoredSession {
             credentials: session.credentials.clone(),
-            saved_at: server_time as f64,
+            saved_at: server_time,
         };
         self.failures = 0;
         self.retry_floor_ms = 0.0;

@@ -3,7 +3,6 @@
 use core::fmt;
 
 use imlogin_protocol::limits::{self, FieldError};
-use serde::{Deserialize, Serialize};
 
 /// An accid and its token, as the app passes them to `login`.
 ///
@@ -40,32 +39,21 @@ impl fmt::Debug for Credentials {
 
 /// The record persisted after a successful login, so that a reloaded page
 /// can log in again by itself: `{"v":1,"accid","token","savedAt"}`.
-#[derive(Clone, PartialEq)]
+#[derive(Clone, PartialEq, Eq)]
 pub struct StoredSession {
     /// The credentials that logged in.
     pub credentials: Credentials,
     /// When they last logged in, in ms since the Unix epoch (server time).
-    pub saved_at: f64,
+    pub saved_at: u64,
 }
 
 /// The only record version this build reads and writes.
-pub const STORED_SESSION_VERSION: u32 = 1;
-
-#[derive(Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct StoredSessionV1<'a> {
-    v: u32,
-    #[serde(borrow)]
-    accid: std::borrow::Cow<'a, str>,
-    #[serde(borrow)]
-    token: std::borrow::Cow<'a, str>,
-    saved_at: f64,
-}
+pub const STORED_SESSION_VERSION: u64 = 1;
 
 /// Why a stored record was refused (it is then removed and treated as absent).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoredSessionError {
-    /// Not JSON, or not an object of the expected fields and types.
+    /// Not JSON, or not an object of exactly the expected fields and types.
     Malformed,
     /// A version other than [`STORED_SESSION_VERSION`].
     ForeignVersion,
@@ -91,38 +79,56 @@ impl std::error::Error for StoredSessionError {}
 impl StoredSession {
     /// The record as stored.
     pub fn to_json(&self) -> String {
-        serde_json::to_string(&StoredSessionV1 {
+        #[derive(serde::Serialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Record<'a> {
+            v: u64,
+            accid: &'a str,
+            token: &'a str,
+            saved_at: u64,
+        }
+        serde_json::to_string(&Record {
             v: STORED_SESSION_VERSION,
-            accid: self.credentials.accid.as_str().into(),
-            token: self.credentials.token.as_str().into(),
+            accid: &self.credentials.accid,
+            token: &self.credentials.token,
             saved_at: self.saved_at,
         })
         .unwrap_or_default()
     }
 
-    /// Reads a stored record, refusing anything this version did not write.
+    /// Reads a stored record, refusing anything this version did not write:
+    /// other versions, missing, extra or wrongly typed fields, and an accid
+    /// or token outside the protocol's limits.
     pub fn from_json(text: &str) -> Result<Self, StoredSessionError> {
-        let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|_| StoredSessionError::Malformed)?;
-        if value.get("v").and_then(serde_json::Value::as_u64)
-            != Some(u64::from(STORED_SESSION_VERSION))
-        {
-            return Err(if value.get("v").is_some() {
-                StoredSessionError::ForeignVersion
-            } else {
-                StoredSessionError::Malformed
-            });
+        use serde_json::Value;
+        let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(text) else {
+            return Err(StoredSessionError::Malformed);
+        };
+        match obj.get("v") {
+            None => return Err(StoredSessionError::Malformed),
+            Some(v) if v.as_u64() != Some(STORED_SESSION_VERSION) => {
+                return Err(StoredSessionError::ForeignVersion)
+            }
+            Some(_) => {}
         }
-        let record: StoredSessionV1<'_> =
-            serde_json::from_str(text).map_err(|_| StoredSessionError::Malformed)?;
-        if !record.saved_at.is_finite() {
+        if obj.len() != 4 {
             return Err(StoredSessionError::Malformed);
         }
-        let credentials =
-            Credentials::new(&record.accid, &record.token).map_err(StoredSessionError::BadField)?;
+        let field = |key: &str| {
+            obj.get(key)
+                .and_then(Value::as_str)
+                .ok_or(StoredSessionError::Malformed)
+        };
+        let accid = field("accid")?;
+        let token = field("token")?;
+        let saved_at = obj
+            .get("savedAt")
+            .and_then(Value::as_u64)
+            .ok_or(StoredSessionError::Malformed)?;
+        let credentials = Credentials::new(accid, token).map_err(StoredSessionError::BadField)?;
         Ok(StoredSession {
             credentials,
-            saved_at: record.saved_at,
+            saved_at,
         })
     }
 }
@@ -143,7 +149,7 @@ mod tests {
     fn session() -> StoredSession {
         StoredSession {
             credentials: Credentials::new("Alice", "tok").unwrap(),
-            saved_at: 1.0e12,
+            saved_at: 1_000_000_000_000,
         }
     }
 
@@ -152,7 +158,7 @@ mod tests {
         let json = session().to_json();
         assert_eq!(
             json,
-            r#"{"v":1,"accid":"alice","token":"tok","savedAt":1000000000000.0}"#
+            r#"{"v":1,"accid":"alice","token":"tok","savedAt":1000000000000}"#
         );
         assert_eq!(StoredSession::from_json(&json).unwrap(), session());
     }

@@ -131,7 +131,7 @@ fn login_ok_persists_arms_the_heartbeat_and_resolves() {
     assert_eq!(h.outcome(id), Some(Ok(())));
     let stored = h.persisted.as_ref().expect("session persisted");
     assert_eq!(stored.credentials.accid, "alice");
-    assert_eq!(stored.saved_at, 1_700_000_000_000.0);
+    assert_eq!(stored.saved_at, 1_700_000_000_000);
     assert_eq!(h.m.timers().get(Timer::Heartbeat), Some(30_000.0));
     assert_eq!(h.m.timers().get(Timer::LoginTimeout), None);
     assert_eq!(h.m.timers().get(Timer::ConnectTimeout), None);

@@ -174,7 +174,7 @@ impl World {
             Step::AutoLogin { stored, force } => {
                 let s = stored.then(|| StoredSession {
                     credentials: Credentials::new("alice", "tok").unwrap(),
-                    saved_at: 0.0,
+                    saved_at: 0,
                 });
                 if let Some(id) = self.m.auto_login(now, s, force) {
                     self.requests.insert(id);

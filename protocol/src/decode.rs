@@ -6,8 +6,11 @@ use core::fmt;
 use serde_json::{Map, Value};
 
 use crate::close;
-use crate::frames::{ClientFrame, ClientType, LoginFrame, LoginMode, ServerFrame};
+use crate::frames::{
+    Client, ClientFrame, ClientType, ClientsChange, KickReason, LoginFrame, LoginMode, ServerFrame,
+};
 use crate::limits::{self, FieldError, Problem};
+use crate::LoginCode;
 
 /// Why a received frame was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,16 +151,120 @@ fn decode_login(obj: &Map<String, Value>) -> Result<LoginFrame, FieldError> {
 ///
 /// Enforces [`limits::MAX_SERVER_FRAME_BYTES`]; anything that is not one of
 /// the frames of [`ServerFrame`] is an error (the client treats it as a
-/// broken connection).
+/// broken connection). Unknown extra fields are ignored.
+///
+/// Decoded by hand from a [`Value`] rather than with serde's derive: the
+/// derive of an internally tagged enum pulls formatting and buffering code
+/// into the browser build that costs more than this whole function.
 pub fn decode_server_frame(text: &str) -> Result<ServerFrame, DecodeError> {
     if text.len() > limits::MAX_SERVER_FRAME_BYTES {
         return Err(DecodeError::TooLarge { len: text.len() });
     }
-    serde_json::from_str(text).map_err(|e| {
-        if e.is_syntax() || e.is_eof() {
-            DecodeError::NotJson
-        } else {
-            DecodeError::BadFrame
-        }
-    })
+    let value: Value = serde_json::from_str(text).map_err(|_| DecodeError::NotJson)?;
+    let Value::Object(obj) = value else {
+        return Err(DecodeError::NoTag);
+    };
+    let tag = obj
+        .get("t")
+        .and_then(Value::as_str)
+        .ok_or(DecodeError::NoTag)?;
+    let frame = match tag {
+        "loginOk" => ServerFrame::LoginOk {
+            client_id: string(&obj, "clientId")?,
+            server_time: uint(&obj, "serverTime")?,
+            heartbeat_ms: uint(&obj, "heartbeatMs")?,
+            clients: client_list(&obj)?,
+        },
+        "loginErr" => ServerFrame::LoginErr {
+            code: code(&obj)?,
+            message: string(&obj, "message")?,
+            retry_after_ms: match obj.get("retryAfterMs") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(v.as_u64().ok_or(DecodeError::BadFrame)?),
+            },
+        },
+        "kicked" => ServerFrame::Kicked {
+            reason: match obj.get("reason").and_then(Value::as_str) {
+                Some("exclusive") => KickReason::Exclusive,
+                Some("sameDevice") => KickReason::SameDevice,
+                Some("byClient") => KickReason::ByClient,
+                Some("server") => KickReason::Server,
+                Some("blocked") => KickReason::Blocked,
+                Some("tokenChanged") => KickReason::TokenChanged,
+                Some(_) => KickReason::Unknown,
+                None => return Err(DecodeError::BadFrame),
+            },
+            client_type: match obj.get("clientType") {
+                None | Some(Value::Null) => None,
+                Some(v) => Some(
+                    v.as_str()
+                        .and_then(ClientType::parse)
+                        .ok_or(DecodeError::BadFrame)?,
+                ),
+            },
+        },
+        "clients" => ServerFrame::Clients {
+            change: match obj.get("change").and_then(Value::as_str) {
+                Some("login") => ClientsChange::Login,
+                Some("logout") => ClientsChange::Logout,
+                _ => return Err(DecodeError::BadFrame),
+            },
+            clients: client_list(&obj)?,
+        },
+        "kickResult" => ServerFrame::KickResult {
+            client_id: string(&obj, "clientId")?,
+            code: code(&obj)?,
+        },
+        "pong" => ServerFrame::Pong,
+        _ => return Err(DecodeError::UnknownTag),
+    };
+    Ok(frame)
+}
+
+fn string(obj: &Map<String, Value>, key: &str) -> Result<String, DecodeError> {
+    obj.get(key)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .ok_or(DecodeError::BadFrame)
+}
+
+fn uint(obj: &Map<String, Value>, key: &str) -> Result<u64, DecodeError> {
+    obj.get(key)
+        .and_then(Value::as_u64)
+        .ok_or(DecodeError::BadFrame)
+}
+
+fn code(obj: &Map<String, Value>) -> Result<LoginCode, DecodeError> {
+    let n = uint(obj, "code")?;
+    u16::try_from(n)
+        .map(LoginCode::from)
+        .map_err(|_| DecodeError::BadFrame)
+}
+
+fn client_list(obj: &Map<String, Value>) -> Result<Vec<Client>, DecodeError> {
+    let Some(Value::Array(items)) = obj.get("clients") else {
+        return Err(DecodeError::BadFrame);
+    };
+    items
+        .iter()
+        .map(|item| {
+            let Value::Object(c) = item else {
+                return Err(DecodeError::BadFrame);
+            };
+            Ok(Client {
+                client_id: string(c, "clientId")?,
+                client_type: c
+                    .get("clientType")
+                    .and_then(Value::as_str)
+                    .and_then(ClientType::parse)
+                    .ok_or(DecodeError::BadFrame)?,
+                device_id: string(c, "deviceId")?,
+                custom_tag: match c.get("customTag") {
+                    None | Some(Value::Null) => None,
+                    Some(v) => Some(v.as_str().ok_or(DecodeError::BadFrame)?.to_owned()),
+                },
+                login_at: uint(c, "loginAt")?,
+            })
+        })
+        .collect()
 }

@@ -61,7 +61,7 @@ pub fn config() -> Config {
 pub fn creds(accid: &str, token: &str) -> StoredSession {
     StoredSession {
         credentials: Credentials::new(accid, token).unwrap(),
-        saved_at: 1.0,
+        saved_at: 1,
     }
 }
 
