@@ -348,11 +348,16 @@ impl LoginMachine {
     pub fn handle_text(&mut self, now: f64, conn: ConnId, text: &str) {
         match decode_server_frame(text) {
             Ok(frame) => self.handle_frame(now, conn, frame),
-            Err(_) if self.is_current(conn) => self.retry(
-                now,
-                LoginError::new(LoginCode::ServerError, "bad frame from the link server"),
-            ),
-            Err(_) => {}
+            Err(_) => self.handle_bad_frame(now, conn),
+        }
+    }
+
+    /// A frame arrived on `conn` that does not decode (the driver decoded
+    /// it itself): the connection is broken, so it is closed and retried.
+    pub fn handle_bad_frame(&mut self, now: f64, conn: ConnId) {
+        if self.is_current(conn) {
+            let error = LoginError::new(LoginCode::ServerError, "bad frame from the link server");
+            self.retry(now, error);
         }
     }
 

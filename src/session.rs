@@ -2,6 +2,7 @@
 
 use core::fmt;
 
+use imlogin_protocol::json::{JsonValue, ObjectWriter};
 use imlogin_protocol::limits::{self, FieldError};
 
 /// An accid and its token, as the app passes them to `login`.
@@ -77,55 +78,51 @@ impl fmt::Display for StoredSessionError {
 impl std::error::Error for StoredSessionError {}
 
 impl StoredSession {
-    /// The record as stored.
+    /// The record as stored: `{"v":1,"accid","token","savedAt"}`.
     pub fn to_json(&self) -> String {
-        #[derive(serde::Serialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Record<'a> {
-            v: u64,
-            accid: &'a str,
-            token: &'a str,
-            saved_at: u64,
-        }
-        serde_json::to_string(&Record {
-            v: STORED_SESSION_VERSION,
-            accid: &self.credentials.accid,
-            token: &self.credentials.token,
-            saved_at: self.saved_at,
-        })
-        .unwrap_or_default()
+        ObjectWriter::new()
+            .uint("v", STORED_SESSION_VERSION)
+            .string("accid", &self.credentials.accid)
+            .string("token", &self.credentials.token)
+            .uint("savedAt", self.saved_at)
+            .finish()
     }
 
-    /// Reads a stored record, refusing anything this version did not write:
-    /// other versions, missing, extra or wrongly typed fields, and an accid
-    /// or token outside the protocol's limits.
+    /// Reads a stored record from its text.
     pub fn from_json(text: &str) -> Result<Self, StoredSessionError> {
-        use serde_json::Value;
-        let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(text) else {
-            return Err(StoredSessionError::Malformed);
-        };
-        match obj.get("v") {
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|_| StoredSessionError::Malformed)?;
+        Self::from_value(&value)
+    }
+
+    /// Reads a stored record from parsed JSON, refusing anything this
+    /// version did not write: other versions, missing, extra or wrongly
+    /// typed fields, and an accid or token outside the protocol's limits.
+    pub fn from_value<V: JsonValue>(value: V) -> Result<Self, StoredSessionError> {
+        let keys = value.key_count().ok_or(StoredSessionError::Malformed)?;
+        match value.field("v") {
             None => return Err(StoredSessionError::Malformed),
-            Some(v) if v.as_u64() != Some(STORED_SESSION_VERSION) => {
+            Some(v) if v.uint() != Some(STORED_SESSION_VERSION) => {
                 return Err(StoredSessionError::ForeignVersion)
             }
             Some(_) => {}
         }
-        if obj.len() != 4 {
+        if keys != 4 {
             return Err(StoredSessionError::Malformed);
         }
         let field = |key: &str| {
-            obj.get(key)
-                .and_then(Value::as_str)
+            value
+                .field(key)
+                .and_then(|v| v.string())
                 .ok_or(StoredSessionError::Malformed)
         };
         let accid = field("accid")?;
         let token = field("token")?;
-        let saved_at = obj
-            .get("savedAt")
-            .and_then(Value::as_u64)
+        let saved_at = value
+            .field("savedAt")
+            .and_then(|v| v.uint())
             .ok_or(StoredSessionError::Malformed)?;
-        let credentials = Credentials::new(accid, token).map_err(StoredSessionError::BadField)?;
+        let credentials = Credentials::new(&accid, &token).map_err(StoredSessionError::BadField)?;
         Ok(StoredSession {
             credentials,
             saved_at,

@@ -9,6 +9,7 @@ use crate::close;
 use crate::frames::{
     Client, ClientFrame, ClientType, ClientsChange, KickReason, LoginFrame, LoginMode, ServerFrame,
 };
+use crate::json::JsonValue;
 use crate::limits::{self, FieldError, Problem};
 use crate::LoginCode;
 
@@ -149,71 +150,73 @@ fn decode_login(obj: &Map<String, Value>) -> Result<LoginFrame, FieldError> {
 
 /// Decodes a server frame received by the client.
 ///
-/// Enforces [`limits::MAX_SERVER_FRAME_BYTES`]; anything that is not one of
-/// the frames of [`ServerFrame`] is an error (the client treats it as a
-/// broken connection). Unknown extra fields are ignored.
-///
-/// Decoded by hand from a [`Value`] rather than with serde's derive: the
-/// derive of an internally tagged enum pulls formatting and buffering code
-/// into the browser build that costs more than this whole function.
+/// Enforces [`limits::MAX_SERVER_FRAME_BYTES`], then reads the frame with
+/// [`decode_server_value`].
 pub fn decode_server_frame(text: &str) -> Result<ServerFrame, DecodeError> {
     if text.len() > limits::MAX_SERVER_FRAME_BYTES {
         return Err(DecodeError::TooLarge { len: text.len() });
     }
     let value: Value = serde_json::from_str(text).map_err(|_| DecodeError::NotJson)?;
-    let Value::Object(obj) = value else {
+    decode_server_value(&value)
+}
+
+/// Reads a server frame from an already parsed JSON value (a `serde_json`
+/// value, or the browser's `JSON.parse` result in the wasm build).
+///
+/// Anything that is not one of the frames of [`ServerFrame`] is an error
+/// (the client treats it as a broken connection); unknown extra fields are
+/// ignored, and an unknown kick reason reads as [`KickReason::Unknown`].
+/// Written by hand rather than with serde's derive, whose internally tagged
+/// enums pull buffering and float formatting into the browser build.
+pub fn decode_server_value<V: JsonValue>(value: V) -> Result<ServerFrame, DecodeError> {
+    if value.key_count().is_none() {
         return Err(DecodeError::NoTag);
-    };
-    let tag = obj
-        .get("t")
-        .and_then(Value::as_str)
+    }
+    let tag = value
+        .field("t")
+        .and_then(|t| t.string())
         .ok_or(DecodeError::NoTag)?;
-    let frame = match tag {
+    let frame = match tag.as_str() {
         "loginOk" => ServerFrame::LoginOk {
-            client_id: string(&obj, "clientId")?,
-            server_time: uint(&obj, "serverTime")?,
-            heartbeat_ms: uint(&obj, "heartbeatMs")?,
-            clients: client_list(&obj)?,
+            client_id: string(&value, "clientId")?,
+            server_time: uint(&value, "serverTime")?,
+            heartbeat_ms: uint(&value, "heartbeatMs")?,
+            clients: client_list(&value)?,
         },
         "loginErr" => ServerFrame::LoginErr {
-            code: code(&obj)?,
-            message: string(&obj, "message")?,
-            retry_after_ms: match obj.get("retryAfterMs") {
-                None | Some(Value::Null) => None,
-                Some(v) => Some(v.as_u64().ok_or(DecodeError::BadFrame)?),
+            code: code(&value)?,
+            message: string(&value, "message")?,
+            retry_after_ms: match value.field("retryAfterMs") {
+                None => None,
+                Some(v) => Some(v.uint().ok_or(DecodeError::BadFrame)?),
             },
         },
         "kicked" => ServerFrame::Kicked {
-            reason: match obj.get("reason").and_then(Value::as_str) {
-                Some("exclusive") => KickReason::Exclusive,
-                Some("sameDevice") => KickReason::SameDevice,
-                Some("byClient") => KickReason::ByClient,
-                Some("server") => KickReason::Server,
-                Some("blocked") => KickReason::Blocked,
-                Some("tokenChanged") => KickReason::TokenChanged,
-                Some(_) => KickReason::Unknown,
-                None => return Err(DecodeError::BadFrame),
+            reason: match string(&value, "reason")?.as_str() {
+                "exclusive" => KickReason::Exclusive,
+                "sameDevice" => KickReason::SameDevice,
+                "byClient" => KickReason::ByClient,
+                "server" => KickReason::Server,
+                "blocked" => KickReason::Blocked,
+                "tokenChanged" => KickReason::TokenChanged,
+                _ => KickReason::Unknown,
             },
-            client_type: match obj.get("clientType") {
-                None | Some(Value::Null) => None,
-                Some(v) => Some(
-                    v.as_str()
-                        .and_then(ClientType::parse)
-                        .ok_or(DecodeError::BadFrame)?,
-                ),
+            client_type: match value.field("clientType") {
+                None => None,
+                Some(v) => Some(client_type(&v)?),
             },
         },
         "clients" => ServerFrame::Clients {
-            change: match obj.get("change").and_then(Value::as_str) {
-                Some("login") => ClientsChange::Login,
-                Some("logout") => ClientsChange::Logout,
+            change: match string(&value, "change")?.as_str() {
+                "login" => ClientsChange::Login,
+                "logout" => ClientsChange::Logout,
                 _ => return Err(DecodeError::BadFrame),
             },
-            clients: client_list(&obj)?,
+            clients: client_list(&value)?,
         },
         "kickResult" => ServerFrame::KickResult {
-            client_id: string(&obj, "clientId")?,
-            code: code(&obj)?,
+            client_id: string(&value, "clientId")?,
+            code: code(&value)?,
         },
         "pong" => ServerFrame::Pong,
         _ => return Err(DecodeError::UnknownTag),
@@ -221,47 +224,50 @@ pub fn decode_server_frame(text: &str) -> Result<ServerFrame, DecodeError> {
     Ok(frame)
 }
 
-fn string(obj: &Map<String, Value>, key: &str) -> Result<String, DecodeError> {
-    obj.get(key)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
+fn string<V: JsonValue>(obj: &V, key: &str) -> Result<String, DecodeError> {
+    obj.field(key)
+        .and_then(|v| v.string())
         .ok_or(DecodeError::BadFrame)
 }
 
-fn uint(obj: &Map<String, Value>, key: &str) -> Result<u64, DecodeError> {
-    obj.get(key)
-        .and_then(Value::as_u64)
+fn uint<V: JsonValue>(obj: &V, key: &str) -> Result<u64, DecodeError> {
+    obj.field(key)
+        .and_then(|v| v.uint())
         .ok_or(DecodeError::BadFrame)
 }
 
-fn code(obj: &Map<String, Value>) -> Result<LoginCode, DecodeError> {
+fn code<V: JsonValue>(obj: &V) -> Result<LoginCode, DecodeError> {
     let n = uint(obj, "code")?;
     u16::try_from(n)
         .map(LoginCode::from)
         .map_err(|_| DecodeError::BadFrame)
 }
 
-fn client_list(obj: &Map<String, Value>) -> Result<Vec<Client>, DecodeError> {
-    let Some(Value::Array(items)) = obj.get("clients") else {
-        return Err(DecodeError::BadFrame);
-    };
+fn client_type<V: JsonValue>(v: &V) -> Result<ClientType, DecodeError> {
+    v.string()
+        .as_deref()
+        .and_then(ClientType::parse)
+        .ok_or(DecodeError::BadFrame)
+}
+
+fn client_list<V: JsonValue>(obj: &V) -> Result<Vec<Client>, DecodeError> {
+    let items = obj
+        .field("clients")
+        .and_then(|v| v.items())
+        .ok_or(DecodeError::BadFrame)?;
     items
         .iter()
-        .map(|item| {
-            let Value::Object(c) = item else {
+        .map(|c| {
+            if c.key_count().is_none() {
                 return Err(DecodeError::BadFrame);
-            };
+            }
             Ok(Client {
                 client_id: string(c, "clientId")?,
-                client_type: c
-                    .get("clientType")
-                    .and_then(Value::as_str)
-                    .and_then(ClientType::parse)
-                    .ok_or(DecodeError::BadFrame)?,
+                client_type: client_type(&c.field("clientType").ok_or(DecodeError::BadFrame)?)?,
                 device_id: string(c, "deviceId")?,
-                custom_tag: match c.get("customTag") {
-                    None | Some(Value::Null) => None,
-                    Some(v) => Some(v.as_str().ok_or(DecodeError::BadFrame)?.to_owned()),
+                custom_tag: match c.field("customTag") {
+                    None => None,
+                    Some(v) => Some(v.string().ok_or(DecodeError::BadFrame)?),
                 },
                 login_at: uint(c, "loginAt")?,
             })

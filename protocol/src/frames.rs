@@ -4,6 +4,7 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::json::ObjectWriter;
 use crate::LoginCode;
 
 /// The kind of device a session runs on. The browser module always sends
@@ -253,11 +254,28 @@ pub enum ServerFrame {
 }
 
 impl ClientFrame {
-    /// The frame as JSON text, ready to send.
+    /// The frame as JSON text, ready to send: the same text as
+    /// `serde_json::to_string(self)` (the fixture tests pin both), written
+    /// without serde so that the browser build carries no JSON library.
     pub fn to_json(&self) -> String {
-        // Serializing these plain structs cannot fail (no maps with
-        // non-string keys, no failing Serialize impls).
-        serde_json::to_string(self).unwrap_or_default()
+        let w = ObjectWriter::new();
+        match self {
+            ClientFrame::Login(f) => w
+                .string("t", "login")
+                .string("appKey", &f.app_key)
+                .string("accid", &f.accid)
+                .string("token", &f.token)
+                .string("deviceId", &f.device_id)
+                .string("clientType", f.client_type.as_str())
+                .string("mode", f.mode.as_str())
+                .boolean("force", f.force)
+                .optional_string("customTag", f.custom_tag.as_deref())
+                .string("sdk", &f.sdk),
+            ClientFrame::Ping => w.string("t", "ping"),
+            ClientFrame::Logout => w.string("t", "logout"),
+            ClientFrame::Kick { client_id } => w.string("t", "kick").string("clientId", client_id),
+        }
+        .finish()
     }
 }
 

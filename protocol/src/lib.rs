@@ -17,10 +17,11 @@ pub mod close;
 mod codes;
 mod decode;
 mod frames;
+pub mod json;
 pub mod limits;
 
 pub use codes::LoginCode;
-pub use decode::{decode_client_frame, decode_server_frame, DecodeError};
+pub use decode::{decode_client_frame, decode_server_frame, decode_server_value, DecodeError};
 pub use frames::{
     Client, ClientFrame, ClientType, ClientsChange, KickReason, LoginFrame, LoginMode, ServerFrame,
 };

@@ -226,6 +226,11 @@ fn every_client_frame_serializes_to_exactly_its_fixture_text() {
             "{name}: compact text and field order"
         );
         assert_eq!(
+            frame.to_json(),
+            serde_json::to_string(&frame).unwrap(),
+            "{name}: the hand-written writer and serde's derive agree"
+        );
+        assert_eq!(
             serde_json::to_value(&frame).unwrap(),
             serde_json::from_str::<Value>(&text).unwrap(),
             "{name}: JSON value"

@@ -10,11 +10,13 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use imlogin_protocol::{ClientFrame, LoginCode};
+use imlogin_protocol::limits::MAX_SERVER_FRAME_BYTES;
+use imlogin_protocol::{decode_server_value, ClientFrame, LoginCode};
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
 
 use super::js;
+use super::json;
 use super::lbs;
 use super::network::{self, NetworkEvent, NetworkListeners};
 use super::options::{type_error, Options};
@@ -197,15 +199,19 @@ impl Driver {
     fn on_socket(&mut self, now: f64, conn: ConnId, event: SocketEvent) {
         match event {
             SocketEvent::Opened => self.machine.handle_opened(now, conn),
-            SocketEvent::Text(text) => {
+            SocketEvent::Frame(data) => {
                 if self.debug {
-                    js::console_log(
-                        "imlogin: received",
-                        &JsValue::from_str(&text),
-                        &JsValue::UNDEFINED,
-                    );
+                    js::console_log("imlogin: received", &data, &JsValue::UNDEFINED);
                 }
-                self.machine.handle_text(now, conn, &text)
+                let frame = data
+                    .as_string()
+                    .filter(|text| text.len() <= MAX_SERVER_FRAME_BYTES)
+                    .and_then(|text| json::parse(&JsValue::from_str(&text)))
+                    .and_then(|value| decode_server_value(value).ok());
+                match frame {
+                    Some(frame) => self.machine.handle_frame(now, conn, frame),
+                    None => self.machine.handle_bad_frame(now, conn),
+                }
             }
             SocketEvent::Closed(code) => {
                 if self.socket.as_ref().is_some_and(|(c, _)| *c == conn) {

@@ -2,7 +2,8 @@
 //! WebSocket, timers, Web Storage and the browser's online/offline and
 //! visibility events, and exports the JS `LoginManager`.
 //!
-//! One file per concern: [`js`] (the few globals used), [`options`]
+//! One file per concern: [`js`] (the few globals used), [`json`] (`JSON.parse` behind the
+//! protocol's accessor), [`options`]
 //! (constructor options → `Config`), [`lbs`] (link discovery), [`storage`] (session record and device
 //! id), [`transport`] (one WebSocket), [`timers`] (one `setTimeout` per
 //! machine timer), [`network`] (online/offline/visibility listeners),
@@ -15,6 +16,7 @@
 
 mod bindings;
 mod js;
+mod json;
 mod lbs;
 mod network;
 mod options;
@@ -25,3 +27,14 @@ mod transport;
 mod types;
 
 pub use bindings::LoginManager;
+
+/// The package's allocator: a small free-list allocator (coalescing,
+/// address-sorted) in place of dlmalloc, which is twice its size; the
+/// module's heap stays small (a session, a few frames), so its linear-time
+/// free list costs nothing noticeable.
+#[cfg(feature = "small-allocator")]
+#[global_allocator]
+// SAFETY: wasm32-unknown-unknown without the atomics feature runs one
+// thread, which is what AssumeSingleThreaded requires.
+static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
+    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };

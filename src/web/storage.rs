@@ -9,9 +9,9 @@
 use imlogin_protocol::limits;
 use wasm_bindgen::JsValue;
 
-use super::js;
 use super::options::Persistence;
-use crate::StoredSession;
+use super::{js, json};
+use crate::{StoredSession, StoredSessionError};
 
 /// Why a session record could not be written.
 #[derive(Debug)]
@@ -63,7 +63,8 @@ impl Store {
     pub fn load_session(&self) -> Option<StoredSession> {
         let storage = self.session_storage()?;
         let text = storage.get_item(&self.session_key).ok().flatten()?;
-        match StoredSession::from_json(&text) {
+        let parsed = json::parse(&JsValue::from_str(&text)).ok_or(StoredSessionError::Malformed);
+        match parsed.and_then(StoredSession::from_value) {
             Ok(session) => Some(session),
             Err(_) => {
                 let _ = storage.remove_item(&self.session_key);

@@ -11,8 +11,9 @@ use web_sys::{CloseEvent, MessageEvent, WebSocket};
 pub enum SocketEvent {
     /// The handshake completed.
     Opened,
-    /// A text frame arrived.
-    Text(String),
+    /// A frame arrived: a JS string for a text frame, anything else for a
+    /// binary one (which the protocol never uses).
+    Frame(JsValue),
     /// The socket closed (or never opened) with this code.
     Closed(u16),
 }
@@ -38,13 +39,7 @@ impl Socket {
         let on_open = Closure::<dyn FnMut()>::new(move || opened(SocketEvent::Opened));
         let message = on_event.clone();
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            // Binary frames are not part of the protocol: the server never
-            // sends them, so one means a broken peer; treat it as garbage.
-            let text = e
-                .data()
-                .as_string()
-                .unwrap_or_else(|| String::from("\u{0}binary"));
-            message(SocketEvent::Text(text))
+            message(SocketEvent::Frame(e.data()))
         });
         let closed = on_event.clone();
         let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
