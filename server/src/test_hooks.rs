@@ -3,6 +3,9 @@
 //!
 //! - `POST /_test/accounts` (optional `accid`, `token`, `name` in the query
 //!   or a form body) → `{"code":200,"accid","token"}`
+//! - `POST /_test/token?accid=&token=` → replaces the account's token the
+//!   way `update.action` does (live sessions are kicked with
+//!   `tokenChanged`) → `{"code":200}`
 //! - `POST /_test/drop` → closes every link socket with 1012 →
 //!   `{"code":200,"dropped":N}`
 //! - `POST /_test/pause?ms=N` → link handshakes get HTTP 503 for N ms →
@@ -23,16 +26,17 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use imlogin_protocol::limits::{check_token, normalize_accid};
 use imlogin_protocol::{LoginCode, LoginFrame};
 use serde::Serialize;
 use serde_json::{json, Value};
 use tower_http::cors::CorsLayer;
 
 use crate::api::form::Params;
-use crate::api::user::create_account;
+use crate::api::user::{create_account, replace_token};
 use crate::clock::now_ms;
 use crate::error::ApiError;
-use crate::secret::random_hex;
+use crate::secret::{random_hex, Secret};
 use crate::state::AppState;
 
 /// How many login attempts the log keeps (oldest dropped first).
@@ -116,6 +120,7 @@ impl AttemptLog {
 pub fn router() -> Router<Arc<AppState>> {
     Router::new()
         .route("/_test/accounts", post(accounts))
+        .route("/_test/token", post(token))
         .route("/_test/drop", post(drop_all))
         .route("/_test/pause", post(pause))
         .route("/_test/sessions", get(sessions))
@@ -147,6 +152,19 @@ async fn accounts(
     };
     let c = create_account(&state, &accid, param("token"), param("name")).await?;
     Ok(Json(json!({ "code": 200, "accid": c.accid, "token": c.token.expose() })).into_response())
+}
+
+async fn token(State(state): State<Arc<AppState>>, Query(q): Q) -> Result<Response, ApiError> {
+    let param = |k: &str| {
+        q.get(k)
+            .map(String::as_str)
+            .ok_or_else(|| ApiError::BadParam(format!("parameter {k} is required")))
+    };
+    let accid = normalize_accid(param("accid")?)?;
+    let token = param("token")?;
+    check_token(token)?;
+    replace_token(&state, &accid, &Secret::new(token)).await?;
+    Ok(Json(json!({ "code": 200 })).into_response())
 }
 
 async fn drop_all(State(state): State<Arc<AppState>>) -> Response {

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{fresh_nonce, now_secs, TestServer, APP_KEY, APP_SECRET};
+use common::{fresh_nonce, now_secs, Link, TestServer, APP_KEY, APP_SECRET};
 use imlogin_protocol::checksum::checksum;
 use serde_json::json;
 
@@ -280,6 +280,32 @@ async fn account_hook_creates_accounts_with_cors_preflight() {
     s.login_ok(&accid, &token, "d", "manual").await;
     let v = s.post_json("/_test/accounts?accid=Hooked&token=tk").await;
     assert_eq!(v, json!({"code":200,"accid":"hooked","token":"tk"}));
+}
+
+#[tokio::test]
+async fn token_hook_replaces_the_token_like_update_action() {
+    let s = TestServer::start(&[]).await;
+    let v = s
+        .post_json("/_test/accounts?accid=tina&token=old-token")
+        .await;
+    assert_eq!(v["code"], 200);
+    let (mut a, _) = s.login_ok("tina", "old-token", "dev-a", "manual").await;
+    let v = s.post_json("/_test/token?accid=TINA&token=new-token").await;
+    assert_eq!(v, json!({"code":200}));
+    a.expect_kicked("tokenChanged").await;
+    let (mut l, v) = s.login("tina", "old-token", "dev-a", "auto", false).await;
+    Link::expect_login_err(v, &mut l, 302).await;
+    s.login_ok("tina", "new-token", "dev-a", "manual").await;
+    // Same errors as update.action: unknown account, missing or bad token.
+    let v = s.post_json("/_test/token?accid=ghost&token=t").await;
+    assert_eq!(v["code"], 414, "{v}");
+    let v = s.post_json("/_test/token?accid=tina").await;
+    assert_eq!(v["code"], 414, "{v}");
+    let long = "x".repeat(129);
+    let v = s
+        .post_json(&format!("/_test/token?accid=tina&token={long}"))
+        .await;
+    assert_eq!(v["code"], 414, "{v}");
 }
 
 #[tokio::test]

@@ -100,7 +100,12 @@ pub async fn create(
 
 /// Stores a new token and kicks the account's live sessions
 /// (`tokenChanged`), so that only the new token logs in from now on.
-async fn replace_token(state: &AppState, accid: &str, token: &Secret) -> Result<(), ApiError> {
+/// Shared by `update.action`, `refreshToken.action` and the test hook.
+pub(crate) async fn replace_token(
+    state: &AppState,
+    accid: &str,
+    token: &Secret,
+) -> Result<(), ApiError> {
     if !state
         .store
         .set_token(accid, &hash_token(token.expose()), now_ms())
