@@ -29,6 +29,15 @@ use crate::{
 /// An app-supplied override of the backoff delay:
 /// `(default_ms, attempt) -> ms`. A non-finite or negative answer falls back
 /// to the default.
+///
+/// `Send` on native targets so that a machine can move between threads
+/// (tokio tasks); wasm32 has one thread, and its hooks hold JS functions.
+#[cfg(not(target_arch = "wasm32"))]
+pub type DelayHook = Box<dyn FnMut(f64, u32) -> f64 + Send>;
+/// An app-supplied override of the backoff delay:
+/// `(default_ms, attempt) -> ms`. A non-finite or negative answer falls back
+/// to the default.
+#[cfg(target_arch = "wasm32")]
 pub type DelayHook = Box<dyn FnMut(f64, u32) -> f64>;
 
 /// The connection the machine currently owns.

@@ -578,10 +578,10 @@ fn rate_limit_retry_after_is_honoured() {
 #[test]
 fn reconnect_delay_hook_overrides_the_default_but_not_the_server_floor() {
     let mut h = Harness::new();
-    let seen = std::rc::Rc::new(std::cell::RefCell::new(Vec::new()));
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
     h.m.set_delay_hook(Some(Box::new(move |default_ms, attempt| {
-        log.borrow_mut().push((default_ms, attempt));
+        log.lock().unwrap().push((default_ms, attempt));
         if attempt == 2 {
             f64::NAN
         } else {
@@ -602,7 +602,7 @@ fn reconnect_delay_hook_overrides_the_default_but_not_the_server_floor() {
     );
     assert_eq!(delays[2], 5_000.0, "retryAfterMs is a floor");
     assert_eq!(
-        seen.borrow().iter().map(|s| s.1).collect::<Vec<_>>(),
+        seen.lock().unwrap().iter().map(|s| s.1).collect::<Vec<_>>(),
         vec![1, 2, 3]
     );
     assert_eq!(h.status(), Status::LoggedIn);

@@ -1,0 +1,430 @@
+//! A native driver for [`imlogin::LoginMachine`]: one tokio task per client
+//! runs the very machine the browser package runs, over a real WebSocket
+//! (tokio-tungstenite), with tokio's clock for `now` and the machine's own
+//! timer table for sleeping. Used by the end-to-end tests of core + server,
+//! and by load generators.
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use imlogin::{Config, Status};
+//! use imlogin_native::NativeClient;
+//!
+//! let mut client = NativeClient::spawn(Config::new("app-key", "device-1"), "ws://127.0.0.1:8080/link", 7);
+//! client.login("alice", "token", false).await.unwrap();
+//! assert_eq!(client.status(), Status::LoggedIn);
+//! # }
+//! ```
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use futures_util::{SinkExt, StreamExt};
+use imlogin::protocol::LoginCode;
+use imlogin::{
+    Config, ConnId, Event, LoginError, LoginMachine, Output, RequestId, Status, StoredSession,
+};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
+
+/// An app command for the client task.
+enum Command {
+    Login {
+        accid: String,
+        token: String,
+        force: bool,
+        reply: oneshot::Sender<Result<(), LoginError>>,
+    },
+    AutoLogin {
+        force: bool,
+        reply: oneshot::Sender<Result<bool, LoginError>>,
+    },
+    Kick {
+        client_id: String,
+        reply: oneshot::Sender<Result<(), LoginError>>,
+    },
+    Logout {
+        reply: oneshot::Sender<()>,
+    },
+    Offline,
+    Online,
+}
+
+/// Something a connection task reports.
+enum SocketEvent {
+    Opened,
+    Text(String),
+    Closed(u16),
+}
+
+/// A connection task's handle: frames to send, or a close.
+enum SocketCommand {
+    Send(String),
+    Close(u16),
+}
+
+/// A login client running on tokio: the login machine, a WebSocket, and an
+/// in-memory "storage" for the persisted session.
+pub struct NativeClient {
+    commands: mpsc::UnboundedSender<Command>,
+    status: watch::Receiver<Status>,
+    events: mpsc::UnboundedReceiver<Event>,
+    persisted: Arc<Mutex<Option<StoredSession>>>,
+    task: JoinHandle<()>,
+}
+
+impl NativeClient {
+    /// Starts a client task that connects to `link_url` when asked to log in.
+    pub fn spawn(config: Config, link_url: &str, seed: u64) -> NativeClient {
+        Self::spawn_with_session(config, link_url, seed, None)
+    }
+
+    /// Like [`NativeClient::spawn`], with a session "persisted" by an
+    /// earlier run (a reloaded page, a restarted app).
+    pub fn spawn_with_session(
+        config: Config,
+        link_url: &str,
+        seed: u64,
+        persisted: Option<StoredSession>,
+    ) -> NativeClient {
+        let (commands, command_rx) = mpsc::unbounded_channel();
+        let (status_tx, status) = watch::channel(Status::LoggedOut);
+        let (event_tx, events) = mpsc::unbounded_channel();
+        let persisted = Arc::new(Mutex::new(persisted));
+        let driver = Driver {
+            machine: LoginMachine::new(config, seed),
+            start: Instant::now(),
+            link_url: link_url.to_owned(),
+            sockets: HashMap::new(),
+            socket_events: mpsc::unbounded_channel(),
+            replies: HashMap::new(),
+            status: status_tx,
+            events: event_tx,
+            persisted: persisted.clone(),
+        };
+        let task = tokio::spawn(driver.run(command_rx));
+        NativeClient {
+            commands,
+            status,
+            events,
+            persisted,
+            task,
+        }
+    }
+
+    fn send(&self, command: Command) {
+        // The task only ends when the client is dropped.
+        let _ = self.commands.send(command);
+    }
+
+    /// A manual login; resolves like the JS `login()`.
+    pub async fn login(&self, accid: &str, token: &str, force: bool) -> Result<(), LoginError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Login {
+            accid: accid.to_owned(),
+            token: token.to_owned(),
+            force,
+            reply,
+        });
+        rx.await.unwrap_or_else(|_| Err(cancelled()))
+    }
+
+    /// An auto login with the persisted session; resolves like the JS
+    /// `autoLogin()` (`false` when nothing is persisted).
+    pub async fn auto_login(&self, force: bool) -> Result<bool, LoginError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::AutoLogin { force, reply });
+        rx.await.unwrap_or_else(|_| Err(cancelled()))
+    }
+
+    /// Kicks another session of the account.
+    pub async fn kick_client(&self, client_id: &str) -> Result<(), LoginError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Kick {
+            client_id: client_id.to_owned(),
+            reply,
+        });
+        rx.await.unwrap_or_else(|_| Err(cancelled()))
+    }
+
+    /// Logs out.
+    pub async fn logout(&self) {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::Logout { reply });
+        let _ = rx.await;
+    }
+
+    /// Tells the machine the network went away / came back.
+    pub fn set_online(&self, online: bool) {
+        self.send(if online {
+            Command::Online
+        } else {
+            Command::Offline
+        });
+    }
+
+    /// The current status.
+    pub fn status(&self) -> Status {
+        *self.status.borrow()
+    }
+
+    /// Waits until the status is `want`; `false` if `deadline` passes first.
+    pub async fn wait_for(&mut self, want: Status, deadline: std::time::Duration) -> bool {
+        tokio::time::timeout(deadline, self.status.wait_for(|s| *s == want))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    /// The next event, if one arrives within `deadline`.
+    pub async fn next_event(&mut self, deadline: std::time::Duration) -> Option<Event> {
+        tokio::time::timeout(deadline, self.events.recv())
+            .await
+            .ok()
+            .flatten()
+    }
+
+    /// Every event received so far and not yet taken.
+    pub fn drain_events(&mut self) -> Vec<Event> {
+        let mut out = Vec::new();
+        while let Ok(e) = self.events.try_recv() {
+            out.push(e);
+        }
+        out
+    }
+
+    /// What the client's "storage" holds.
+    pub fn persisted(&self) -> Option<StoredSession> {
+        self.persisted
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+impl Drop for NativeClient {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+fn cancelled() -> LoginError {
+    LoginError::new(LoginCode::Cancelled, "the client task ended")
+}
+
+/// A reply channel waiting for a request's outcome.
+enum Reply {
+    Unit(oneshot::Sender<Result<(), LoginError>>),
+    Bool(oneshot::Sender<Result<bool, LoginError>>),
+}
+
+struct Driver {
+    machine: LoginMachine,
+    start: Instant,
+    link_url: String,
+    sockets: HashMap<ConnId, mpsc::UnboundedSender<SocketCommand>>,
+    #[allow(clippy::type_complexity)]
+    socket_events: (
+        mpsc::UnboundedSender<(ConnId, SocketEvent)>,
+        mpsc::UnboundedReceiver<(ConnId, SocketEvent)>,
+    ),
+    replies: HashMap<RequestId, Reply>,
+    status: watch::Sender<Status>,
+    events: mpsc::UnboundedSender<Event>,
+    persisted: Arc<Mutex<Option<StoredSession>>>,
+}
+
+impl Driver {
+    fn now(&self) -> f64 {
+        self.start.elapsed().as_secs_f64() * 1000.0
+    }
+
+    async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
+        loop {
+            self.drain();
+            let deadline = self.machine.next_timeout();
+            let sleep_until = deadline.map(|(_, at)| {
+                self.start + std::time::Duration::from_secs_f64((at.max(0.0)) / 1000.0)
+            });
+            tokio::select! {
+                command = commands.recv() => match command {
+                    Some(c) => self.command(c),
+                    None => return,
+                },
+                Some((conn, event)) = self.socket_events.1.recv() => {
+                    let now = self.now();
+                    match event {
+                        SocketEvent::Opened => self.machine.handle_opened(now, conn),
+                        SocketEvent::Text(text) => self.machine.handle_text(now, conn, &text),
+                        SocketEvent::Closed(code) => {
+                            self.sockets.remove(&conn);
+                            self.machine.handle_closed(now, conn, code);
+                        }
+                    }
+                }
+                _ = sleep_or_forever(sleep_until) => {
+                    // Fire every timer that is due (the table is the truth;
+                    // the machine ignores a timer that is no longer armed).
+                    let now = self.now();
+                    while let Some((timer, at)) = self.machine.next_timeout() {
+                        if at > now {
+                            break;
+                        }
+                        self.machine.handle_timer(now, timer);
+                    }
+                }
+            }
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        let now = self.now();
+        match command {
+            Command::Login {
+                accid,
+                token,
+                force,
+                reply,
+            } => {
+                let id = self.machine.login(now, &accid, &token, force);
+                self.replies.insert(id, Reply::Unit(reply));
+            }
+            Command::AutoLogin { force, reply } => {
+                let stored = self
+                    .persisted
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                match self.machine.auto_login(now, stored, force) {
+                    Some(id) => {
+                        self.replies.insert(id, Reply::Bool(reply));
+                    }
+                    None => {
+                        let _ = reply.send(Ok(false));
+                    }
+                }
+            }
+            Command::Kick { client_id, reply } => {
+                let id = self.machine.kick_client(now, &client_id);
+                self.replies.insert(id, Reply::Unit(reply));
+            }
+            Command::Logout { reply } => {
+                self.machine.logout(now);
+                self.drain();
+                let _ = reply.send(());
+            }
+            Command::Offline => self.machine.handle_offline(now),
+            Command::Online => self.machine.handle_online(now),
+        }
+    }
+
+    /// Carries out every pending output.
+    fn drain(&mut self) {
+        while let Some(output) = self.machine.poll_output() {
+            match output {
+                Output::Connect(conn) => self.connect(conn),
+                Output::Send(conn, frame) => {
+                    if let Some(socket) = self.sockets.get(&conn) {
+                        let _ = socket.send(SocketCommand::Send(frame.to_json()));
+                    }
+                }
+                Output::Close(conn, code) => {
+                    if let Some(socket) = self.sockets.remove(&conn) {
+                        let _ = socket.send(SocketCommand::Close(code));
+                    }
+                }
+                // The machine's timer table is read directly in `run`.
+                Output::SetTimer(..) | Output::CancelTimer(_) => {}
+                Output::Persist(session) => {
+                    *self.persisted.lock().unwrap_or_else(|e| e.into_inner()) = Some(session);
+                }
+                Output::ClearPersisted => {
+                    *self.persisted.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                }
+                Output::Emit(event) => {
+                    if let Event::Status(s) = &event {
+                        self.status.send_replace(*s);
+                    }
+                    let _ = self.events.send(event);
+                }
+                Output::Settle(id, result) => match self.replies.remove(&id) {
+                    Some(Reply::Unit(tx)) => {
+                        let _ = tx.send(result);
+                    }
+                    Some(Reply::Bool(tx)) => {
+                        let _ = tx.send(result.map(|()| true));
+                    }
+                    None => {}
+                },
+            }
+        }
+    }
+
+    /// Spawns the task that owns connection `conn`.
+    fn connect(&mut self, conn: ConnId) {
+        let (tx, mut rx) = mpsc::unbounded_channel::<SocketCommand>();
+        self.sockets.insert(conn, tx);
+        let events = self.socket_events.0.clone();
+        let url = self.link_url.clone();
+        tokio::spawn(async move {
+            let report = |e: SocketEvent| {
+                let _ = events.send((conn, e));
+            };
+            let mut ws = tokio::select! {
+                connected = tokio_tungstenite::connect_async(url.as_str()) => match connected {
+                    Ok((ws, _)) => ws,
+                    Err(_) => return report(SocketEvent::Closed(1006)),
+                },
+                // Closed by the machine (connect timeout) before it opened.
+                _ = wait_for_close(&mut rx) => return,
+            };
+            report(SocketEvent::Opened);
+            loop {
+                tokio::select! {
+                    command = rx.recv() => match command {
+                        Some(SocketCommand::Send(text)) => {
+                            if ws.send(Message::text(text)).await.is_err() {
+                                return report(SocketEvent::Closed(1006));
+                            }
+                        }
+                        close @ (Some(SocketCommand::Close(_)) | None) => {
+                            let code = match close {
+                                Some(SocketCommand::Close(code)) => code,
+                                _ => 1000,
+                            };
+                            let frame = CloseFrame { code: CloseCode::from(code), reason: "".into() };
+                            let _ = tokio::time::timeout(std::time::Duration::from_secs(1), ws.close(Some(frame))).await;
+                            return;
+                        }
+                    },
+                    message = ws.next() => match message {
+                        Some(Ok(Message::Text(text))) => report(SocketEvent::Text(text.to_string())),
+                        Some(Ok(Message::Close(frame))) => {
+                            return report(SocketEvent::Closed(frame.map_or(1005, |f| u16::from(f.code))));
+                        }
+                        Some(Ok(_)) => {}
+                        Some(Err(_)) | None => return report(SocketEvent::Closed(1006)),
+                    },
+                }
+            }
+        });
+    }
+}
+
+async fn wait_for_close(rx: &mut mpsc::UnboundedReceiver<SocketCommand>) {
+    loop {
+        match rx.recv().await {
+            Some(SocketCommand::Close(_)) | None => return,
+            Some(SocketCommand::Send(_)) => {}
+        }
+    }
+}
+
+async fn sleep_or_forever(until: Option<Instant>) {
+    match until {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
