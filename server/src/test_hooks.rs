@@ -38,6 +38,7 @@ use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::secret::{random_hex, Secret};
 use crate::state::AppState;
+use crate::store::AccountSource;
 
 /// How many login attempts the log keeps (oldest dropped first).
 const ATTEMPTS_KEPT: usize = 10_000;
@@ -150,7 +151,14 @@ async fn accounts(
             random_hex(8).map_err(|e| ApiError::Internal(e.to_string()))?
         ),
     };
-    let c = create_account(&state, &accid, param("token"), param("name")).await?;
+    let c = create_account(
+        &state,
+        &accid,
+        param("token"),
+        param("name"),
+        AccountSource::Api,
+    )
+    .await?;
     Ok(Json(json!({ "code": 200, "accid": c.accid, "token": c.token.expose() })).into_response())
 }
 

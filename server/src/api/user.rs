@@ -17,6 +17,7 @@ use crate::clock::{now_ms, now_secs};
 use crate::error::ApiError;
 use crate::secret::{generate_token, hash_token, Secret};
 use crate::state::AppState;
+use crate::store::AccountSource;
 
 /// The longest account name, in characters.
 pub const NAME_MAX: usize = 64;
@@ -48,12 +49,14 @@ pub(crate) struct Created {
 }
 
 /// Creates an account: `accid` is normalized, `token` (if given) checked,
-/// otherwise generated. Shared by `create.action` and the test hook.
+/// otherwise generated. Shared by `create.action`, the console and the test
+/// hook; `source` says which.
 pub(crate) async fn create_account(
     state: &AppState,
     accid: &str,
     token: Option<&str>,
     name: Option<&str>,
+    source: AccountSource,
 ) -> Result<Created, ApiError> {
     let accid = normalize_accid(accid)?;
     let token = match token {
@@ -69,12 +72,12 @@ pub(crate) async fn create_account(
     }
     let created = state
         .store
-        .create_account(&accid, &hash_token(token.expose()), name, now_ms())
+        .create_account(&accid, &hash_token(token.expose()), name, source, now_ms())
         .await?;
     if !created {
         return Err(ApiError::AlreadyRegistered);
     }
-    tracing::info!(accid, "account created");
+    tracing::info!(accid, source = source.as_str(), "account created");
     Ok(Created {
         accid,
         token,
@@ -90,7 +93,14 @@ pub async fn create(
     body: Body,
 ) -> Result<Response, ApiError> {
     let p = signed_params(&state, &headers, body).await?;
-    let c = create_account(&state, p.require("accid")?, p.get("token"), p.get("name")).await?;
+    let c = create_account(
+        &state,
+        p.require("accid")?,
+        p.get("token"),
+        p.get("name"),
+        AccountSource::Api,
+    )
+    .await?;
     Ok(Json(json!({
         "code": 200,
         "info": { "accid": c.accid, "token": c.token.expose(), "name": c.name }
@@ -150,6 +160,29 @@ pub async fn refresh_token(
     .into_response())
 }
 
+/// Blocks or unblocks an account; blocking with `needkick` kicks its live
+/// sessions at once (`blocked`). Shared by `block.action`,
+/// `unblock.action` and the console.
+pub(crate) async fn set_blocked(
+    state: &AppState,
+    accid: &str,
+    blocked: bool,
+    needkick: bool,
+) -> Result<(), ApiError> {
+    if !state.store.set_blocked(accid, blocked, now_ms()).await? {
+        return Err(ApiError::NotRegistered);
+    }
+    if blocked && needkick {
+        let n = state.registry.kick_account(accid, KickReason::Blocked);
+        state.store.forget_devices(accid, None).await?;
+        tracing::info!(accid, kicked = n, "account blocked");
+    } else {
+        state.registry.bump_epoch(accid);
+        tracing::info!(accid, blocked, "account block state set");
+    }
+    Ok(())
+}
+
 /// `block.action`: accid, needkick? → `{"code":200}`; with
 /// `needkick=true` live sessions are kicked (`blocked`).
 pub async fn block(
@@ -160,17 +193,7 @@ pub async fn block(
     let p = signed_params(&state, &headers, body).await?;
     let accid = accid_param(&p)?;
     let needkick = p.flag("needkick", false)?;
-    if !state.store.set_blocked(&accid, true, now_ms()).await? {
-        return Err(ApiError::NotRegistered);
-    }
-    if needkick {
-        let n = state.registry.kick_account(&accid, KickReason::Blocked);
-        state.store.forget_devices(&accid, None).await?;
-        tracing::info!(accid, kicked = n, "account blocked");
-    } else {
-        state.registry.bump_epoch(&accid);
-        tracing::info!(accid, "account blocked");
-    }
+    set_blocked(&state, &accid, true, needkick).await?;
     Ok(Json(json!({ "code": 200 })).into_response())
 }
 
@@ -182,10 +205,6 @@ pub async fn unblock(
 ) -> Result<Response, ApiError> {
     let p = signed_params(&state, &headers, body).await?;
     let accid = accid_param(&p)?;
-    if !state.store.set_blocked(&accid, false, now_ms()).await? {
-        return Err(ApiError::NotRegistered);
-    }
-    state.registry.bump_epoch(&accid);
-    tracing::info!(accid, "account unblocked");
+    set_blocked(&state, &accid, false, false).await?;
     Ok(Json(json!({ "code": 200 })).into_response())
 }

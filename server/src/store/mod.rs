@@ -8,7 +8,10 @@ use std::sync::Arc;
 
 use imlogin_protocol::ClientType;
 
+pub mod app_users;
 pub mod sqlite;
+
+pub use app_users::{AppUser, AppUserStore};
 
 /// A boxed, `Send` future: what the [`Store`] methods return.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -35,6 +38,40 @@ impl fmt::Debug for Account {
             .field("blocked", &self.blocked)
             .finish()
     }
+}
+
+/// Where an account was created. The console lists only its own
+/// ([`AccountSource::Console`]); accounts an app server made through the
+/// server API never appear there (the CommsEase console rule).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccountSource {
+    /// `create.action` or the test hooks.
+    Api,
+    /// A test account created in `/console`.
+    Console,
+}
+
+impl AccountSource {
+    /// The stored name: `api` or `console`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountSource::Api => "api",
+            AccountSource::Console => "console",
+        }
+    }
+}
+
+/// One row of an account list (no token hash).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountSummary {
+    /// The account id, lower case.
+    pub accid: String,
+    /// Display name (may be empty).
+    pub name: String,
+    /// Whether logins are refused with 422.
+    pub blocked: bool,
+    /// When it was created, in ms since the Unix epoch.
+    pub created_at: u64,
 }
 
 /// A storage failure. Its detail is logged, never sent to a client.
@@ -66,16 +103,25 @@ impl From<sqlx::migrate::MigrateError> for StoreError {
 }
 
 /// What the server keeps across restarts. Implementations must be safe to
-/// call concurrently; every method is one atomic operation.
-pub trait Store: Send + Sync + 'static {
+/// call concurrently; every method is one atomic operation. The demo app
+/// server's data is the [`AppUserStore`] part.
+pub trait Store: AppUserStore + Send + Sync + 'static {
     /// Creates an account; `Ok(false)` when the accid is already taken.
     fn create_account<'a>(
         &'a self,
         accid: &'a str,
         token_hash: &'a str,
         name: &'a str,
+        source: AccountSource,
         now_ms: u64,
     ) -> StoreFuture<'a, bool>;
+
+    /// The newest `limit` accounts created from `source`, newest first.
+    fn list_accounts(
+        &self,
+        source: AccountSource,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<AccountSummary>>;
 
     /// The account, if it exists.
     fn account<'a>(&'a self, accid: &'a str) -> StoreFuture<'a, Option<Account>>;

@@ -10,10 +10,20 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlSafeStr, SqlitePool};
 
-use super::{Account, Store, StoreError, StoreFuture};
+use super::{Account, AccountSource, AccountSummary, Store, StoreError, StoreFuture};
+
+mod app_users;
 
 /// The embedded migrations, in order.
-const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("migrations/0001_init.sql")),
+    (
+        2,
+        "account source",
+        include_str!("migrations/0002_account_source.sql"),
+    ),
+    (3, "demo app", include_str!("migrations/0003_demo_app.sql")),
+];
 
 /// How many resumable devices are kept per account and clientType.
 const MAX_RESUMABLE_DEVICES: i64 = 16;
@@ -26,6 +36,10 @@ pub struct SqliteStore {
 
 fn to_i64(n: u64) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
 }
 
 impl SqliteStore {
@@ -81,20 +95,50 @@ impl Store for SqliteStore {
         accid: &'a str,
         token_hash: &'a str,
         name: &'a str,
+        source: AccountSource,
         now_ms: u64,
     ) -> StoreFuture<'a, bool> {
         Box::pin(async move {
             let r = sqlx::query(
-                "INSERT INTO accounts (accid, token_hash, name, blocked, created_at, updated_at) \
-                 VALUES (?1, ?2, ?3, 0, ?4, ?4) ON CONFLICT (accid) DO NOTHING",
+                "INSERT INTO accounts \
+                   (accid, token_hash, name, blocked, source, created_at, updated_at) \
+                 VALUES (?1, ?2, ?3, 0, ?4, ?5, ?5) ON CONFLICT (accid) DO NOTHING",
             )
             .bind(accid)
             .bind(token_hash)
             .bind(name)
+            .bind(source.as_str())
             .bind(to_i64(now_ms))
             .execute(&self.pool)
             .await?;
             Ok(r.rows_affected() == 1)
+        })
+    }
+
+    fn list_accounts(
+        &self,
+        source: AccountSource,
+        limit: u32,
+    ) -> StoreFuture<'_, Vec<AccountSummary>> {
+        Box::pin(async move {
+            let rows = sqlx::query(
+                "SELECT accid, name, blocked, created_at FROM accounts WHERE source = ?1 \
+                 ORDER BY created_at DESC, accid LIMIT ?2",
+            )
+            .bind(source.as_str())
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+            rows.iter()
+                .map(|row| {
+                    Ok(AccountSummary {
+                        accid: row.try_get("accid")?,
+                        name: row.try_get("name")?,
+                        blocked: row.try_get::<i64, _>("blocked")? != 0,
+                        created_at: to_u64(row.try_get("created_at")?),
+                    })
+                })
+                .collect()
         })
     }
 
