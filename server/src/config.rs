@@ -86,6 +86,12 @@ pub struct Config {
     #[arg(long, env = "IMLOGIN_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
 
+    /// Enable the demo app server: `/app/*` (sign-up and sign-in with a
+    /// password, IM accounts created on first use through the server API).
+    /// Anyone can register: for demos and tests, not production.
+    #[arg(long, env = "IMLOGIN_DEMO_APP")]
+    pub demo_app: bool,
+
     /// Enable the `/_test/*` endpoints (no authentication, permissive
     /// CORS). Never in production.
     #[arg(long, env = "IMLOGIN_TEST_HOOKS")]

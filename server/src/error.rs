@@ -1,5 +1,6 @@
-//! The HTTP-side error type: every failure of the server API, LBS, stats
-//! and test hooks, answered NIM-style (HTTP 200, `{"code":N,"desc":"..."}`).
+//! The HTTP-side error type: every failure of the server API, LBS, stats,
+//! test hooks, the demo app server and the console, answered NIM-style
+//! (HTTP 200, `{"code":N,"desc":"..."}`).
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -22,6 +23,11 @@ pub enum ApiError {
     /// 403: a missing auth header, unknown AppKey, bad CheckSum, stale
     /// CurTime or reused Nonce. Which one is logged, not told.
     Unauthorized(&'static str),
+    /// 302: the demo app's sign-in with an unknown username or a wrong
+    /// password (which one is not told).
+    WrongPassword,
+    /// 403: a demo app request without a live session cookie.
+    NotSignedIn,
     /// 416: rate limited.
     RateLimited,
     /// 500: a storage failure.
@@ -38,7 +44,8 @@ impl ApiError {
             | ApiError::AlreadyRegistered
             | ApiError::NotRegistered
             | ApiError::BodyTooLarge => 414,
-            ApiError::Unauthorized(_) => 403,
+            ApiError::WrongPassword => 302,
+            ApiError::Unauthorized(_) | ApiError::NotSignedIn => 403,
             ApiError::RateLimited => 416,
             ApiError::Store(_) | ApiError::Internal(_) => 500,
         }
@@ -51,6 +58,8 @@ impl ApiError {
             ApiError::NotRegistered => "not registered".to_owned(),
             ApiError::BodyTooLarge => "request body too large".to_owned(),
             ApiError::Unauthorized(_) => "unauthorized".to_owned(),
+            ApiError::WrongPassword => "wrong username or password".to_owned(),
+            ApiError::NotSignedIn => "not signed in".to_owned(),
             ApiError::RateLimited => "rate limited".to_owned(),
             ApiError::Store(_) | ApiError::Internal(_) => "server error".to_owned(),
         }

@@ -1,7 +1,8 @@
 //! imlogin's reference server: the link server (`GET /link`, WebSocket
 //! login per DESIGN §3), the NIM-compatible server API (`/nimserver/...`,
-//! DESIGN §4), link discovery (`/lbs`), daily-active stats and, with
-//! `--test-hooks`, the `/_test/*` endpoints for browser tests.
+//! DESIGN §4), link discovery (`/lbs`), daily-active stats, with
+//! `--demo-app` the demo app server (`/app/*`), and with `--test-hooks` the
+//! `/_test/*` endpoints for browser tests.
 //!
 //! Start it in-process with [`serve`], which binds, opens the store and
 //! returns a [`ServerHandle`] with the real address; [`ServerHandle::shutdown`]
@@ -35,6 +36,7 @@ use tower_http::services::ServeDir;
 pub mod api;
 pub mod clock;
 pub mod config;
+pub mod demo_app;
 pub mod error;
 pub mod lbs;
 pub mod link;
@@ -53,14 +55,17 @@ pub use state::AppState;
 /// How long shutdown waits for link sockets to finish their close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// The full router for `state`: link, server API, stats, LBS, and the test
-/// hooks and static files when configured.
+/// The full router for `state`: link, server API, stats, LBS, and the demo
+/// app, test hooks and static files when configured.
 pub fn router(state: Arc<AppState>) -> Router {
     let mut app = Router::new()
         .merge(link::router())
         .merge(api::router())
         .merge(stats::router())
         .merge(lbs::router());
+    if state.config.demo_app {
+        app = app.merge(demo_app::router());
+    }
     if state.config.test_hooks {
         app = app.merge(test_hooks::router());
     }

@@ -43,6 +43,14 @@ impl FromStr for Secret {
     }
 }
 
+/// Reads a JSON string (a password in a request body) without ever
+/// showing it in `Debug` output.
+impl<'de> serde::Deserialize<'de> for Secret {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Secret)
+    }
+}
+
 /// `bytes` random bytes from the operating system's CSPRNG, as lower-case
 /// hex (`2 * bytes` characters).
 ///

@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 use crate::api::signing::NonceCache;
 use crate::clock::now_ms;
 use crate::config::Config;
+use crate::demo_app::server_api_client::{loopback_base, ServerApiClient};
+use crate::demo_app::DemoApp;
 use crate::error::ServeError;
 use crate::link::connections::Connections;
 use crate::link::registry::Registry;
@@ -32,6 +34,7 @@ pub struct AppState {
     pub(crate) link_pause: Mutex<Option<Instant>>,
     pub(crate) public_origin: String,
     pub(crate) link_urls: Vec<String>,
+    pub(crate) demo: DemoApp,
 }
 
 impl core::fmt::Debug for AppState {
@@ -114,6 +117,12 @@ impl AppState {
         let max_sessions = usize::try_from(config.max_sessions).unwrap_or(1);
         let id_prefix = random_hex(3).map_err(ServeError::Random)?;
         let attempts = config.test_hooks.then(AttemptLog::default);
+        // The demo app server calls this server's own API over HTTP.
+        let demo = DemoApp::new(ServerApiClient::new(
+            loopback_base(local_addr),
+            app_key.clone(),
+            app_secret.clone(),
+        ));
         Ok(Arc::new(AppState {
             app_key,
             app_secret,
@@ -127,6 +136,7 @@ impl AppState {
             link_pause: Mutex::new(None),
             public_origin,
             link_urls,
+            demo,
             config,
         }))
     }
