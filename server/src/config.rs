@@ -82,9 +82,15 @@ pub struct Config {
     )]
     pub allow_origins: Vec<String>,
 
-    /// Directory served at `/` (the demo page and the built package).
+    /// Directory served at `/` (the demo page, `www/`). HTML pages get a
+    /// Content-Security-Policy (see the README).
     #[arg(long, env = "IMLOGIN_STATIC_DIR")]
     pub static_dir: Option<PathBuf>,
+
+    /// Directory served at `/pkg/` (the built npm package, `pkg/`, which the
+    /// demo page imports as `./pkg/imlogin.js`).
+    #[arg(long, env = "IMLOGIN_PKG_DIR")]
+    pub pkg_dir: Option<PathBuf>,
 
     /// Enable the demo app server: `/app/*` (sign-up and sign-in with a
     /// password, IM accounts created on first use through the server API).

@@ -1,8 +1,9 @@
 //! imlogin's reference server: the link server (`GET /link`, WebSocket
 //! login per DESIGN §3), the NIM-compatible server API (`/nimserver/...`,
-//! DESIGN §4), link discovery (`/lbs`), daily-active stats, with
-//! `--demo-app` the demo app server (`/app/*`), and with `--test-hooks` the
-//! `/_test/*` endpoints for browser tests.
+//! DESIGN §4), link discovery (`/lbs`), daily-active stats, the console
+//! (`/console`), with `--demo-app` the demo app server (`/app/*`), with
+//! `--static-dir`/`--pkg-dir` the demo page and the npm package, and with
+//! `--test-hooks` the `/_test/*` endpoints for browser tests.
 //!
 //! Start it in-process with [`serve`], which binds, opens the store and
 //! returns a [`ServerHandle`] with the real address; [`ServerHandle::shutdown`]
@@ -28,6 +29,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::http::HeaderValue;
 use axum::Router;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -36,12 +38,14 @@ use tower_http::services::ServeDir;
 pub mod api;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod demo_app;
 pub mod error;
 pub mod lbs;
 pub mod link;
 pub mod rate;
 pub mod secret;
+pub mod security_headers;
 pub mod state;
 pub mod stats;
 pub mod store;
@@ -55,24 +59,38 @@ pub use state::AppState;
 /// How long shutdown waits for link sockets to finish their close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// The full router for `state`: link, server API, stats, LBS, and the demo
-/// app, test hooks and static files when configured.
+/// The full router for `state`: link, server API, stats, LBS, console, and
+/// the demo app, test hooks and static files when configured.
 pub fn router(state: Arc<AppState>) -> Router {
     let mut app = Router::new()
         .merge(link::router())
         .merge(api::router())
         .merge(stats::router())
-        .merge(lbs::router());
+        .merge(lbs::router())
+        .merge(console::router());
     if state.config.demo_app {
         app = app.merge(demo_app::router());
     }
     if state.config.test_hooks {
         app = app.merge(test_hooks::router());
     }
-    let app = match &state.config.static_dir {
-        Some(dir) => app.fallback_service(ServeDir::new(dir)),
-        None => app,
-    };
+    if let Some(dir) = &state.config.pkg_dir {
+        app = app.nest_service("/pkg", ServeDir::new(dir));
+    }
+    if let Some(dir) = &state.config.static_dir {
+        app = app.fallback_service(ServeDir::new(dir));
+    }
+    let csp = security_headers::content_security_policy(&state.link_urls);
+    // A link URL with characters a header cannot carry leaves the pages
+    // without a policy rather than the server without a start.
+    if let Ok(csp) = HeaderValue::from_str(&csp) {
+        app = app.layer(axum::middleware::map_response(
+            move |response: axum::response::Response| {
+                let csp = csp.clone();
+                async move { security_headers::add_to_pages(&csp, response) }
+            },
+        ));
+    }
     app.with_state(state)
 }
 
