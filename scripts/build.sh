@@ -10,13 +10,16 @@ WASM_IN="$TARGET_DIR/wasm32-unknown-unknown/release/imlogin.wasm"
 OUT=pkg
 WASM_OPT=node_modules/.bin/wasm-opt
 
+# shellcheck source=lib/install.sh
+source scripts/lib/install.sh
+
 header() {
   printf '\n==> %s\n' "$*"
 }
 
 check_tools() {
   local want have
-  want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/"/, "", $3); print $3; exit }' Cargo.lock)
+  want=$(wasm_bindgen_wanted)
   have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }') || true
   if [ -z "$want" ]; then
     echo "Cargo.lock has no wasm-bindgen: build for wasm32 once" >&2
