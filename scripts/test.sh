@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-SUITES=(fmt clippy native wasm_build)
+SUITES=(fmt clippy native wasm_build build e2e)
 
 suite_fmt() {
   cargo fmt --all --check
@@ -25,6 +25,18 @@ suite_native() {
 
 suite_wasm_build() {
   cargo build -p imlogin --target wasm32-unknown-unknown --release
+}
+
+# The npm package into pkg/ (the e2e suite serves it to the browser).
+suite_build() {
+  bash scripts/build.sh
+}
+
+# The demo in Debian's Chromium (playwright-core), against imlogin-server
+# processes the tests start themselves (tests/e2e/).
+suite_e2e() {
+  cargo build -p imlogin-server
+  node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs
 }
 
 header() {
