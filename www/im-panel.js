@@ -18,7 +18,10 @@ export class ImPanel {
     im.on("loginFailed", (e) => this.log("error", `Login failed — ${loginErrorText(e)}`));
     im.on("kicked", (d) => this.onKicked(d));
     im.on("reconnecting", (r) => this.onReconnecting(r));
-    im.on("clients", (list) => this.renderDevices(list));
+    im.on("clients", (list) => {
+      this.renderDevices(list);
+      this.log("info", `Other devices logged in: ${list.length}`);
+    });
     $("im-login").addEventListener("click", () => this.login());
     $("im-logout").addEventListener("click", () => this.logout());
     $("device-id").textContent = im.deviceId;
