@@ -26,6 +26,9 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Installed before the `listening on` line: whoever reads it may signal
+    // at once.
+    let stop = shutdown_signal();
     if server.generated_credentials() {
         eprintln!(
             "generated a demo app (stored in the database):\n  AppKey    {}\n  AppSecret {}",
@@ -35,7 +38,7 @@ async fn main() -> ExitCode {
     }
     println!("listening on http://{}", server.local_addr());
     let _ = std::io::stdout().flush();
-    shutdown_signal().await;
+    stop.await;
     server.shutdown().await;
     ExitCode::SUCCESS
 }
