@@ -2,10 +2,10 @@
 # The project's test command (`npm test` runs it; README names it).
 #
 # Runs every suite in order and stops at the first failure. Each suite is a
-# `suite_*` function listed in SUITES; a later issue adds its suite (browser
-# tests in Chromium and Firefox, the npm build, e2e) by writing one function
-# and appending its name. `scripts/test.sh clippy native` runs only the
-# suites named.
+# `suite_*` function listed in SUITES; an issue that brings a suite (the wasm
+# browser tests in Chromium and Firefox, say) writes one function and
+# appends its name. `scripts/test.sh clippy native` runs only the suites
+# named; `e2e` needs `build` to have run (it serves pkg/).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
