@@ -49,6 +49,7 @@ struct Driver {
     link_url: Option<String>,
     lbs_url: Option<String>,
     debug: bool,
+    token_provider: Option<Function>,
     store: Store,
     socket: Option<(ConnId, Socket)>,
     timers: TimerSlots,
@@ -99,6 +100,7 @@ impl Driver {
             }
             match output {
                 Output::Connect(conn) => self.connect(conn),
+                Output::FetchToken(conn, accid) => self.fetch_token(conn, &accid),
                 Output::Send(conn, frame) => {
                     if let Some((c, socket)) = &self.socket {
                         if *c == conn {
@@ -177,6 +179,30 @@ impl Driver {
                 self.open_socket(js::performance_now(), conn, url);
             }
         }
+    }
+
+    /// Calls the app's `tokenProvider(accid)` for attempt `conn` and hands
+    /// the answer (a string, or a promise of one) to the machine. A throw,
+    /// a rejection or a non-string answer is a failed attempt, retried.
+    fn fetch_token(&mut self, conn: ConnId, accid: &str) {
+        let Some(provider) = &self.token_provider else {
+            self.machine.handle_token(js::performance_now(), conn, None);
+            return;
+        };
+        let answer = provider.call1(&JsValue::UNDEFINED, &JsValue::from_str(accid));
+        let weak = self.weak.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            let token = match answer {
+                Ok(value) => wasm_bindgen_futures::JsFuture::from(Promise::resolve(&value))
+                    .await
+                    .ok()
+                    .and_then(|v| v.as_string()),
+                Err(_) => None,
+            };
+            run(&weak, |d, now| {
+                d.machine.handle_token(now, conn, token.as_deref())
+            });
+        });
     }
 
     fn open_socket(&mut self, now: f64, conn: ConnId, url: Option<String>) {
@@ -270,6 +296,11 @@ fn debug_log(output: &Output) {
     let number = |n: f64| JsValue::from_f64(n);
     let (label, a, b): (&str, JsValue, JsValue) = match output {
         Output::Connect(c) => ("imlogin: connect #", number(c.0 as f64), JsValue::UNDEFINED),
+        Output::FetchToken(c, accid) => (
+            "imlogin: tokenProvider for attempt #",
+            number(c.0 as f64),
+            JsValue::from_str(accid),
+        ),
         Output::Send(c, frame) => (
             "imlogin: send on # (tokens redacted)",
             number(c.0 as f64),
@@ -420,6 +451,7 @@ impl LoginManager {
                 link_url: options.link_url,
                 lbs_url: options.lbs_url,
                 debug: options.debug,
+                token_provider: options.token_provider,
                 store,
                 socket: None,
                 timers: TimerSlots::new(move |timer| {
@@ -440,18 +472,28 @@ impl LoginManager {
     /// (414 bad arguments, 415 offline, 302/403/417/422 from the server,
     /// 408 timeout, 499 cancelled by `logout()` or a newer login). Makes at
     /// most `retryCount` attempts; nothing reconnects after a failure.
+    /// With a `tokenProvider` the token may be omitted: every attempt asks
+    /// the provider.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn login(
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] accid: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "string")] token: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string | undefined")] token: JsValue,
         #[wasm_bindgen(unchecked_param_type = "LoginOptions")] options: Option<JsValue>,
     ) -> Promise {
         let force = match force_option(&options) {
             Ok(f) => f,
             Err(e) => return rejected(e),
         };
-        let (Some(accid), Some(token)) = (accid.as_string(), token.as_string()) else {
+        let dynamic = self
+            .inner
+            .try_borrow()
+            .is_ok_and(|d| d.token_provider.is_some());
+        let token = match token.as_string() {
+            None if dynamic && token.is_undefined() => Some(String::new()),
+            t => t,
+        };
+        let (Some(accid), Some(token)) = (accid.as_string(), token) else {
             let field = if accid.as_string().is_none() {
                 "accid must be a string"
             } else {

@@ -39,6 +39,8 @@ export interface LoginManagerOptions {
   debug?: boolean;
   /** Cross-tab sharing: only `"perTab"` is supported in this version. */
   tabs?: "perTab";
+  /** Dynamic tokens: called before every (re)login attempt with the accid; its token is used for that attempt. A throw, rejection or non-string answer fails the attempt, which is retried. */
+  tokenProvider?: (accid: string) => string | Promise<string>;
   /** Overrides the backoff delay: return ms; a non-finite answer keeps the default. Must not call the manager. */
   reconnectDelay?: (defaultMs: number, attempt: number) => number;
 }
