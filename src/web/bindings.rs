@@ -479,7 +479,7 @@ impl LoginManager {
         &self,
         #[wasm_bindgen(unchecked_param_type = "string")] accid: JsValue,
         #[wasm_bindgen(unchecked_param_type = "string | undefined")] token: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "LoginOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "LoginOptions")] options: Option<JsValue>,
     ) -> Promise {
         let force = match force_option(&options) {
             Ok(f) => f,
@@ -523,7 +523,7 @@ impl LoginManager {
     #[wasm_bindgen(js_name = autoLogin, unchecked_return_type = "Promise<boolean>")]
     pub fn auto_login(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "LoginOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "LoginOptions")] options: Option<JsValue>,
     ) -> Promise {
         let force = match force_option(&options) {
             Ok(f) => f,
