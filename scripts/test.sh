@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-SUITES=(fmt clippy native wasm_build)
+SUITES=(fmt clippy native wasm_build build types browser)
 
 suite_fmt() {
   cargo fmt --all --check
@@ -17,6 +17,8 @@ suite_fmt() {
 
 suite_clippy() {
   cargo clippy --workspace --all-targets -- -D warnings
+  # The browser tests (tests/browser_*.rs) only build for wasm32.
+  cargo clippy -p imlogin --target wasm32-unknown-unknown --tests -- -D warnings
 }
 
 suite_native() {
@@ -25,6 +27,21 @@ suite_native() {
 
 suite_wasm_build() {
   cargo build -p imlogin --target wasm32-unknown-unknown --release
+}
+
+# The publishable package in pkg/ (optimized wasm, minified glue, d.ts).
+suite_build() {
+  npm run build
+}
+
+# tsc --strict on tests/types against pkg/imlogin.d.ts (needs `build`).
+suite_types() {
+  bash scripts/types-check.sh
+}
+
+# Headless Chromium and Firefox ESR against the reference server.
+suite_browser() {
+  bash scripts/browser-tests.sh
 }
 
 header() {
