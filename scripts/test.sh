@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-SUITES=(fmt clippy native wasm_build build types browser)
+SUITES=(fmt clippy native wasm_build build types vite browser)
 
 suite_fmt() {
   cargo fmt --all --check
@@ -37,6 +37,12 @@ suite_build() {
 # tsc --strict on tests/types against pkg/imlogin.d.ts (needs `build`).
 suite_types() {
   bash scripts/types-check.sh
+}
+
+# `npm pack` installed into a fresh Vite project without plugins, built,
+# and loaded in headless Chromium (needs `build`; npm registry only).
+suite_vite() {
+  bash scripts/vite-check.sh
 }
 
 # Headless Chromium and Firefox ESR against the reference server.
