@@ -68,6 +68,9 @@ check_tools() {
 start_server() {
   header "build and start imlogin-server (test hooks, free port)"
   cargo build -p imlogin-server
+  # Created here, not by the background redirect, so that the first read
+  # below cannot race the server's start (set -e would end the script).
+  : >"$WORK/server.out"
   "$TARGET_DIR/debug/imlogin-server" \
     --bind 127.0.0.1:0 \
     --database-url "sqlite://$WORK/imlogin.db" \

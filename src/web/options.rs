@@ -32,6 +32,8 @@ pub struct Options {
     pub reconnect_delay: Option<Function>,
     /// The `tokenProvider(accid)` function (dynamic tokens).
     pub token_provider: Option<Function>,
+    /// `tabs: "shared"` (the default): one connection per browser profile.
+    pub shared_tabs: bool,
 }
 
 const KNOWN: [&str; 13] = [
@@ -187,16 +189,11 @@ impl Options {
                 .as_bool()
                 .ok_or_else(|| type_error("debug", "must be a boolean"))?,
         };
-        match string(value, "tabs")?.as_deref() {
-            None | Some("perTab") => {}
-            Some("shared") => {
-                return Err(type_error(
-                    "tabs",
-                    "\"shared\" is not yet supported; use \"perTab\"",
-                ))
-            }
+        let shared_tabs = match string(value, "tabs")?.as_deref() {
+            None | Some("shared") => true,
+            Some("perTab") => false,
             Some(_) => return Err(type_error("tabs", "must be \"shared\" or \"perTab\"")),
-        }
+        };
         let function = |key: &'static str| -> Result<Option<Function>, JsValue> {
             match get(value, key) {
                 None => Ok(None),
@@ -220,6 +217,7 @@ impl Options {
             debug,
             reconnect_delay,
             token_provider,
+            shared_tabs,
         })
     }
 }

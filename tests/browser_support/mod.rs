@@ -266,12 +266,18 @@ pub fn object(pairs: &[(&str, JsValue)]) -> JsValue {
 
 /// The options every test starts from: this server, the test app key,
 /// quick reconnects, plus `extra` (which may override).
+///
+/// `tabs: "perTab"`: these tests put several managers of one app in one
+/// page to play several devices; with the default `"shared"` they would
+/// share one connection instead (the tab-sharing tests run in
+/// tests/e2e/tabs.test.mjs, with real tabs).
 pub fn options(extra: &[(&str, JsValue)]) -> JsValue {
     let backoff = object(&[("initialMs", 200.into()), ("maxMs", 1_000.into())]);
     let obj = object(&[
         ("appKey", app_key().into()),
         ("linkUrl", link_url().into()),
         ("backoff", backoff),
+        ("tabs", "perTab".into()),
     ]);
     for (k, v) in extra {
         Reflect::set(&obj, &JsValue::from_str(k), v).unwrap();
