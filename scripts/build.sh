@@ -62,9 +62,12 @@ minify_glue() {
   # Bundlers minify the glue anyway; a plain <script type="module"> user
   # gets it small too. Exports, import.meta.url and the TypeScript
   # declarations (a separate file) are unchanged.
-  node_modules/.bin/esbuild "$OUT/imlogin.js" --minify --format=esm \
-    --log-level=warning --outfile="$OUT/imlogin.min.js"
-  mv "$OUT/imlogin.min.js" "$OUT/imlogin.js"
+  local f
+  for f in "$OUT/imlogin.js" $(find "$OUT/snippets" -name '*.js' 2>/dev/null); do
+    node_modules/.bin/esbuild "$f" --minify --format=esm \
+      --log-level=warning --outfile="$f.min"
+    mv "$f.min" "$f"
+  done
 }
 
 smoke_load() {
@@ -81,13 +84,15 @@ smoke_load() {
 
 report_sizes() {
   header "sizes (raw / gzip -9)"
-  local f
-  for f in "$WASM_IN" "$OUT/imlogin_bg.wasm" "$OUT/imlogin.js"; do
+  local f raw=0 gz=0 shipped
+  shipped=("$OUT/imlogin_bg.wasm" "$OUT/imlogin.js" $(find "$OUT/snippets" -name '*.js' 2>/dev/null | sort))
+  printf '    %-60s %8d B %8d B\n' "$WASM_IN" "$(wc -c <"$WASM_IN")" "$(gzip -9c "$WASM_IN" | wc -c)"
+  for f in "${shipped[@]}"; do
     printf '    %-60s %8d B %8d B\n' "$f" "$(wc -c <"$f")" "$(gzip -9c "$f" | wc -c)"
+    raw=$((raw + $(wc -c <"$f")))
+    gz=$((gz + $(gzip -9c "$f" | wc -c)))
   done
-  printf '    %-60s %8d B %8d B\n' "package total (.wasm + .js)" \
-    $(($(wc -c <"$OUT/imlogin_bg.wasm") + $(wc -c <"$OUT/imlogin.js"))) \
-    $(($(gzip -9c "$OUT/imlogin_bg.wasm" | wc -c) + $(gzip -9c "$OUT/imlogin.js" | wc -c)))
+  printf '    %-60s %8d B %8d B\n' "package total (.wasm + .js + snippets)" "$raw" "$gz"
 }
 
 check_tools

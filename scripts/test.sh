@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-SUITES=(fmt clippy native wasm_build build e2e)
+SUITES=(fmt clippy native wasm_build build types vite browser e2e)
 
 suite_fmt() {
   cargo fmt --all --check
@@ -17,6 +17,8 @@ suite_fmt() {
 
 suite_clippy() {
   cargo clippy --workspace --all-targets -- -D warnings
+  # The browser tests (tests/browser_*.rs) only build for wasm32.
+  cargo clippy -p imlogin --target wasm32-unknown-unknown --tests -- -D warnings
 }
 
 suite_native() {
@@ -27,13 +29,29 @@ suite_wasm_build() {
   cargo build -p imlogin --target wasm32-unknown-unknown --release
 }
 
-# The npm package into pkg/ (the e2e suite serves it to the browser).
+# The publishable package in pkg/ (optimized wasm, minified glue, d.ts).
 suite_build() {
-  bash scripts/build.sh
+  npm run build
+}
+
+# tsc --strict on tests/types against pkg/imlogin.d.ts (needs `build`).
+suite_types() {
+  bash scripts/types-check.sh
+}
+
+# `npm pack` installed into a fresh Vite project without plugins, built,
+# and loaded in headless Chromium (needs `build`; npm registry only).
+suite_vite() {
+  bash scripts/vite-check.sh
+}
+
+# Headless Chromium and Firefox ESR against the reference server.
+suite_browser() {
+  bash scripts/browser-tests.sh
 }
 
 # The demo in Debian's Chromium (playwright-core), against imlogin-server
-# processes the tests start themselves (tests/e2e/).
+# processes the tests start themselves (tests/e2e/; needs `build`).
 suite_e2e() {
   cargo build -p imlogin-server
   node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs

@@ -44,6 +44,10 @@ pub struct Config {
     pub backoff: BackoffConfig,
     /// Heartbeat interval until the server suggests one in `loginOk`, in ms.
     pub default_heartbeat_ms: f64,
+    /// Dynamic tokens (NIM's dynamic-token mode, the JS `tokenProvider`):
+    /// before every connection attempt the machine asks the driver for a
+    /// fresh token with [`crate::Output::FetchToken`] and logs in with it.
+    pub dynamic_token: bool,
 }
 
 impl Config {
@@ -60,6 +64,7 @@ impl Config {
             connect_timeout_ms: 10_000.0,
             backoff: BackoffConfig::default(),
             default_heartbeat_ms: 30_000.0,
+            dynamic_token: false,
         }
     }
 

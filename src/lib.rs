@@ -32,6 +32,7 @@ mod output;
 mod rng;
 mod session;
 mod status;
+mod tabs;
 mod timer;
 
 #[cfg(target_arch = "wasm32")]
@@ -47,4 +48,5 @@ pub use output::{ConnId, Event, Output, RequestId};
 pub use rng::Rng;
 pub use session::{Credentials, StoredSession, StoredSessionError, STORED_SESSION_VERSION};
 pub use status::Status;
+pub use tabs::{TabCall, TabMessage};
 pub use timer::{Timer, TimerTable};

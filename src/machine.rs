@@ -44,6 +44,10 @@ pub type DelayHook = Box<dyn FnMut(f64, u32) -> f64>;
 #[derive(Debug)]
 struct Conn {
     id: ConnId,
+    /// Whether the socket has opened.
+    opened: bool,
+    /// With dynamic tokens: the token fetched for this attempt, once it came.
+    token: Option<String>,
     /// Whether the login frame has been sent on it.
     login_sent: bool,
 }
@@ -220,9 +224,17 @@ impl LoginMachine {
     /// pending one settles with 499). Bad arguments are refused with 414
     /// and offline with 415 before any traffic, leaving the current state
     /// untouched.
+    ///
+    /// With dynamic tokens ([`Config::dynamic_token`]) an empty `token` is
+    /// allowed: every attempt fetches its own.
     pub fn login(&mut self, now: f64, accid: &str, token: &str, force: bool) -> RequestId {
         let request = self.new_request();
-        let credentials = match Credentials::new(accid, token) {
+        let credentials = if self.config.dynamic_token && token.is_empty() {
+            Credentials::accid_only(accid)
+        } else {
+            Credentials::new(accid, token)
+        };
+        let credentials = match credentials {
             Ok(c) => c,
             Err(e) => {
                 let mut message = String::from(e.field);
@@ -336,15 +348,60 @@ impl LoginMachine {
 
     // ----- transport inputs -----
 
-    /// The connection `conn` opened: send the login frame.
+    /// The connection `conn` opened: send the login frame (with dynamic
+    /// tokens, as soon as the token has come too).
     pub fn handle_opened(&mut self, _now: f64, conn: ConnId) {
-        let Some(current) = &self.conn else { return };
-        if current.id != conn || current.login_sent || self.status != Status::Connecting {
+        match &mut self.conn {
+            Some(current) if current.id == conn => current.opened = true,
+            _ => return,
+        }
+        self.send_login_when_ready();
+    }
+
+    /// Dynamic tokens: the token fetched for attempt `conn` (`None` when the
+    /// provider failed or gave something that is not a token). A failure is
+    /// retryable: the attempt is abandoned and retried with backoff.
+    pub fn handle_token(&mut self, now: f64, conn: ConnId, token: Option<&str>) {
+        let waiting = self.conn.as_ref().is_some_and(|c| {
+            c.id == conn && c.token.is_none() && self.status == Status::Connecting
+        });
+        if !waiting {
             return;
         }
-        let Some(frame) = self.login_frame() else {
+        match token.filter(|t| imlogin_protocol::limits::check_token(t).is_ok()) {
+            Some(token) => {
+                if let Some(current) = &mut self.conn {
+                    current.token = Some(token.to_owned());
+                }
+                self.send_login_when_ready();
+            }
+            None => {
+                let error =
+                    LoginError::new(LoginCode::Unavailable, "the tokenProvider gave no token");
+                self.retry(now, error);
+            }
+        }
+    }
+
+    /// Sends the login frame once the socket is open and, with dynamic
+    /// tokens, the token is there.
+    fn send_login_when_ready(&mut self) {
+        let Some(current) = &self.conn else { return };
+        let token_ready = !self.config.dynamic_token || current.token.is_some();
+        if !current.opened
+            || !token_ready
+            || current.login_sent
+            || self.status != Status::Connecting
+        {
+            return;
+        }
+        let conn = current.id;
+        let Some(mut frame) = self.login_frame() else {
             return;
         };
+        if let Some(token) = &current.token {
+            frame.token.clone_from(token);
+        }
         self.outputs
             .push_back(Output::Send(conn, ClientFrame::Login(frame)));
         if let Some(current) = &mut self.conn {
@@ -637,9 +694,17 @@ impl LoginMachine {
         let id = ConnId(self.next_conn);
         self.conn = Some(Conn {
             id,
+            opened: false,
+            token: None,
             login_sent: false,
         });
         self.outputs.push_back(Output::Connect(id));
+        if self.config.dynamic_token {
+            if let Some(session) = &self.session {
+                let accid = session.credentials.accid.clone();
+                self.outputs.push_back(Output::FetchToken(id, accid));
+            }
+        }
         self.arm(
             Timer::ConnectTimeout,
             now + clamp_ms(self.config.connect_timeout_ms, 1_000.0),
@@ -698,6 +763,10 @@ impl LoginMachine {
             return;
         };
         session.established = true;
+        // With dynamic tokens the record keeps the token that worked last.
+        if let Some(token) = self.conn.as_ref().and_then(|c| c.token.clone()) {
+            session.credentials.token = token;
+        }
         let stored = StoredSession {
             credentials: session.credentials.clone(),
             saved_at: server_time,

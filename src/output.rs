@@ -21,6 +21,10 @@ pub enum Output {
     /// first when configured, else `linkUrl`) and report its events with
     /// this id.
     Connect(ConnId),
+    /// Dynamic tokens only: fetch a token for this accid (call the app's
+    /// `tokenProvider`) and report it with `LoginMachine::handle_token`.
+    /// The login frame waits for it.
+    FetchToken(ConnId, String),
     /// Send a frame on the connection.
     Send(ConnId, ClientFrame),
     /// Close the connection with this code; report nothing more about it.

@@ -27,6 +27,16 @@ impl Credentials {
             token: token.to_owned(),
         })
     }
+
+    /// An accid without a token yet, for dynamic tokens: every attempt
+    /// fetches its own.
+    pub(crate) fn accid_only(accid: &str) -> Result<Self, FieldError> {
+        let accid = limits::normalize_accid(accid)?;
+        Ok(Credentials {
+            accid,
+            token: String::new(),
+        })
+    }
 }
 
 impl fmt::Debug for Credentials {

@@ -38,6 +38,8 @@ enum Step {
     Visible,
     /// A stale event for a connection the machine abandoned.
     StaleOpened,
+    /// Dynamic tokens: the provider answers for the current attempt.
+    Token(bool),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -59,6 +61,7 @@ fn step() -> impl Strategy<Value = Step> {
         2 => Just(Step::Online),
         1 => Just(Step::Visible),
         1 => Just(Step::StaleOpened),
+        3 => any::<bool>().prop_map(Step::Token),
     ]
 }
 
@@ -76,12 +79,16 @@ struct World {
     settled: HashMap<RequestId, u32>,
     /// The `retryAfterMs` of the last retryable answer, the delay's floor.
     floor: Option<f64>,
+    dynamic: bool,
 }
 
 impl World {
     fn new(seed: u64) -> Self {
         let mut config = Config::new("app", "dev");
         config.login_timeout_ms = 20_000.0;
+        // Half the runs use dynamic tokens (the JS tokenProvider).
+        let dynamic = seed % 2 == 0;
+        config.dynamic_token = dynamic;
         World {
             m: LoginMachine::new(config, seed),
             now: 0.0,
@@ -92,6 +99,7 @@ impl World {
             requests: HashSet::new(),
             settled: HashMap::new(),
             floor: None,
+            dynamic,
         }
     }
 
@@ -131,6 +139,13 @@ impl World {
                 }
                 Output::Send(c, _) => {
                     prop_assert!(self.live.contains(&c), "send on a dead connection")
+                }
+                Output::FetchToken(c, _) => {
+                    prop_assert!(self.dynamic, "a token fetched without dynamic tokens");
+                    prop_assert!(
+                        self.live.contains(&c),
+                        "a token fetched for a dead connection"
+                    )
                 }
                 Output::Emit(Event::Reconnecting { attempt, delay_ms }) => {
                     let bound = (1_000.0 * 2f64.powi(attempt as i32 - 1)).min(30_000.0);
@@ -278,6 +293,11 @@ impl World {
                 self.m.handle_online(now);
             }
             Step::Visible => self.m.handle_visible(now),
+            Step::Token(ok) => {
+                if let Some(c) = self.current() {
+                    self.m.handle_token(now, c, ok.then_some("fresh-token"));
+                }
+            }
             Step::StaleOpened => {
                 if let Some(&c) = self.abandoned.last() {
                     self.m.handle_opened(now, c);

@@ -325,6 +325,8 @@ impl Driver {
         while let Some(output) = self.machine.poll_output() {
             match output {
                 Output::Connect(conn) => self.connect(conn),
+                // Native clients log in with fixed tokens (no provider).
+                Output::FetchToken(conn, _) => self.machine.handle_token(self.now(), conn, None),
                 Output::Send(conn, frame) => {
                     if let Some(socket) = self.sockets.get(&conn) {
                         let _ = socket.send(SocketCommand::Send(frame.to_json()));

@@ -112,6 +112,14 @@ impl ObjectWriter {
         self
     }
 
+    /// Adds a field whose value is already JSON text (an array or object
+    /// written by another writer). The caller vouches that it is valid JSON.
+    pub fn raw(mut self, key: &str, json: &str) -> Self {
+        self.key(key);
+        self.out.push_str(json);
+        self
+    }
+
     /// The finished object.
     pub fn finish(mut self) -> String {
         self.out.push('}');
@@ -189,6 +197,16 @@ mod tests {
             let theirs = format!(r#"{{"n":{n},"b":{}}}"#, n % 2 == 0);
             assert_eq!(ours, theirs);
         }
+    }
+
+    #[test]
+    fn raw_values_are_embedded_as_they_are() {
+        let inner = ObjectWriter::new().uint("a", 1).finish();
+        let text = ObjectWriter::new()
+            .raw("list", &format!("[{inner}]"))
+            .finish();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["list"][0]["a"], 1);
     }
 
     #[test]

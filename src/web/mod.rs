@@ -8,13 +8,17 @@
 //! id), [`transport`] (one WebSocket), [`timers`] (one `setTimeout` per
 //! machine timer), [`network`] (online/offline/visibility listeners),
 //! [`payloads`] (JS shapes of errors and events), [`bindings`] (the exported
-//! class and the pump that runs the machine), [`types`] (TypeScript).
+//! class), [`driver`] (the pump that runs the machine, and the manager's
+//! role in its tab group), [`tabs`] (Web Locks + BroadcastChannel),
+//! [`debug`] (console logging), [`types`] (TypeScript).
 //!
 //! Every closure handed to the browser is owned by the object that
 //! registered it and unregistered on drop; callbacks hold only a weak
 //! reference to the driver, so `free()` ends everything.
 
 mod bindings;
+mod debug;
+mod driver;
 mod js;
 mod json;
 mod lbs;
@@ -22,6 +26,7 @@ mod network;
 mod options;
 mod payloads;
 mod storage;
+mod tabs;
 mod timers;
 mod transport;
 mod types;

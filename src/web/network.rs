@@ -90,3 +90,40 @@ impl Drop for NetworkListeners {
         }
     }
 }
+
+/// Watches another tab remove one localStorage/sessionStorage key (the
+/// `storage` event), for the per-tab fallback of shared tabs: a logout in
+/// any tab clears the session record, and every tab logs out with it.
+pub struct StorageWatch {
+    window: Window,
+    callback: Closure<dyn FnMut(web_sys::Event)>,
+}
+
+impl StorageWatch {
+    /// Calls `on_removed` when another tab removes `key`.
+    pub fn new(key: String, on_removed: impl Fn() + 'static) -> Option<StorageWatch> {
+        let window = web_sys::window()?;
+        let callback = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+            let get = |k: &str| js_sys::Reflect::get(&e, &wasm_bindgen::JsValue::from_str(k)).ok();
+            let same_key = get("key")
+                .and_then(|k| k.as_string())
+                .is_some_and(|k| k == key);
+            let removed = get("newValue").is_some_and(|v| v.is_null());
+            if same_key && removed {
+                on_removed();
+            }
+        });
+        window
+            .add_event_listener_with_callback("storage", callback.as_ref().unchecked_ref())
+            .ok()?;
+        Some(StorageWatch { window, callback })
+    }
+}
+
+impl Drop for StorageWatch {
+    fn drop(&mut self) {
+        let _ = self
+            .window
+            .remove_event_listener_with_callback("storage", self.callback.as_ref().unchecked_ref());
+    }
+}

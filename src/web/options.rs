@@ -30,6 +30,10 @@ pub struct Options {
     pub debug: bool,
     /// The `reconnectDelay(defaultMs, attempt)` hook.
     pub reconnect_delay: Option<Function>,
+    /// The `tokenProvider(accid)` function (dynamic tokens).
+    pub token_provider: Option<Function>,
+    /// `tabs: "shared"` (the default): one connection per browser profile.
+    pub shared_tabs: bool,
 }
 
 const KNOWN: [&str; 13] = [
@@ -185,26 +189,23 @@ impl Options {
                 .as_bool()
                 .ok_or_else(|| type_error("debug", "must be a boolean"))?,
         };
-        match string(value, "tabs")?.as_deref() {
-            None | Some("perTab") => {}
-            Some("shared") => {
-                return Err(type_error(
-                    "tabs",
-                    "\"shared\" is not yet supported; use \"perTab\"",
-                ))
-            }
+        let shared_tabs = match string(value, "tabs")?.as_deref() {
+            None | Some("shared") => true,
+            Some("perTab") => false,
             Some(_) => return Err(type_error("tabs", "must be \"shared\" or \"perTab\"")),
-        }
-        if get(value, "tokenProvider").is_some() {
-            return Err(type_error("tokenProvider", "is not yet supported"));
-        }
-        let reconnect_delay = match get(value, "reconnectDelay") {
-            None => None,
-            Some(v) => Some(
-                v.dyn_into::<Function>()
-                    .map_err(|_| type_error("reconnectDelay", "must be a function"))?,
-            ),
         };
+        let function = |key: &'static str| -> Result<Option<Function>, JsValue> {
+            match get(value, key) {
+                None => Ok(None),
+                Some(v) => v
+                    .dyn_into::<Function>()
+                    .map(Some)
+                    .map_err(|_| type_error(key, "must be a function")),
+            }
+        };
+        let reconnect_delay = function("reconnectDelay")?;
+        let token_provider = function("tokenProvider")?;
+        config.dynamic_token = token_provider.is_some();
 
         // Every range check in one place, shared with the native tests.
         config.validate().map_err(config_error)?;
@@ -215,6 +216,8 @@ impl Options {
             persistence,
             debug,
             reconnect_delay,
+            token_provider,
+            shared_tabs,
         })
     }
 }

@@ -58,6 +58,11 @@ impl Store {
         }
     }
 
+    /// The key of the session record (`imlogin:<appKey>:session`).
+    pub fn session_key(&self) -> &str {
+        &self.session_key
+    }
+
     /// The persisted session, if a valid one is stored. A record that does
     /// not decode is removed.
     pub fn load_session(&self) -> Option<StoredSession> {

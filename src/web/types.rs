@@ -37,8 +37,10 @@ export interface LoginManagerOptions {
   customTag?: string;
   /** Log state transitions to the console (tokens redacted); default false. */
   debug?: boolean;
-  /** Cross-tab sharing: only `"perTab"` is supported in this version. */
-  tabs?: "perTab";
+  /** `"shared"` (default): the managers of this appKey in all tabs of the browser profile share one connection (a leader tab holds it; the others mirror it and take over when it closes). `"perTab"`: each manager connects on its own. */
+  tabs?: "shared" | "perTab";
+  /** Dynamic tokens: called before every (re)login attempt with the accid; its token is used for that attempt. A throw, rejection or non-string answer fails the attempt, which is retried. */
+  tokenProvider?: (accid: string) => string | Promise<string>;
   /** Overrides the backoff delay: return ms; a non-finite answer keeps the default. Must not call the manager. */
   reconnectDelay?: (defaultMs: number, attempt: number) => number;
 }

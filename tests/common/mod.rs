@@ -49,6 +49,14 @@ pub struct Harness {
     pub driver_timers: HashMap<Timer, f64>,
     /// Whether the browser is online.
     pub online: bool,
+    /// Dynamic tokens: answers to the next `FetchToken`s (`None` = the
+    /// provider failed); after these, `dyn-<conn>`.
+    pub token_answers: VecDeque<Option<String>>,
+    /// Accids the machine asked tokens for, in order.
+    pub token_requests: Vec<String>,
+    /// When set, token requests wait in `deferred_tokens` for the test.
+    pub defer_tokens: bool,
+    pub deferred_tokens: Vec<ConnId>,
 }
 
 pub const APP_KEY: &str = "app-key";
@@ -84,6 +92,10 @@ impl Harness {
             persisted: None,
             driver_timers: HashMap::new(),
             online: true,
+            token_answers: VecDeque::new(),
+            token_requests: Vec::new(),
+            defer_tokens: false,
+            deferred_tokens: Vec::new(),
         }
     }
 
@@ -113,6 +125,18 @@ impl Harness {
                     }
                 }
                 Output::Send(conn, frame) => self.server_receives(conn, frame),
+                Output::FetchToken(conn, accid) => {
+                    self.token_requests.push(accid);
+                    if self.defer_tokens {
+                        self.deferred_tokens.push(conn);
+                        continue;
+                    }
+                    let answer = self
+                        .token_answers
+                        .pop_front()
+                        .unwrap_or_else(|| Some(format!("dyn-{}", conn.0)));
+                    self.m.handle_token(self.now, conn, answer.as_deref());
+                }
                 Output::Close(conn, _) => {
                     assert_eq!(
                         self.open,
