@@ -14,13 +14,14 @@ export class ImPanel {
     this.im = im;
     this.nextAttemptAt = null;
     this.ticker = null;
+    this.deviceCount = 0;
     im.on("status", (s) => this.onStatus(s));
     im.on("loginFailed", (e) => this.log("error", `Login failed — ${loginErrorText(e)}`));
     im.on("kicked", (d) => this.onKicked(d));
     im.on("reconnecting", (r) => this.onReconnecting(r));
     im.on("clients", (list) => {
+      if (list.length !== this.deviceCount) this.log("info", `Other devices logged in: ${list.length}`);
       this.renderDevices(list);
-      this.log("info", `Other devices logged in: ${list.length}`);
     });
     $("im-login").addEventListener("click", () => this.login());
     $("im-logout").addEventListener("click", () => this.logout());
@@ -128,6 +129,7 @@ export class ImPanel {
       ul.append(li);
     }
     $("no-devices").hidden = list.length > 0;
+    this.deviceCount = list.length;
   }
 
   async kick(client) {
