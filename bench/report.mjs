@@ -81,6 +81,7 @@ if (!stormOn.error && !stormOff.error) {
     `${(stormOff.allBackAfterUpMs / 1000).toFixed(1)} s (no jitter)`, "", "all back, none logged out",
     verdict(stormOn.notBack === 0 && stormOn.endedLoggedOut === 0, `${stormOn.notBack} not back, ${stormOn.endedLoggedOut} logged out`));
   row("Reconnect storm: peak ÷ mean arrivals per 100 ms", x(stormOn.peakToMean), x(stormOff.peakToMean), "", "report", "");
+  row("Reconnect storm: peak ÷ mean connection attempts per 100 ms", x(stormOn.attemptPeakToMean), x(stormOff.attemptPeakToMean), "", "report", "");
 }
 p("| benchmark | imlogin | compared with | ratio | goal | status |");
 p("|---|---:|---:|---:|---|---|");
@@ -170,7 +171,8 @@ else {
   both("peak arrivals per 100 ms", (s) => n(s.peakPerBucket));
   both("mean arrivals per 100 ms (first to last)", (s) => s.meanPerBucket.toFixed(0));
   both("peak ÷ mean", (s) => x(s.peakToMean));
-  both("failed attempts on the way", (s) => n(s.retries));
+  both("connection attempts (peak / mean per 100 ms)", (s) => `${n(s.attempts)} (${n(s.attemptPeakPerBucket)} / ${s.attemptMeanPerBucket.toFixed(0)})`);
+  both("`reconnecting` events (the drop + each failed attempt)", (s) => n(s.retries));
   both("not back within the deadline", (s) => n(s.notBack));
   both("ended logged out", (s) => n(s.endedLoggedOut));
   p();
@@ -179,11 +181,14 @@ else {
     const max = Math.max(...b, 1);
     return b.map((v) => bars[Math.min(8, Math.ceil((v / max) * 8))]).join("");
   };
-  p("Arrivals per 100 ms from the SIGTERM (each row scaled to its own peak):");
+  p("Per 100 ms from the SIGTERM, each row scaled to its own peak (`|` marks the new server listening):");
   p();
   p("```");
-  p(`jitter on : ${spark(stormOn.buckets)}`);
-  p(`jitter off: ${spark(stormOff.buckets)}`);
+  const mark = (b, s) => { const i = Math.floor(s.serverUpMs / 100); return spark(b.slice(0, i)) + "|" + spark(b.slice(i)); };
+  p(`arrivals, jitter on  : ${mark(stormOn.buckets, stormOn)}`);
+  p(`arrivals, jitter off : ${mark(stormOff.buckets, stormOff)}`);
+  p(`attempts, jitter on  : ${mark(stormOn.attemptBuckets, stormOn)}`);
+  p(`attempts, jitter off : ${mark(stormOff.attemptBuckets, stormOff)}`);
   p("```");
 }
 p();
