@@ -87,6 +87,8 @@ p("| benchmark | imlogin | compared with | ratio | goal | status |");
 p("|---|---:|---:|---:|---|---|");
 for (const s of summary) p(s);
 p();
+p("Ratio: compared ÷ imlogin for size and reconnect times (above 1: imlogin smaller or faster); imlogin ÷ floor for login latency; imlogin logins ÷ echo round trips for throughput.");
+p();
 
 // ---- details
 p("## 1. Size: what a browser loads to log in");
