@@ -42,6 +42,11 @@ pub struct Config {
     pub connect_timeout_ms: f64,
     /// Reconnect backoff.
     pub backoff: BackoffConfig,
+    /// Full jitter on the reconnect backoff (default `true`). With `false`
+    /// every delay is exactly its ceiling, `min(max, initial · 2^n)`: the
+    /// synchronized "thundering herd" the jitter exists to prevent. Only
+    /// for measuring that difference (`bench/`); not a JS option.
+    pub backoff_jitter: bool,
     /// Heartbeat interval until the server suggests one in `loginOk`, in ms.
     pub default_heartbeat_ms: f64,
     /// Dynamic tokens (NIM's dynamic-token mode, the JS `tokenProvider`):
@@ -63,6 +68,7 @@ impl Config {
             login_timeout_ms: 30_000.0,
             connect_timeout_ms: 10_000.0,
             backoff: BackoffConfig::default(),
+            backoff_jitter: true,
             default_heartbeat_ms: 30_000.0,
             dynamic_token: false,
         }

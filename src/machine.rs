@@ -824,7 +824,11 @@ impl LoginMachine {
         let backoff = self.config.backoff;
         let exponent = self.failures.saturating_sub(1).min(52);
         let ceiling = (backoff.initial_ms * 2f64.powi(exponent as i32)).min(backoff.max_ms);
-        let default_ms = (self.rng.next_f64() * (ceiling + 1.0)).floor().min(ceiling);
+        let default_ms = if self.config.backoff_jitter {
+            (self.rng.next_f64() * (ceiling + 1.0)).floor().min(ceiling)
+        } else {
+            ceiling
+        };
         let chosen = match &mut self.delay_hook {
             Some(hook) => {
                 let ms = hook(default_ms, self.failures);

@@ -622,6 +622,27 @@ fn backoff_settings_bound_the_delays() {
     assert!(h.reconnect_delays().iter().all(|(_, d)| *d <= 400.0));
 }
 
+#[test]
+fn without_jitter_every_delay_is_its_ceiling() {
+    let mut config = config();
+    config.backoff = BackoffConfig {
+        initial_ms: 100.0,
+        max_ms: 400.0,
+    };
+    config.backoff_jitter = false;
+    let mut h = Harness::with_config(config, 11);
+    h.default_reply = Reply::Refuse;
+    h.auto_login(Some(creds("alice", "tok")));
+    h.advance(HOUR);
+    let delays: Vec<f64> = h
+        .reconnect_delays()
+        .iter()
+        .map(|(_, d)| *d)
+        .take(5)
+        .collect();
+    assert_eq!(delays, vec![100.0, 200.0, 400.0, 400.0, 400.0]);
+}
+
 // ----- logout and replacement -----
 
 #[test]

@@ -1,0 +1,387 @@
+//! Server capacity: login throughput (fresh connection + login) against a
+//! bare accept+echo WebSocket baseline in the same run, then sessions held
+//! while ramping up, with the server's resident memory.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+
+use crate::args::Args;
+use crate::http::{create_accounts, Account};
+use crate::server::{self, Process};
+use crate::ws::{self, CLIENT_TYPES};
+
+/// One connection attempt (connect, handshake, one round trip) may take
+/// this long before it counts as failed.
+const ATTEMPT_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Accounts each throughput worker rotates through, so that a login never
+/// meets the previous login's session still closing (which would turn it
+/// into a `sameDevice` replacement and measure kicks instead).
+const ACCOUNTS_PER_WORKER: usize = 8;
+
+/// Throughput of one phase.
+struct Rate {
+    ok: usize,
+    failed: usize,
+    seconds: f64,
+}
+
+impl Rate {
+    fn per_second(&self) -> f64 {
+        self.ok as f64 / self.seconds
+    }
+
+    fn json(&self) -> serde_json::Value {
+        json!({ "ok": self.ok, "failed": self.failed, "seconds": self.seconds,
+                "perSecond": self.per_second() })
+    }
+}
+
+/// `capacity`: see the crate docs. Flags: `--server BIN` (required),
+/// `--dir DIR` for the database (default /tmp), `--seconds 10`,
+/// `--concurrency 32`, `--sessions 20000`, `--sources 16`,
+/// `--hold-workers 2`, `--server-args "…"`.
+pub async fn run(args: &Args) -> Result<(), String> {
+    let bin = args.required("server")?;
+    let dir = args.str("dir").unwrap_or("/tmp");
+    let seconds: f64 = args.get("seconds", 10.0)?;
+    let concurrency: usize = args.get("concurrency", 32)?;
+    let sessions: usize = args.get("sessions", 20_000)?;
+    let sources: usize = args.get("sources", 16)?;
+    let hold_workers: usize = args.get("hold-workers", 2)?;
+    let extra = server::extra_args(args);
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let me = me.to_string_lossy().into_owned();
+
+    // 1. The baseline: the same connection pattern against an echo server.
+    eprintln!("capacity: echo baseline for {seconds} s");
+    let echo = server::start(&me, &["echo-server".to_owned()]).await?;
+    let echo_addr: SocketAddr = echo.addr.parse().map_err(|_| "bad echo address")?;
+    let sample = ws::login_frame(
+        "bench_account_0000",
+        "x".repeat(32).as_str(),
+        CLIENT_TYPES[0],
+        "lg-0",
+    );
+    let echo_rate = throughput(
+        echo_addr,
+        "/",
+        seconds,
+        concurrency,
+        sources,
+        move |_, _| (sample.clone(), None),
+    )
+    .await;
+    drop(echo);
+
+    // 2. Logins per second against the real server.
+    let db = format!("{dir}/imlogin-bench-capacity-{}.db", std::process::id());
+    remove_db(&db);
+    let mut srv = server::start(bin, &server::imlogin_args("127.0.0.1:0", &db, &extra)).await?;
+    let addr: SocketAddr = srv.addr.parse().map_err(|_| "bad server address")?;
+    let accounts =
+        Arc::new(create_accounts(&srv.addr, concurrency * ACCOUNTS_PER_WORKER, 8).await?);
+    eprintln!("capacity: logins for {seconds} s");
+    let acc = Arc::clone(&accounts);
+    let login_rate = throughput(addr, "/link", seconds, concurrency, sources, move |w, n| {
+        let (accid, token) = &acc[w * ACCOUNTS_PER_WORKER + n % ACCOUNTS_PER_WORKER];
+        let device = format!("lg-{w}-{}", n % ACCOUNTS_PER_WORKER);
+        (
+            ws::login_frame(accid, token, CLIENT_TYPES[0], &device),
+            Some("loginOk"),
+        )
+    })
+    .await;
+
+    // 3. Sessions held, ramping to `sessions`.
+    let pid = srv.child.id().ok_or("server exited")?;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_before = server::rss_bytes(pid).unwrap_or(0);
+    let hold = hold_sessions(&me, &srv, sessions, sources, hold_workers, dir).await?;
+    let rss_after = server::rss_bytes(pid).unwrap_or(0);
+    let _ = server::terminate(&mut srv, Duration::from_secs(15)).await;
+    remove_db(&db);
+
+    let ratio = login_rate.per_second() / echo_rate.per_second().max(1e-9);
+    let out = json!({
+        "echo": echo_rate.json(),
+        "login": login_rate.json(),
+        "loginToEchoRatio": ratio,
+        "concurrency": concurrency,
+        "sources": sources,
+        "hold": {
+            "target": sessions,
+            "held": hold.held,
+            "failed": hold.failed,
+            "rampSeconds": hold.ramp_seconds,
+            "rssBeforeBytes": rss_before,
+            "rssAfterBytes": rss_after,
+            "rssPerSessionBytes": if hold.held > 0 { (rss_after.saturating_sub(rss_before)) as f64 / hold.held as f64 } else { 0.0 },
+            "samples": hold.samples,
+            "fdLimit": fd_limit(),
+        },
+        "serverArgs": extra,
+    });
+    println!("{out}");
+    Ok(())
+}
+
+fn remove_db(db: &str) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{db}{suffix}"));
+    }
+}
+
+/// This process's soft limit on open files (the server inherits it).
+fn fd_limit() -> Option<u64> {
+    let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+    let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+    line.split_whitespace().nth(3)?.parse().ok()
+}
+
+/// Runs `concurrency` workers for `seconds`: each repeatedly opens a
+/// fresh connection from a rotating source address, sends the frame that
+/// `frame(worker, n)` returns, waits for the reply, and closes.
+async fn throughput<F>(
+    addr: SocketAddr,
+    path: &'static str,
+    seconds: f64,
+    concurrency: usize,
+    sources: usize,
+    frame: F,
+) -> Rate
+where
+    F: Fn(usize, usize) -> (String, Option<&'static str>) + Send + Sync + 'static,
+{
+    let frame = Arc::new(frame);
+    let ok = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let start = Instant::now();
+    let end = start + Duration::from_secs_f64(seconds);
+    let mut tasks = Vec::new();
+    for w in 0..concurrency {
+        let (frame, ok, failed) = (Arc::clone(&frame), Arc::clone(&ok), Arc::clone(&failed));
+        tasks.push(tokio::spawn(async move {
+            let mut n = 0usize;
+            while Instant::now() < end {
+                let src = ws::source(w + n * concurrency, sources);
+                let (text, expect) = frame(w, n);
+                let attempt = async {
+                    let mut c = ws::connect(addr, src, path).await?;
+                    ws::round_trip(&mut c, text, expect).await?;
+                    let _ = c.close(None).await;
+                    Ok::<_, String>(())
+                };
+                match tokio::time::timeout(ATTEMPT_DEADLINE, attempt).await {
+                    Ok(Ok(())) => ok.fetch_add(1, Ordering::Relaxed),
+                    _ => failed.fetch_add(1, Ordering::Relaxed),
+                };
+                n += 1;
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    Rate {
+        ok: ok.load(Ordering::Relaxed),
+        failed: failed.load(Ordering::Relaxed),
+        seconds: start.elapsed().as_secs_f64(),
+    }
+}
+
+/// What the hold phase achieved.
+struct Hold {
+    held: usize,
+    failed: usize,
+    ramp_seconds: f64,
+    samples: Vec<serde_json::Value>,
+}
+
+/// Spreads `sessions` over `workers` child processes (`hold`), samples the
+/// server's RSS while they ramp, and returns once every worker is done.
+async fn hold_sessions(
+    me: &str,
+    srv: &Process,
+    sessions: usize,
+    sources: usize,
+    workers: usize,
+    dir: &str,
+) -> Result<Hold, String> {
+    let pid = srv.child.id().ok_or("server exited")?;
+    let accounts = create_accounts(&srv.addr, sessions.div_ceil(CLIENT_TYPES.len()), 8).await?;
+    let file = format!("{dir}/imlogin-bench-accounts-{}.txt", std::process::id());
+    let text: String = accounts.iter().map(|(a, t)| format!("{a} {t}\n")).collect();
+    std::fs::write(&file, text).map_err(|e| e.to_string())?;
+    eprintln!("capacity: ramping to {sessions} held sessions");
+    let start = Instant::now();
+    let per = sessions.div_ceil(workers.max(1));
+    let mut children = Vec::new();
+    let counts = Arc::new(std::sync::Mutex::new(vec![
+        (0usize, 0usize, false);
+        workers
+    ]));
+    for k in 0..workers {
+        let from = k * per;
+        let count = per.min(sessions.saturating_sub(from));
+        let mut child = Command::new(me)
+            .args(["hold", "--addr", &srv.addr, "--accounts", &file])
+            .args(["--from", &from.to_string(), "--count", &count.to_string()])
+            .args(["--sources", &sources.to_string()])
+            .stdout(std::process::Stdio::piped())
+            .stdin(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let stdout = child.stdout.take().ok_or("no stdout")?;
+        let counts = Arc::clone(&counts);
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut it = line.split_whitespace();
+                let (kind, held, failed) = (it.next(), it.next(), it.next());
+                if let (Some(kind), Some(h), Some(f)) = (kind, held, failed) {
+                    let mut c = counts.lock().unwrap_or_else(|e| e.into_inner());
+                    c[k] = (
+                        h.parse().unwrap_or(0),
+                        f.parse().unwrap_or(0),
+                        kind == "done",
+                    );
+                }
+            }
+        });
+        children.push(child);
+    }
+    let mut samples = Vec::new();
+    // Bounded: each connection attempt has a deadline, so a worker is done
+    // within sessions / in-flight × deadline; two minutes is far beyond.
+    let give_up = start + Duration::from_secs(120);
+    let (held, failed) = loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let (held, failed, all_done) = {
+            let c = counts.lock().unwrap_or_else(|e| e.into_inner());
+            c.iter().fold((0, 0, true), |(h, f, d), &(h2, f2, d2)| {
+                (h + h2, f + f2, d && d2)
+            })
+        };
+        samples.push(json!({ "t": start.elapsed().as_secs_f64(), "held": held,
+                             "rssBytes": server::rss_bytes(pid).unwrap_or(0) }));
+        if all_done || Instant::now() > give_up {
+            break (held, failed);
+        }
+    };
+    let ramp_seconds = start.elapsed().as_secs_f64();
+    // Let the server settle with everything held, then read RSS once more.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    drop(children);
+    let _ = std::fs::remove_file(&file);
+    Ok(Hold {
+        held,
+        failed,
+        ramp_seconds,
+        samples,
+    })
+}
+
+/// `hold` (internal): logs in sessions `--from`..`--from + --count` of the
+/// accounts file (five per account, one per clientType) from rotating
+/// source addresses, keeps them open, and reports `held N failed M` lines
+/// and a final `done N M`; exits when its stdin closes (the parent is done)
+/// or after two minutes.
+pub async fn hold(args: &Args) -> Result<(), String> {
+    let addr: SocketAddr = args.required("addr")?.parse().map_err(|_| "bad --addr")?;
+    let accounts: Vec<Account> = std::fs::read_to_string(args.required("accounts")?)
+        .map_err(|e| e.to_string())?
+        .lines()
+        .filter_map(|l| l.split_once(' ').map(|(a, t)| (a.to_owned(), t.to_owned())))
+        .collect();
+    let from: usize = args.get("from", 0)?;
+    let count: usize = args.get("count", 0)?;
+    let sources: usize = args.get("sources", 16)?;
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(128));
+    let held = Arc::new(AtomicUsize::new(0));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let accounts = Arc::new(accounts);
+    let reporter = {
+        let (held, failed) = (Arc::clone(&held), Arc::clone(&failed));
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                println!(
+                    "held {} {}",
+                    held.load(Ordering::Relaxed),
+                    failed.load(Ordering::Relaxed)
+                );
+            }
+        })
+    };
+    let mut tasks = Vec::with_capacity(count);
+    for i in from..from + count {
+        let permit = Arc::clone(&in_flight)
+            .acquire_owned()
+            .await
+            .map_err(|e| e.to_string())?;
+        let (accounts, held, failed) = (
+            Arc::clone(&accounts),
+            Arc::clone(&held),
+            Arc::clone(&failed),
+        );
+        tasks.push(tokio::spawn(async move {
+            let Some((accid, token)) = accounts.get(i / CLIENT_TYPES.len()) else {
+                failed.fetch_add(1, Ordering::Relaxed);
+                return;
+            };
+            let frame = ws::login_frame(
+                accid,
+                token,
+                CLIENT_TYPES[i % CLIENT_TYPES.len()],
+                &format!("hold-{i}"),
+            );
+            let attempt = async {
+                let mut c = ws::connect(addr, ws::source(i, sources), "/link").await?;
+                ws::round_trip(&mut c, frame, Some("loginOk")).await?;
+                Ok::<_, String>(c)
+            };
+            let ws = match tokio::time::timeout(ATTEMPT_DEADLINE, attempt).await {
+                Ok(Ok(ws)) => ws,
+                _ => {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                    return;
+                }
+            };
+            held.fetch_add(1, Ordering::Relaxed);
+            drop(permit);
+            // Keep reading: tungstenite answers the server's pings.
+            use futures_util::StreamExt;
+            let mut ws = ws;
+            let _ = tokio::time::timeout(Duration::from_secs(120), async {
+                while let Some(Ok(_)) = ws.next().await {}
+            })
+            .await;
+        }));
+    }
+    // Wait until every attempt has either succeeded or failed.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while held.load(Ordering::Relaxed) + failed.load(Ordering::Relaxed) < count
+        && Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    println!(
+        "done {} {}",
+        held.load(Ordering::Relaxed),
+        failed.load(Ordering::Relaxed)
+    );
+    reporter.abort();
+    let mut stdin = BufReader::new(tokio::io::stdin());
+    let mut line = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(120), stdin.read_line(&mut line)).await;
+    drop(tasks);
+    Ok(())
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# `npm run bench`: every benchmark of bench/README.md in one run, then the
+# table (printed, and written to bench/RESULTS.md). A benchmark that
+# errors is reported as failed in the table; the others still run. Slow
+# machines get slow numbers, never a failure.
+set -uo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-target}"
+OUT=bench/out
+BIN="$CARGO_TARGET_DIR/bench-release"
+# Extra imlogin-server flags for every bench server, e.g. raised abuse
+# limits once the server has them.
+SERVER_ARGS="${IMLOGIN_BENCH_SERVER_ARGS:-}"
+START=$SECONDS
+
+header() {
+  printf '\n==> [%3d s] %s\n' $((SECONDS - START)) "$*" >&2
+}
+
+# Runs a step; on failure, leaves no output file so the table says so.
+step() {
+  local out=$1
+  shift
+  if ! "$@" >"$out.tmp"; then
+    echo "bench: step failed: $*" >&2
+    rm -f "$out.tmp"
+    return 0
+  fi
+  mv "$out.tmp" "$out"
+}
+
+set -e
+header "dependencies"
+if [ ! -x node_modules/.bin/wasm-opt ]; then
+  npm ci --no-audit --no-fund
+fi
+# `npm ci` wipes and reinstalls; skip it when bench/node_modules already
+# matches the committed lock file.
+if ! cmp -s bench/package-lock.json bench/node_modules/.bench-lock 2>/dev/null; then
+  npm ci --prefix bench --no-audit --no-fund
+  cp bench/package-lock.json bench/node_modules/.bench-lock
+fi
+
+header "build the npm package (pkg/)"
+bash scripts/build.sh >&2
+
+header "build imlogin-server and the load generator (profile bench-release)"
+cargo build --profile bench-release -p imlogin-server -p imlogin-loadgen >&2
+set +e
+
+# Every server process inherits the raised open-files limit.
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+rm -rf "$OUT" && mkdir -p "$OUT"
+
+LIMIT_FLAGS=$("$BIN/imlogin-server" --help | grep -Eio -- '--[a-z-]*(limit|rate|per-ip|attempt)[a-z-]*' | sort -u | tr '\n' ' ')
+if [ -n "$LIMIT_FLAGS" ]; then
+  ABUSE="server flags found: ${LIMIT_FLAGS}; passed: '${SERVER_ARGS:-none}' (set IMLOGIN_BENCH_SERVER_ARGS to raise them)"
+else
+  ABUSE="this imlogin-server has no abuse-limit flags yet (the abuse-limits issue is not merged; its RateGate lets every login through), so none were raised"
+fi
+
+header "1. size"
+step "$OUT/size.json" node bench/size.mjs /dev/stdout
+
+header "2-3. browser: login latency, reconnect (about 3 minutes)"
+IMLOGIN_SERVER_BIN="$BIN/imlogin-server" IMLOGIN_SERVER_ARGS="$SERVER_ARGS" \
+  step "$OUT/browser.json" node bench/browser.mjs /dev/stdout
+
+header "4. server capacity"
+step "$OUT/capacity.json" "$BIN/imlogin-loadgen" capacity --server "$BIN/imlogin-server" \
+  --server-args "$SERVER_ARGS"
+
+header "5. reconnect storm, jitter on"
+step "$OUT/storm-on.json" "$BIN/imlogin-loadgen" storm --server "$BIN/imlogin-server" \
+  --jitter on --server-args "$SERVER_ARGS"
+header "5. reconnect storm, jitter off"
+step "$OUT/storm-off.json" "$BIN/imlogin-loadgen" storm --server "$BIN/imlogin-server" \
+  --jitter off --server-args "$SERVER_ARGS"
+
+header "report"
+MEM_KB=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+node -e '
+  const [nproc, cpu, memKb, kernel, rustc, seconds, abuse] = process.argv.slice(1);
+  console.log(JSON.stringify({
+    date: new Date().toISOString().replace(/\.\d+Z$/, "Z"), nproc: Number(nproc), cpu,
+    memory: (memKb / 1048576).toFixed(1) + " GiB", kernel, rustc, node: process.versions.node,
+    seconds: Number(seconds), abuseLimits: abuse,
+  }));' "$(nproc)" "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" "$MEM_KB" \
+  "Linux $(uname -r)" "$(rustc --version | awk '{ print $2 }')" $((SECONDS - START)) "$ABUSE" >"$OUT/meta.json"
+node bench/report.mjs "$OUT" bench/RESULTS.md
