@@ -180,7 +180,12 @@ impl LinkSession {
         self.phase = Phase::Closed;
     }
 
+    /// Decides a close with `code`; nothing once the session has ended
+    /// (a close was already decided, and nothing may follow it).
     fn close(&mut self, code: u16) -> Vec<Action> {
+        if self.is_closed() {
+            return Vec::new();
+        }
         self.end();
         vec![Action::Close(code)]
     }
