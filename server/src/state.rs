@@ -122,7 +122,7 @@ impl AppState {
             registry: Registry::new(max_sessions, id_prefix),
             connections: Connections::default(),
             nonces: NonceCache::default(),
-            rate: RateGate::new(),
+            rate: RateGate::new(&config),
             attempts,
             link_pause: Mutex::new(None),
             public_origin,

@@ -1,6 +1,7 @@
 //! `/nimserver/user/*.action`: create, update, refreshToken, block, unblock.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -21,13 +22,21 @@ use crate::state::AppState;
 /// The longest account name, in characters.
 pub const NAME_MAX: usize = 64;
 
-/// Verifies the signature, then reads the form body.
+/// Verifies the signature, charges the AppKey's rate limit (416), then
+/// reads the form body.
 pub(crate) async fn signed_params(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Params, ApiError> {
     signing::verify(state, headers, now_secs())?;
+    if let Err(retry_after) = state.rate.check_api(&state.app_key, Instant::now()) {
+        tracing::info!(
+            retry_after_ms = retry_after.as_millis(),
+            "server API rate limited"
+        );
+        return Err(ApiError::RateLimited);
+    }
     Params::read(body).await
 }
 

@@ -294,6 +294,20 @@ impl Link {
         assert_eq!(link.expect_close().await, Some(1000));
     }
 
+    /// Sends ping and reads up to the pong, letting only `clients` frames
+    /// (other sessions of the account coming and going) come first; proves
+    /// that the session is live and was not kicked.
+    pub async fn alive(&mut self) {
+        self.send_json(json!({"t":"ping"})).await;
+        loop {
+            match self.next().await {
+                Got::Text(v) if v["t"] == "pong" => return,
+                Got::Text(v) if v["t"] == "clients" => continue,
+                other => panic!("expected a pong, got {other:?}"),
+            }
+        }
+    }
+
     /// Sends ping, expects pong (proves the socket is live and in order).
     pub async fn ping_pong(&mut self) {
         self.send_json(json!({"t":"ping"})).await;
