@@ -12,7 +12,7 @@ use imlogin_protocol::limits::{check_token, normalize_accid};
 use imlogin_protocol::KickReason;
 use serde_json::json;
 
-use super::form::Params;
+use super::form::{check_content_type, Params};
 use super::signing;
 use crate::clock::{now_ms, now_secs};
 use crate::error::ApiError;
@@ -22,8 +22,8 @@ use crate::state::AppState;
 /// The longest account name, in characters.
 pub const NAME_MAX: usize = 64;
 
-/// Verifies the signature, charges the AppKey's rate limit (416), then
-/// reads the form body.
+/// Verifies the signature, charges the AppKey's rate limit (416), checks
+/// the content type, then reads the form body.
 pub(crate) async fn signed_params(
     state: &AppState,
     headers: &HeaderMap,
@@ -37,6 +37,7 @@ pub(crate) async fn signed_params(
         );
         return Err(ApiError::RateLimited);
     }
+    check_content_type(headers)?;
     Params::read(body).await
 }
 
