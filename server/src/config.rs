@@ -34,6 +34,11 @@ pub struct Config {
     )]
     pub database_url: String,
 
+    /// How long a database statement waits for a lock held by another
+    /// connection before failing (the request then gets a retryable 500).
+    #[arg(long, env = "IMLOGIN_DB_BUSY_TIMEOUT_MS", default_value_t = 10_000)]
+    pub db_busy_timeout_ms: u64,
+
     /// The app's AppKey. Without it (and --app-secret) a demo pair is
     /// generated on first start, stored in the database and printed.
     #[arg(long, env = "IMLOGIN_APP_KEY", requires = "app_secret")]

@@ -65,7 +65,8 @@ impl AppState {
     /// A store that cannot be opened, a bad `--public-url`, or no
     /// randomness for generated credentials.
     pub async fn new(config: Config, local_addr: SocketAddr) -> Result<Arc<Self>, ServeError> {
-        let store = store::open(&config.database_url)
+        let busy_timeout = Duration::from_millis(config.db_busy_timeout_ms);
+        let store = store::open(&config.database_url, busy_timeout)
             .await
             .map_err(ServeError::Store)?;
         let (app_key, app_secret, generated) = match (&config.app_key, &config.app_secret) {

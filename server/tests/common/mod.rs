@@ -3,6 +3,9 @@
 //! WebSocket link client.
 #![allow(dead_code)]
 
+pub mod process;
+pub mod proxy;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
