@@ -137,6 +137,12 @@ impl AppState {
         Duration::from_millis(self.config.heartbeat_ms)
     }
 
+    /// The live-session registry (harnesses check it for lost or leaked
+    /// sessions).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// The configured AppKey.
     pub fn app_key(&self) -> &str {
         &self.app_key
