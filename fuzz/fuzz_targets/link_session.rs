@@ -95,7 +95,8 @@ fn login_text(step: &Step) -> String {
     if dropped != Some("sdk") {
         w = w.string("sdk", "imlogin/fuzz");
     }
-    w.optional_string("customTag", custom_tag.as_deref()).finish()
+    w.optional_string("customTag", custom_tag.as_deref())
+        .finish()
 }
 
 struct Slot {
@@ -105,7 +106,11 @@ struct Slot {
 
 fn check(actions: &[Action], session: &LinkSession) {
     if let Some(i) = actions.iter().position(|a| matches!(a, Action::Close(_))) {
-        assert_eq!(i, actions.len() - 1, "a close is the last action: {actions:?}");
+        assert_eq!(
+            i,
+            actions.len() - 1,
+            "a close is the last action: {actions:?}"
+        );
         assert!(session.is_closed(), "closed after a close action");
     }
 }
@@ -142,7 +147,10 @@ fuzz_target!(|input: Input| {
                 Step::CloseControl(code) => slot.session.handle_control(Control::Close(*code)),
             };
             if was_closed {
-                assert!(actions.is_empty(), "a closed session stays silent: {actions:?}");
+                assert!(
+                    actions.is_empty(),
+                    "a closed session stays silent: {actions:?}"
+                );
             }
             check(&actions, &slot.session);
             // Deliver what the registry told the sessions (kicks, clients).

@@ -104,7 +104,11 @@ fuzz_target!(|input: Input| {
         Field::Raw(s) => Some(s.clone()),
     };
     let cur_time = match &input.time {
-        Time::Now(skew) => Some(now_secs().saturating_add_signed(i64::from(*skew)).to_string()),
+        Time::Now(skew) => Some(
+            now_secs()
+                .saturating_add_signed(i64::from(*skew))
+                .to_string(),
+        ),
         Time::Missing => None,
         Time::Raw(s) => Some(s.clone()),
     };
