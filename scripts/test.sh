@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-SUITES=(fmt clippy native wasm_build build types vite browser e2e)
+SUITES=(fmt clippy native wasm_build fuzz build types vite browser e2e)
 
 suite_fmt() {
   cargo fmt --all --check
@@ -55,6 +55,40 @@ suite_browser() {
 suite_e2e() {
   cargo build -p imlogin-server
   node --test --test-concurrency=1 --test-reporter=spec tests/e2e/*.test.mjs
+}
+
+# The cargo-fuzz targets of fuzz/ (fuzz/README.md), each run briefly from
+# its committed seeds: a smoke test that they build and find nothing quick.
+# Installs nothing: .ci/run provides cargo-fuzz and, where it can, nightly;
+# without nightly, stable with RUSTC_BOOTSTRAP=1 accepts cargo-fuzz's -Z
+# flags.
+FUZZ_TARGETS=(client_frame server_frame link_session server_api)
+FUZZ_SECONDS=${FUZZ_SECONDS:-10}
+
+suite_fuzz() {
+  local toolchain=() target_dir corpus log t
+  if rustup run nightly rustc --version >/dev/null 2>&1; then
+    toolchain=(+nightly)
+  else
+    echo "no nightly toolchain: building the fuzz targets with stable + RUSTC_BOOTSTRAP=1"
+    export RUSTC_BOOTSTRAP=1
+  fi
+  target_dir="${CARGO_TARGET_DIR:-$PWD/fuzz/target}/fuzz"
+  local flags=(--dev -s none --target-dir "$target_dir")
+  (cd fuzz && cargo "${toolchain[@]}" fuzz build "${flags[@]}")
+  for t in "${FUZZ_TARGETS[@]}"; do
+    corpus=$(mktemp -d)
+    log=$(mktemp)
+    if ! (cd fuzz && cargo "${toolchain[@]}" fuzz run "${flags[@]}" "$t" "$corpus" "seeds/$t" -- \
+      -max_total_time="$FUZZ_SECONDS" -print_final_stats=1 >"$log" 2>&1); then
+      tail -n 60 "$log" >&2
+      echo "fuzz target $t failed: the input is in fuzz/artifacts/$t" >&2
+      return 1
+    fi
+    printf '%-14s %s s, %s executions\n' "$t" "$FUZZ_SECONDS" \
+      "$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")"
+    rm -rf "$corpus" "$log"
+  done
 }
 
 header() {

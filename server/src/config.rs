@@ -34,6 +34,11 @@ pub struct Config {
     )]
     pub database_url: String,
 
+    /// How long a database statement waits for a lock held by another
+    /// connection before failing (the request then gets a retryable 500).
+    #[arg(long, env = "IMLOGIN_DB_BUSY_TIMEOUT_MS", default_value_t = 10_000)]
+    pub db_busy_timeout_ms: u64,
+
     /// The app's AppKey. Without it (and --app-secret) a demo pair is
     /// generated on first start, stored in the database and printed.
     #[arg(long, env = "IMLOGIN_APP_KEY", requires = "app_secret")]
@@ -81,6 +86,31 @@ pub struct Config {
         value_delimiter = ','
     )]
     pub allow_origins: Vec<String>,
+
+    /// Abuse limit: link login attempts per account per minute (a token
+    /// bucket of this size refilling over a minute); beyond it a login gets
+    /// `loginErr` 416 with `retryAfterMs` and close 1013.
+    #[arg(long, env = "IMLOGIN_LOGIN_RATE_PER_ACCOUNT", default_value_t = 600,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_rate_per_account: u32,
+
+    /// Abuse limit: link login attempts per client IP per minute (token
+    /// bucket, as above; 416 and close 1013 beyond it).
+    #[arg(long, env = "IMLOGIN_LOGIN_RATE_PER_IP", default_value_t = 6_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub login_rate_per_ip: u32,
+
+    /// Abuse limit: open link sockets per client IP, logged in or not; a
+    /// login on a socket beyond it gets 416 (retry after 5 s) and close 1013.
+    #[arg(long, env = "IMLOGIN_MAX_SESSIONS_PER_IP", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub max_sessions_per_ip: u32,
+
+    /// Abuse limit: correctly signed server API calls per AppKey per minute
+    /// (token bucket); beyond it `{"code":416}`.
+    #[arg(long, env = "IMLOGIN_API_RATE_PER_APP_KEY", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u32).range(1..))]
+    pub api_rate_per_app_key: u32,
 
     /// Directory served at `/` (the demo page, `www/`). HTML pages get a
     /// Content-Security-Policy (see the README).

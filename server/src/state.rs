@@ -68,7 +68,8 @@ impl AppState {
     /// A store that cannot be opened, a bad `--public-url`, or no
     /// randomness for generated credentials.
     pub async fn new(config: Config, local_addr: SocketAddr) -> Result<Arc<Self>, ServeError> {
-        let store = store::open(&config.database_url)
+        let busy_timeout = Duration::from_millis(config.db_busy_timeout_ms);
+        let store = store::open(&config.database_url, busy_timeout)
             .await
             .map_err(ServeError::Store)?;
         let (app_key, app_secret, generated) = match (&config.app_key, &config.app_secret) {
@@ -131,7 +132,7 @@ impl AppState {
             registry: Registry::new(max_sessions, id_prefix),
             connections: Connections::default(),
             nonces: NonceCache::default(),
-            rate: RateGate::new(),
+            rate: RateGate::new(&config),
             attempts,
             link_pause: Mutex::new(None),
             public_origin,
@@ -144,6 +145,12 @@ impl AppState {
     /// The heartbeat interval suggested to clients and used for pings.
     pub fn heartbeat(&self) -> Duration {
         Duration::from_millis(self.config.heartbeat_ms)
+    }
+
+    /// The live-session registry (harnesses check it for lost or leaked
+    /// sessions).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
     }
 
     /// The configured AppKey.

@@ -93,3 +93,20 @@ async fn random_input_never_panics_and_always_ends_or_answers() {
     }
     h.shutdown().await;
 }
+
+/// Found by the `link_session` fuzz target: a binary, invalid UTF-8 or
+/// oversize message after the close was decided produced a second close.
+#[tokio::test]
+async fn nothing_follows_a_close_whatever_arrives_next() {
+    let h = server().await;
+    let (mut s, _control) = LinkSession::new(h.state().clone(), None);
+    assert_eq!(
+        s.handle_binary(),
+        vec![Action::Close(close::UNSUPPORTED_DATA)]
+    );
+    assert!(s.handle_binary().is_empty());
+    assert!(s.handle_invalid_utf8().is_empty());
+    assert!(s.handle_oversize().is_empty());
+    assert!(s.handle_text(r#"{"t":"ping"}"#).await.is_empty());
+    h.shutdown().await;
+}

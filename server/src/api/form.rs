@@ -2,11 +2,36 @@
 //! named parameters.
 
 use axum::body::Body;
+use axum::http::{header, HeaderMap};
 
 use crate::error::ApiError;
 
 /// The largest accepted request body; larger → 414.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Refuses a body declared as anything but
+/// `application/x-www-form-urlencoded` (parameters such as `charset`
+/// allowed). A request without `Content-Type` is read as a form, as NIM
+/// does.
+///
+/// # Errors
+/// [`ApiError::BadParam`] (414) for another or an unreadable content type.
+pub fn check_content_type(headers: &HeaderMap) -> Result<(), ApiError> {
+    let Some(value) = headers.get(header::CONTENT_TYPE) else {
+        return Ok(());
+    };
+    let essence = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.split(';').next())
+        .map(str::trim);
+    match essence {
+        Some(e) if e.eq_ignore_ascii_case("application/x-www-form-urlencoded") => Ok(()),
+        _ => Err(ApiError::BadParam(
+            "Content-Type must be application/x-www-form-urlencoded".to_owned(),
+        )),
+    }
+}
 
 /// The parameters of a form-encoded body (first occurrence wins).
 #[derive(Debug, Default)]

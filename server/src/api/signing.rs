@@ -17,18 +17,39 @@ pub const NONCE_TTL_SECS: u64 = 600;
 /// The longest accepted Nonce, in characters.
 pub const NONCE_MAX: usize = 128;
 
+/// Below this many remembered nonces, expired ones are left in place.
+const PRUNE_FLOOR: usize = 4096;
+
+#[derive(Debug, Default)]
+struct Seen {
+    /// Nonce → the time (unix seconds) it expires.
+    expires: HashMap<String, u64>,
+    /// Size at which expired nonces are next swept out.
+    prune_at: usize,
+}
+
 /// Nonces seen recently, with the time (unix seconds) they expire.
 #[derive(Debug, Default)]
 pub struct NonceCache {
-    seen: Mutex<HashMap<String, u64>>,
+    seen: Mutex<Seen>,
 }
 
 impl NonceCache {
     /// Records `nonce` at `now`; `false` if it was seen within the TTL.
     pub fn check_and_insert(&self, nonce: &str, now: u64) -> bool {
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.len() >= 4096 {
+        let mut guard = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let Seen {
+            expires: seen,
+            prune_at,
+        } = &mut *guard;
+        // Sweeping only when the map has doubled since the last sweep keeps
+        // the cost per request constant on average: sweeping at a fixed
+        // size made every request scan every live nonce once more than
+        // that many were live (a busy app server, well within the rate
+        // limit).
+        if seen.len() >= (*prune_at).max(PRUNE_FLOOR) {
             seen.retain(|_, &mut expires| expires > now);
+            *prune_at = seen.len() * 2;
         }
         match seen.get(nonce) {
             Some(&expires) if expires > now => false,
@@ -92,5 +113,20 @@ mod tests {
         assert!(c.check_and_insert("n", 1000));
         assert!(!c.check_and_insert("n", 1000 + NONCE_TTL_SECS - 1));
         assert!(c.check_and_insert("n", 1000 + NONCE_TTL_SECS));
+    }
+
+    #[test]
+    fn many_live_nonces_are_kept_and_expired_ones_swept() {
+        let c = NonceCache::default();
+        for i in 0..3 * PRUNE_FLOOR {
+            assert!(c.check_and_insert(&i.to_string(), 1000));
+        }
+        assert!(!c.check_and_insert("0", 1001), "still remembered");
+        let later = 1000 + NONCE_TTL_SECS;
+        for i in 0..2 * PRUNE_FLOOR {
+            assert!(c.check_and_insert(&format!("x{i}"), later));
+        }
+        let len = c.seen.lock().unwrap().expires.len();
+        assert!(len <= 3 * PRUNE_FLOOR, "expired nonces were swept: {len}");
     }
 }

@@ -1,6 +1,7 @@
 //! `/nimserver/user/*.action`: create, update, refreshToken, block, unblock.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use axum::body::Body;
 use axum::extract::State;
@@ -11,7 +12,7 @@ use imlogin_protocol::limits::{check_token, normalize_accid};
 use imlogin_protocol::KickReason;
 use serde_json::json;
 
-use super::form::Params;
+use super::form::{check_content_type, Params};
 use super::signing;
 use crate::clock::{now_ms, now_secs};
 use crate::error::ApiError;
@@ -22,13 +23,22 @@ use crate::store::AccountSource;
 /// The longest account name, in characters.
 pub const NAME_MAX: usize = 64;
 
-/// Verifies the signature, then reads the form body.
+/// Verifies the signature, charges the AppKey's rate limit (416), checks
+/// the content type, then reads the form body.
 pub(crate) async fn signed_params(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Params, ApiError> {
     signing::verify(state, headers, now_secs())?;
+    if let Err(retry_after) = state.rate.check_api(&state.app_key, Instant::now()) {
+        tracing::info!(
+            retry_after_ms = retry_after.as_millis(),
+            "server API rate limited"
+        );
+        return Err(ApiError::RateLimited);
+    }
+    check_content_type(headers)?;
     Params::read(body).await
 }
 

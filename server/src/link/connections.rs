@@ -1,7 +1,9 @@
 //! Every open link socket, logged in or not, so that all of them can be
-//! closed at once (shutdown and the `/_test/drop` hook: close 1012).
+//! closed at once (shutdown and the `/_test/drop` hook: close 1012), and
+//! how many each client IP holds (the sessions-per-IP abuse limit).
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -10,6 +12,7 @@ use super::registry::{Control, ControlTx};
 #[derive(Debug, Default)]
 struct Inner {
     open: HashMap<u64, ControlTx>,
+    per_ip: HashMap<IpAddr, usize>,
     next_id: u64,
 }
 
@@ -24,6 +27,7 @@ pub struct Connections {
 pub struct ConnectionGuard {
     inner: Arc<Mutex<Inner>>,
     id: u64,
+    ip: Option<IpAddr>,
 }
 
 fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
@@ -31,16 +35,25 @@ fn lock(m: &Mutex<Inner>) -> MutexGuard<'_, Inner> {
 }
 
 impl Connections {
-    /// Registers an open socket reachable through `tx`.
-    pub fn register(&self, tx: ControlTx) -> ConnectionGuard {
+    /// Registers an open socket from `ip` reachable through `tx`.
+    pub fn register(&self, tx: ControlTx, ip: Option<IpAddr>) -> ConnectionGuard {
         let mut inner = lock(&self.inner);
         inner.next_id += 1;
         let id = inner.next_id;
         inner.open.insert(id, tx);
+        if let Some(ip) = ip {
+            *inner.per_ip.entry(ip).or_insert(0) += 1;
+        }
         ConnectionGuard {
             inner: Arc::clone(&self.inner),
             id,
+            ip,
         }
+    }
+
+    /// The number of open sockets from `ip`.
+    pub fn open_from(&self, ip: IpAddr) -> usize {
+        lock(&self.inner).per_ip.get(&ip).copied().unwrap_or(0)
     }
 
     /// Asks every open socket to close with `code`; returns how many.
@@ -78,6 +91,15 @@ impl Connections {
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        lock(&self.inner).open.remove(&self.id);
+        let mut inner = lock(&self.inner);
+        inner.open.remove(&self.id);
+        if let Some(ip) = self.ip {
+            if let Some(n) = inner.per_ip.get_mut(&ip) {
+                *n -= 1;
+                if *n == 0 {
+                    inner.per_ip.remove(&ip);
+                }
+            }
+        }
     }
 }

@@ -51,7 +51,9 @@ async fn link(
         .max_frame_size(MAX_WS_MESSAGE)
         .on_upgrade(move |socket| async move {
             let (session, control) = session::LinkSession::new(Arc::clone(&state), peer_ip);
-            let _guard = state.connections.register(session.control_sender());
+            let _guard = state
+                .connections
+                .register(session.control_sender(), peer_ip);
             socket::run(socket, session, control, state.heartbeat()).await;
         })
 }

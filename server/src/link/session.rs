@@ -4,6 +4,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use imlogin_protocol::{
     close, decode_client_frame, ClientFrame, ClientType, DecodeError, LoginCode, LoginFrame,
@@ -180,7 +181,12 @@ impl LinkSession {
         self.phase = Phase::Closed;
     }
 
+    /// Decides a close with `code`; nothing once the session has ended
+    /// (a close was already decided, and nothing may follow it).
     fn close(&mut self, code: u16) -> Vec<Action> {
+        if self.is_closed() {
+            return Vec::new();
+        }
         self.end();
         vec![Action::Close(code)]
     }
@@ -204,8 +210,17 @@ impl LinkSession {
 
     /// A login frame: decoded, or the raw text of one with bad fields.
     async fn login(&mut self, frame: Result<LoginFrame, &str>) -> Vec<Action> {
-        if let Err(retry_after) = self.state.rate.check_login(self.peer) {
+        let open_from_peer = self
+            .peer
+            .map_or(0, |ip| self.state.connections.open_from(ip));
+        let accid = frame.as_ref().ok().map(|f| f.accid.as_str());
+        let gate = self
+            .state
+            .rate
+            .check_login(self.peer, open_from_peer, accid, Instant::now());
+        if let Err(retry_after) = gate {
             let ms = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX);
+            tracing::info!(peer = ?self.peer, accid, retry_after_ms = ms, "login rate limited");
             self.record_attempt(&frame, LoginCode::RateLimited);
             return self.fail(LoginCode::RateLimited, Some(ms));
         }

@@ -1,6 +1,9 @@
 //! The task that owns one link WebSocket: feeds its messages and control
 //! messages to a [`LinkSession`], performs the actions, sends WebSocket
-//! ping control frames and drops a client that stays silent.
+//! ping control frames and drops a client that stays silent — or that stops
+//! reading: a send that cannot complete within two heartbeats (the peer's
+//! receive window and our send buffer are full) drops the client too,
+//! rather than hanging the task and keeping its session forever.
 //!
 //! Generic over any `Stream + Sink` of axum messages, so that tests can
 //! drive it with channels.
@@ -82,29 +85,55 @@ pub async fn run<S>(
                 if !session.is_logged_in() && !session.is_closed() && started.elapsed() > LOGIN_DEADLINE {
                     session.handle_control(Control::Close(imlogin_protocol::close::POLICY_VIOLATION))
                 } else {
-                    if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    if send(&mut socket, Message::Ping(Default::default()), heartbeat * 2).await.is_err() {
                         break;
                     }
                     Vec::new()
                 }
             }
         };
-        if perform(&mut socket, actions).await.is_break() {
+        if perform(&mut socket, actions, heartbeat * 2)
+            .await
+            .is_break()
+        {
             break;
         }
     }
     session.end();
 }
 
+/// Sends one message; `Err` when the socket is broken or the send does not
+/// complete within `limit` (a peer that stopped reading).
+async fn send<S>(socket: &mut S, message: Message, limit: Duration) -> Result<(), ()>
+where
+    S: Sink<Message, Error = axum::Error> + Unpin,
+{
+    match tokio::time::timeout(limit, socket.send(message)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(()),
+        Err(_) => {
+            tracing::debug!("link client stopped reading: dropping it");
+            Err(())
+        }
+    }
+}
+
 /// Performs actions in order; `Break` once the socket is closed or broken.
-async fn perform<S>(socket: &mut S, actions: Vec<Action>) -> std::ops::ControlFlow<()>
+async fn perform<S>(
+    socket: &mut S,
+    actions: Vec<Action>,
+    send_limit: Duration,
+) -> std::ops::ControlFlow<()>
 where
     S: Stream<Item = Result<Message, axum::Error>> + Sink<Message, Error = axum::Error> + Unpin,
 {
     for action in actions {
         match action {
             Action::Send(frame) => {
-                if socket.send(Message::text(frame.to_json())).await.is_err() {
+                if send(socket, Message::text(frame.to_json()), send_limit)
+                    .await
+                    .is_err()
+                {
                     return std::ops::ControlFlow::Break(());
                 }
             }
@@ -113,7 +142,10 @@ where
                     code,
                     reason: Default::default(),
                 };
-                if socket.send(Message::Close(Some(frame))).await.is_ok() {
+                if send(socket, Message::Close(Some(frame)), send_limit)
+                    .await
+                    .is_ok()
+                {
                     // Let the client answer the close so that it sees a clean
                     // closing handshake; give up after a grace period.
                     let _ = tokio::time::timeout(CLOSE_GRACE, async {
@@ -130,4 +162,75 @@ where
         }
     }
     std::ops::ControlFlow::Continue(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use clap::Parser;
+    use futures_util::{Sink, Stream};
+
+    use super::*;
+    use crate::{AppState, Config};
+
+    /// A peer that sends what the test queues and never reads: every send
+    /// waits forever, as on a connection whose buffers are full.
+    struct NeverReads {
+        incoming: mpsc::UnboundedReceiver<Message>,
+    }
+
+    impl Stream for NeverReads {
+        type Item = Result<Message, axum::Error>;
+        fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            self.incoming.poll_recv(cx).map(|m| m.map(Ok))
+        }
+    }
+
+    impl Sink<Message> for NeverReads {
+        type Error = axum::Error;
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Pending
+        }
+        fn start_send(self: Pin<&mut Self>, _: Message) -> Result<(), Self::Error> {
+            Ok(())
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Pending
+        }
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Pending
+        }
+    }
+
+    /// A client that floods frames but never reads the answers used to hang
+    /// its socket task forever in `send`, keeping the session alive.
+    #[tokio::test]
+    async fn a_peer_that_never_reads_is_dropped_instead_of_hanging_the_task() {
+        let config = Config::parse_from([
+            "imlogin-server",
+            "--database-url",
+            "sqlite::memory:",
+            "--app-key",
+            "k",
+            "--app-secret",
+            "s",
+        ]);
+        let state = AppState::new(config, ([127, 0, 0, 1], 0).into())
+            .await
+            .unwrap();
+        let (tx, incoming) = mpsc::unbounded_channel();
+        for _ in 0..100 {
+            tx.send(Message::text("not json")).unwrap();
+        }
+        let (session, control) = LinkSession::new(state, None);
+        let heartbeat = Duration::from_millis(100);
+        let ran = tokio::time::timeout(
+            Duration::from_secs(10),
+            run(NeverReads { incoming }, session, control, heartbeat),
+        )
+        .await;
+        assert!(ran.is_ok(), "the socket task ended");
+    }
 }

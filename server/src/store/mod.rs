@@ -190,13 +190,20 @@ pub trait Store: AppUserStore + Send + Sync + 'static {
 }
 
 /// Opens the store a database URL names (`sqlite:` URLs for now) and runs
-/// its embedded migrations.
+/// its embedded migrations. A statement that finds the database locked by
+/// another connection waits up to `busy_timeout`, then fails (→ a
+/// retryable 500).
 ///
 /// # Errors
 /// An unsupported URL, an unreachable database or a failed migration.
-pub async fn open(database_url: &str) -> Result<Arc<dyn Store>, StoreError> {
+pub async fn open(
+    database_url: &str,
+    busy_timeout: std::time::Duration,
+) -> Result<Arc<dyn Store>, StoreError> {
     if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::open(database_url).await?))
+        Ok(Arc::new(
+            sqlite::SqliteStore::open(database_url, busy_timeout).await?,
+        ))
     } else {
         Err(StoreError(
             "unsupported database URL: only sqlite: is built in".into(),

@@ -43,15 +43,16 @@ fn to_u64(n: i64) -> u64 {
 }
 
 impl SqliteStore {
-    /// Opens (creating if missing) the database at `url` and migrates it.
+    /// Opens (creating if missing) the database at `url` and migrates it;
+    /// a locked database is waited for up to `busy_timeout` per statement.
     ///
     /// # Errors
     /// A bad URL, an unopenable file or a failed migration.
-    pub async fn open(url: &str) -> Result<Self, StoreError> {
+    pub async fn open(url: &str, busy_timeout: Duration) -> Result<Self, StoreError> {
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let opts = SqliteConnectOptions::from_str(url)?
             .create_if_missing(true)
-            .busy_timeout(Duration::from_secs(10))
+            .busy_timeout(busy_timeout)
             .foreign_keys(true);
         let opts = if in_memory {
             opts

@@ -3,6 +3,9 @@
 //! WebSocket link client.
 #![allow(dead_code)]
 
+pub mod process;
+pub mod proxy;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -292,6 +295,20 @@ impl Link {
         assert_eq!(first["t"], "loginErr", "{first}");
         assert_eq!(first["code"], code, "{first}");
         assert_eq!(link.expect_close().await, Some(1000));
+    }
+
+    /// Sends ping and reads up to the pong, letting only `clients` frames
+    /// (other sessions of the account coming and going) come first; proves
+    /// that the session is live and was not kicked.
+    pub async fn alive(&mut self) {
+        self.send_json(json!({"t":"ping"})).await;
+        loop {
+            match self.next().await {
+                Got::Text(v) if v["t"] == "pong" => return,
+                Got::Text(v) if v["t"] == "clients" => continue,
+                other => panic!("expected a pong, got {other:?}"),
+            }
+        }
     }
 
     /// Sends ping, expects pong (proves the socket is live and in order).

@@ -1,0 +1,185 @@
+//! Up to three link sessions of one server, fed arbitrary sequences of
+//! frames (raw text, near-valid logins, pings, kicks, logouts, binary,
+//! invalid UTF-8, oversize, control messages from other sessions).
+//!
+//! Invariants: never a panic; a close is the last action and nothing
+//! follows it; every session that believes it is logged in is in the
+//! registry and nothing else is (no lost and no leaked sessions); at most
+//! one live web session per account (the default session policy).
+#![no_main]
+
+use arbitrary::Arbitrary;
+use imlogin_fuzz::{harness, ACCOUNTS, APP_KEY, TOKENS};
+use imlogin_protocol::json::ObjectWriter;
+use imlogin_server::link::registry::Control;
+use imlogin_server::link::session::{Action, LinkSession};
+use libfuzzer_sys::fuzz_target;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+#[derive(Debug, Arbitrary)]
+enum Step {
+    /// Arbitrary bytes as one text frame (invalid UTF-8 → 1007 path).
+    Raw(Vec<u8>),
+    /// A login frame built from mostly valid parts.
+    Login {
+        account: u8,
+        right_token: bool,
+        device: u8,
+        auto: bool,
+        force: bool,
+        client_type: u8,
+        custom_tag: Option<String>,
+        drop_field: Option<u8>,
+    },
+    Ping,
+    Logout,
+    Kick(String),
+    Binary,
+    Oversize,
+    CloseControl(u16),
+}
+
+#[derive(Debug, Arbitrary)]
+struct Input {
+    steps: Vec<(u8, Step)>,
+}
+
+const SESSIONS: usize = 3;
+const FIELDS: [&str; 8] = [
+    "appKey",
+    "accid",
+    "token",
+    "deviceId",
+    "clientType",
+    "mode",
+    "force",
+    "sdk",
+];
+const TYPES: [&str; 6] = ["web", "pc", "mac", "android", "ios", "toaster"];
+
+fn login_text(step: &Step) -> String {
+    let Step::Login {
+        account,
+        right_token,
+        device,
+        auto,
+        force,
+        client_type,
+        custom_tag,
+        drop_field,
+    } = step
+    else {
+        unreachable!("only called for logins")
+    };
+    let i = usize::from(*account) % ACCOUNTS.len();
+    let token = if *right_token { TOKENS[i] } else { "wrong" };
+    let device = format!("dev{}", device % 4);
+    let dropped = drop_field.map(|d| FIELDS[usize::from(d) % FIELDS.len()]);
+    let mut w = ObjectWriter::new().string("t", "login");
+    let fields: [(&str, &str); 6] = [
+        ("appKey", APP_KEY),
+        ("accid", ACCOUNTS[i]),
+        ("token", token),
+        ("deviceId", &device),
+        ("clientType", TYPES[usize::from(*client_type) % TYPES.len()]),
+        ("mode", if *auto { "auto" } else { "manual" }),
+    ];
+    for (k, v) in fields {
+        if Some(k) != dropped {
+            w = w.string(k, v);
+        }
+    }
+    if dropped != Some("force") {
+        w = w.boolean("force", *force);
+    }
+    if dropped != Some("sdk") {
+        w = w.string("sdk", "imlogin/fuzz");
+    }
+    w.optional_string("customTag", custom_tag.as_deref())
+        .finish()
+}
+
+struct Slot {
+    session: LinkSession,
+    control: UnboundedReceiver<Control>,
+}
+
+fn check(actions: &[Action], session: &LinkSession) {
+    if let Some(i) = actions.iter().position(|a| matches!(a, Action::Close(_))) {
+        assert_eq!(
+            i,
+            actions.len() - 1,
+            "a close is the last action: {actions:?}"
+        );
+        assert!(session.is_closed(), "closed after a close action");
+    }
+}
+
+fuzz_target!(|input: Input| {
+    let h = harness();
+    h.rt.block_on(async {
+        let mut slots: Vec<Slot> = (0..SESSIONS)
+            .map(|_| {
+                let (session, control) = LinkSession::new(h.state.clone(), None);
+                Slot { session, control }
+            })
+            .collect();
+        for (which, step) in input.steps.iter().take(64) {
+            let slot = &mut slots[usize::from(*which) % SESSIONS];
+            let was_closed = slot.session.is_closed();
+            let actions = match step {
+                Step::Raw(bytes) => match std::str::from_utf8(bytes) {
+                    Ok(text) => slot.session.handle_text(text).await,
+                    Err(_) => slot.session.handle_invalid_utf8(),
+                },
+                Step::Login { .. } => slot.session.handle_text(&login_text(step)).await,
+                Step::Ping => slot.session.handle_text(r#"{"t":"ping"}"#).await,
+                Step::Logout => slot.session.handle_text(r#"{"t":"logout"}"#).await,
+                Step::Kick(id) => {
+                    let text = ObjectWriter::new()
+                        .string("t", "kick")
+                        .string("clientId", id)
+                        .finish();
+                    slot.session.handle_text(&text).await
+                }
+                Step::Binary => slot.session.handle_binary(),
+                Step::Oversize => slot.session.handle_oversize(),
+                Step::CloseControl(code) => slot.session.handle_control(Control::Close(*code)),
+            };
+            if was_closed {
+                assert!(
+                    actions.is_empty(),
+                    "a closed session stays silent: {actions:?}"
+                );
+            }
+            check(&actions, &slot.session);
+            // Deliver what the registry told the sessions (kicks, clients).
+            for slot in &mut slots {
+                while let Ok(c) = slot.control.try_recv() {
+                    let actions = slot.session.handle_control(c);
+                    check(&actions, &slot.session);
+                }
+            }
+            let logged_in = slots.iter().filter(|s| s.session.is_logged_in()).count();
+            assert_eq!(
+                logged_in,
+                h.state.registry().live_count(),
+                "every logged-in session is registered, and only those"
+            );
+            for accid in ACCOUNTS {
+                let web = h
+                    .state
+                    .registry()
+                    .snapshot(Some(accid))
+                    .iter()
+                    .filter(|(_, s)| s.client_type == imlogin_protocol::ClientType::Web)
+                    .count();
+                assert!(web <= 1, "at most one web session of {accid}");
+            }
+        }
+        for slot in &mut slots {
+            slot.session.end();
+        }
+        assert_eq!(h.state.registry().live_count(), 0, "no session leaks");
+    });
+});

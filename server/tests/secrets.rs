@@ -1,0 +1,160 @@
+//! Secrets stay secret: a full flow (create, login, refreshToken, kick,
+//! login, update, logout) against the server binary logging at TRACE
+//! leaves the accid in the log and no token; `Debug` of every type that
+//! holds a token redacts it; the SQLite file holds token hashes only.
+
+mod common;
+
+use std::time::Duration;
+
+use common::process::Proc;
+use common::{APP_KEY, APP_SECRET, DEADLINE};
+use imlogin::{Config, Credentials, LoginMachine, Status, StoredSession};
+use imlogin_native::NativeClient;
+use imlogin_protocol::{ClientFrame, ClientType, LoginFrame, LoginMode};
+use imlogin_server::secret::hash_token;
+use sqlx::{Connection, Row, SqliteConnection};
+
+const ACCID: &str = "secretive";
+const FIRST: &str = "First-Token-0f1e2d3c4b5a";
+const THIRD: &str = "Third-Token-a5b4c3d2e1f0";
+
+fn client(url: &str, device: &str) -> NativeClient {
+    NativeClient::spawn(Config::new(APP_KEY, device), url, 11)
+}
+
+fn hex(s: &str) -> String {
+    s.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+#[tokio::test]
+async fn trace_logs_name_the_accid_but_never_a_token_and_the_database_holds_hashes_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("secrets.db");
+    let log = dir.path().join("server.log");
+    let server = Proc::start_traced(&db, &[], &log).await;
+    let url = server.ws_url();
+
+    let v = server
+        .api(
+            "/nimserver/user/create.action",
+            &[("accid", ACCID), ("token", FIRST)],
+        )
+        .await;
+    assert_eq!(v["code"], 200, "{v}");
+    let mut a = client(&url, "device-a");
+    a.login(ACCID, FIRST, false).await.expect("login");
+
+    // refreshToken: the new token travels in the response; `a` is kicked.
+    let v = server
+        .api("/nimserver/user/refreshToken.action", &[("accid", ACCID)])
+        .await;
+    let second = v["info"]["token"].as_str().expect("a new token").to_owned();
+    assert!(a.wait_for(Status::LoggedOut, DEADLINE).await);
+
+    let b = client(&url, "device-b");
+    b.login(ACCID, &second, false)
+        .await
+        .expect("login with the new token");
+    b.logout().await;
+    let v = server
+        .api(
+            "/nimserver/user/update.action",
+            &[("accid", ACCID), ("token", THIRD)],
+        )
+        .await;
+    assert_eq!(v["code"], 200, "{v}");
+    let c = client(&url, "device-c");
+    c.login(ACCID, THIRD, false).await.expect("login");
+    let err = client(&url, "device-d")
+        .login(ACCID, FIRST, false)
+        .await
+        .expect_err("the old token");
+    assert_eq!(err.code.as_u16(), 302);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    server.terminate().await;
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains(ACCID), "logging was on: {} bytes", text.len());
+    assert!(
+        text.contains("TRACE") || text.contains("DEBUG"),
+        "verbose levels were on"
+    );
+    for secret in [FIRST, second.as_str(), THIRD, APP_SECRET] {
+        assert!(!text.contains(secret), "a secret is in the log");
+        assert!(
+            !text.contains(&hex(secret)),
+            "a secret is in the log, in hex"
+        );
+    }
+
+    // The file itself, WAL included: no token in any form we wrote.
+    for suffix in ["", "-wal", "-shm"] {
+        let path = format!("{}{suffix}", db.display());
+        if let Ok(bytes) = std::fs::read(&path) {
+            let raw = String::from_utf8_lossy(&bytes);
+            for token in [FIRST, second.as_str(), THIRD] {
+                assert!(!raw.contains(token), "a token is stored in clear in {path}");
+            }
+        }
+    }
+    let mut conn = SqliteConnection::connect(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    let stored: String = sqlx::query("SELECT token_hash FROM accounts WHERE accid = ?1")
+        .bind(ACCID)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stored, hash_token(THIRD), "the current token's SHA-256");
+    assert_eq!(stored.len(), 64);
+}
+
+#[test]
+fn debug_output_redacts_every_token() {
+    let token = "Debug-Token-123456";
+    let creds = Credentials::new("Alice", token).unwrap();
+    let stored = StoredSession {
+        credentials: creds.clone(),
+        saved_at: 1,
+    };
+    let frame = LoginFrame {
+        app_key: APP_KEY.into(),
+        accid: "alice".into(),
+        token: token.into(),
+        device_id: "d".into(),
+        client_type: ClientType::Web,
+        mode: LoginMode::Manual,
+        force: false,
+        custom_tag: None,
+        sdk: "imlogin/test".into(),
+    };
+    let mut machine = LoginMachine::new(Config::new(APP_KEY, "d"), 1);
+    let _ = machine.login(0.0, "alice", token, false);
+    let secret = imlogin_server::Secret::new(token);
+    let config = <imlogin_server::Config as clap::Parser>::parse_from([
+        "imlogin-server",
+        "--app-key",
+        "k",
+        "--app-secret",
+        token,
+    ]);
+    let outputs = [
+        format!("{creds:?}"),
+        format!("{stored:?}"),
+        format!("{frame:?}"),
+        format!("{:?}", ClientFrame::Login(frame.clone())),
+        format!("{machine:?}"),
+        format!("{secret:?} {secret}"),
+        format!("{config:?}"),
+    ];
+    for out in &outputs {
+        assert!(!out.contains(token), "token in Debug output: {out}");
+    }
+    assert!(
+        outputs[0].contains("alice"),
+        "the accid is shown: {}",
+        outputs[0]
+    );
+}
