@@ -134,10 +134,13 @@ impl ServerHandle {
     /// Closes every link socket with 1012 (service restart), waits for
     /// them briefly, then stops accepting and finishes in-flight requests.
     pub async fn shutdown(mut self) {
+        // `shut`, not `close_all`: a client that reconnects at once must
+        // not log in to a server on its way out (it would then wait for
+        // this server's grace period instead of the next server).
         let n = self
             .state
             .connections
-            .close_all(imlogin_protocol::close::SERVICE_RESTART);
+            .shut(imlogin_protocol::close::SERVICE_RESTART);
         tracing::info!(sockets = n, "shutting down: closing link sockets with 1012");
         if !self.state.connections.wait_closed(SHUTDOWN_GRACE).await {
             tracing::warn!("some link sockets did not close in time");

@@ -14,6 +14,9 @@ struct Inner {
     open: HashMap<u64, ControlTx>,
     per_ip: HashMap<IpAddr, usize>,
     next_id: u64,
+    /// Set by [`Connections::shut`]: the close code every socket that
+    /// registers from now on is told at once.
+    shut: Option<u16>,
 }
 
 /// The set of open link sockets.
@@ -40,6 +43,12 @@ impl Connections {
         let mut inner = lock(&self.inner);
         inner.next_id += 1;
         let id = inner.next_id;
+        if let Some(code) = inner.shut {
+            // Registered while the server shuts down: close at once, as
+            // `shut` closed the others (under the same lock, so no socket
+            // slips between the two).
+            let _ = tx.send(Control::Close(code));
+        }
         inner.open.insert(id, tx);
         if let Some(ip) = ip {
             *inner.per_ip.entry(ip).or_insert(0) += 1;
@@ -63,6 +72,23 @@ impl Connections {
             let _ = tx.send(Control::Close(code));
         }
         inner.open.len()
+    }
+
+    /// Shutdown: asks every open socket to close with `code`, and every
+    /// socket that registers later too; returns how many were open.
+    pub fn shut(&self, code: u16) -> usize {
+        let mut inner = lock(&self.inner);
+        inner.shut = Some(code);
+        for tx in inner.open.values() {
+            let _ = tx.send(Control::Close(code));
+        }
+        inner.open.len()
+    }
+
+    /// Whether [`Connections::shut`] was called: new link handshakes are
+    /// refused with 503.
+    pub fn is_shut(&self) -> bool {
+        lock(&self.inner).shut.is_some()
     }
 
     /// The number of open sockets.
