@@ -28,4 +28,35 @@ impl Status {
             Status::Offline => "offline",
         }
     }
+
+    /// Parses a JS name of [`Status::as_str`]; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Status> {
+        Some(match s {
+            "loggedOut" => Status::LoggedOut,
+            "connecting" => Status::Connecting,
+            "loggedIn" => Status::LoggedIn,
+            "waiting" => Status::Waiting,
+            "offline" => Status::Offline,
+            _ => return None,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Status;
+
+    #[test]
+    fn every_status_parses_back_from_its_js_name() {
+        for s in [
+            Status::LoggedOut,
+            Status::Connecting,
+            Status::LoggedIn,
+            Status::Waiting,
+            Status::Offline,
+        ] {
+            assert_eq!(Status::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(Status::parse("LoggedIn"), None);
+    }
 }

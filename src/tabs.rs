@@ -86,20 +86,6 @@ pub enum TabMessage {
     },
 }
 
-impl Status {
-    /// Parses the JS name of a status.
-    pub fn parse(s: &str) -> Option<Status> {
-        Some(match s {
-            "loggedOut" => Status::LoggedOut,
-            "connecting" => Status::Connecting,
-            "loggedIn" => Status::LoggedIn,
-            "waiting" => Status::Waiting,
-            "offline" => Status::Offline,
-            _ => return None,
-        })
-    }
-}
-
 fn client_json(c: &Client) -> String {
     ObjectWriter::new()
         .string("clientId", &c.client_id)
