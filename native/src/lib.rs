@@ -94,12 +94,14 @@ impl NativeClient {
         let (status_tx, status) = watch::channel(Status::LoggedOut);
         let (event_tx, events) = mpsc::unbounded_channel();
         let persisted = Arc::new(Mutex::new(persisted));
+        let (socket_tx, socket_rx) = mpsc::unbounded_channel();
         let driver = Driver {
             machine: LoginMachine::new(config, seed),
             start: Instant::now(),
             link_url: link_url.to_owned(),
             sockets: HashMap::new(),
-            socket_events: mpsc::unbounded_channel(),
+            socket_tx,
+            socket_rx,
             replies: HashMap::new(),
             status: status_tx,
             events: event_tx,
@@ -225,11 +227,10 @@ struct Driver {
     start: Instant,
     link_url: String,
     sockets: HashMap<ConnId, mpsc::UnboundedSender<SocketCommand>>,
-    #[allow(clippy::type_complexity)]
-    socket_events: (
-        mpsc::UnboundedSender<(ConnId, SocketEvent)>,
-        mpsc::UnboundedReceiver<(ConnId, SocketEvent)>,
-    ),
+    /// Connection tasks report here (a clone per task) …
+    socket_tx: mpsc::UnboundedSender<(ConnId, SocketEvent)>,
+    /// … and the client task reads here.
+    socket_rx: mpsc::UnboundedReceiver<(ConnId, SocketEvent)>,
     replies: HashMap<RequestId, Reply>,
     status: watch::Sender<Status>,
     events: mpsc::UnboundedSender<Event>,
@@ -253,7 +254,7 @@ impl Driver {
                     Some(c) => self.command(c),
                     None => return,
                 },
-                Some((conn, event)) = self.socket_events.1.recv() => {
+                Some((conn, event)) = self.socket_rx.recv() => {
                     let now = self.now();
                     match event {
                         SocketEvent::Opened => self.machine.handle_opened(now, conn),
@@ -368,7 +369,7 @@ impl Driver {
     fn connect(&mut self, conn: ConnId) {
         let (tx, mut rx) = mpsc::unbounded_channel::<SocketCommand>();
         self.sockets.insert(conn, tx);
-        let events = self.socket_events.0.clone();
+        let events = self.socket_tx.clone();
         let url = self.link_url.clone();
         tokio::spawn(async move {
             let report = |e: SocketEvent| {
