@@ -66,7 +66,18 @@ async fn server_killed_during_the_login_handshake_then_the_login_completes() {
             .status();
         k.store(true, Ordering::SeqCst);
     });
-    let c = machine("chaos-kill", &format!("ws://{}/link", proxy.addr), 1);
+    // The manual login's attempts must outlast the restart of the binary,
+    // which takes seconds on a loaded machine: slower backoff here, the
+    // same ten attempts, and a deadline well past the restart.
+    let mut config = Config::new(APP_KEY, "chaos-kill");
+    config.backoff = BackoffConfig {
+        initial_ms: 500.0,
+        max_ms: 3_000.0,
+    };
+    config.retry_count = 10;
+    config.connect_timeout_ms = 1_000.0;
+    config.login_timeout_ms = 60_000.0;
+    let c = NativeClient::spawn(config, &format!("ws://{}/link", proxy.addr), 1);
     let login = tokio::spawn(async move {
         let result = c.login(&accid, &token, false).await;
         (c, result)
