@@ -60,7 +60,8 @@ async fn server_killed_during_the_login_handshake_then_the_login_completes() {
     let killed = Arc::new(AtomicBool::new(false));
     let (pid, k) = (server.pid(), killed.clone());
     proxy.on_login(move || {
-        // SIGKILL as the login frame reaches the server: no goodbye.
+        // SIGKILL before the login frame reaches the server: no goodbye,
+        // and no loginOk the client could get from the dying process.
         let _ = std::process::Command::new("kill")
             .args(["-KILL", &pid])
             .status();

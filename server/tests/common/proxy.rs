@@ -60,7 +60,8 @@ impl Proxy {
         self.shared.blackhole.store(on, Ordering::SeqCst);
     }
 
-    /// Runs `hook` once when a connection sends its login frame.
+    /// Runs `hook` once when a connection sends its login frame, before
+    /// that frame is forwarded.
     pub fn on_login(&self, hook: impl FnMut() + Send + 'static) {
         *self.shared.on_login.lock().unwrap() = Some(Box::new(hook));
     }
@@ -115,14 +116,16 @@ async fn pump(
             continue;
         }
         chunks += 1;
-        if to.write_all(&buf[..n]).await.is_err() {
-            break;
-        }
         if upstream && chunks == 2 {
+            // The hook runs before the login frame is forwarded, so the
+            // server it kills can never have answered that frame.
             let hook = shared.on_login.lock().unwrap().take();
             if let Some(mut hook) = hook {
                 hook();
             }
+        }
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
         }
     }
     dead |= conn.born_dead || conn.id < shared.cut_below.load(Ordering::SeqCst);
