@@ -72,6 +72,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<crate::link::cluster::Unavailable> for ApiError {
+    fn from(_: crate::link::cluster::Unavailable) -> Self {
+        ApiError::Internal("the shared session directory is unavailable".to_owned())
+    }
+}
+
 impl From<imlogin_protocol::FieldError> for ApiError {
     fn from(e: imlogin_protocol::FieldError) -> Self {
         ApiError::BadParam(format!("parameter {e}"))

@@ -27,7 +27,8 @@ pub async fn lbs(
 ) -> Response {
     match q.get("appKey") {
         Some(k) if *k == state.app_key => {
-            Json(json!({ "code": 200, "links": state.link_urls })).into_response()
+            let links = state.sessions.link_urls(&state.link_urls).await;
+            Json(json!({ "code": 200, "links": links })).into_response()
         }
         _ => Json(json!({ "code": 414, "desc": "unknown appKey" })).into_response(),
     }

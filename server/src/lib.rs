@@ -145,6 +145,7 @@ impl ServerHandle {
         if !self.state.connections.wait_closed(SHUTDOWN_GRACE).await {
             tracing::warn!("some link sockets did not close in time");
         }
+        self.state.sessions.leave().await;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }

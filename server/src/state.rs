@@ -11,7 +11,9 @@ use crate::config::Config;
 use crate::demo_app::server_api_client::{loopback_base, ServerApiClient};
 use crate::demo_app::DemoApp;
 use crate::error::ServeError;
+use crate::link::cluster::Cluster;
 use crate::link::connections::Connections;
+use crate::link::directory::Directory;
 use crate::link::registry::Registry;
 use crate::rate::RateGate;
 use crate::secret::{random_hex, Secret};
@@ -26,7 +28,7 @@ pub struct AppState {
     pub(crate) app_secret: Secret,
     pub(crate) generated_credentials: bool,
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) registry: Registry,
+    pub(crate) sessions: Directory,
     pub(crate) connections: Connections,
     pub(crate) nonces: NonceCache,
     pub(crate) rate: RateGate,
@@ -43,7 +45,7 @@ impl core::fmt::Debug for AppState {
             .field("app_key", &self.app_key)
             .field("public_origin", &self.public_origin)
             .field("link_urls", &self.link_urls)
-            .field("registry", &self.registry)
+            .field("sessions", &self.sessions)
             .finish_non_exhaustive()
     }
 }
@@ -116,7 +118,24 @@ impl AppState {
             config.link_urls.clone()
         };
         let max_sessions = usize::try_from(config.max_sessions).unwrap_or(1);
-        let id_prefix = random_hex(3).map_err(ServeError::Random)?;
+        // TEMP until the PostgreSQL store lands: the pool comes from store::open.
+        let pg_pool: Option<sqlx::PgPool> = None;
+        let sessions = match &pg_pool {
+            Some(pool) => Directory::Cluster(
+                Cluster::join(
+                    pool.clone(),
+                    link_urls.clone(),
+                    config.heartbeat_ms,
+                    max_sessions,
+                )
+                .await
+                .map_err(ServeError::Store)?,
+            ),
+            None => Directory::Local(Registry::new(
+                max_sessions,
+                random_hex(3).map_err(ServeError::Random)?,
+            )),
+        };
         let attempts = config.test_hooks.then(AttemptLog::default);
         // The demo app server calls this server's own API over HTTP.
         let demo = DemoApp::new(ServerApiClient::new(
@@ -129,7 +148,7 @@ impl AppState {
             app_secret,
             generated_credentials: generated,
             store,
-            registry: Registry::new(max_sessions, id_prefix),
+            sessions,
             connections: Connections::default(),
             nonces: NonceCache::default(),
             rate: RateGate::new(&config),
@@ -147,10 +166,10 @@ impl AppState {
         Duration::from_millis(self.config.heartbeat_ms)
     }
 
-    /// The live-session registry (harnesses check it for lost or leaked
+    /// The live-session directory (harnesses check it for lost or leaked
     /// sessions).
-    pub fn registry(&self) -> &Registry {
-        &self.registry
+    pub fn sessions(&self) -> &Directory {
+        &self.sessions
     }
 
     /// The configured AppKey.

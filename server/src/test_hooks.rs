@@ -195,11 +195,12 @@ async fn pause(State(state): State<Arc<AppState>>, Query(q): Q) -> Result<Respon
     Ok(Json(json!({ "code": 200, "ms": ms })).into_response())
 }
 
-async fn sessions(State(state): State<Arc<AppState>>, Query(q): Q) -> Response {
+async fn sessions(State(state): State<Arc<AppState>>, Query(q): Q) -> Result<Response, ApiError> {
     let accid = accid_filter(&q);
     let list: Vec<Value> = state
-        .registry
+        .sessions
         .snapshot(accid.as_deref())
+        .await?
         .into_iter()
         .map(|(accid, s)| {
             json!({
@@ -214,7 +215,7 @@ async fn sessions(State(state): State<Arc<AppState>>, Query(q): Q) -> Response {
             })
         })
         .collect();
-    Json(json!({ "code": 200, "sessions": list })).into_response()
+    Ok(Json(json!({ "code": 200, "sessions": list })).into_response())
 }
 
 async fn attempts(State(state): State<Arc<AppState>>, Query(q): Q) -> Response {

@@ -133,7 +133,10 @@ pub(crate) async fn replace_token(
     {
         return Err(ApiError::NotRegistered);
     }
-    let n = state.registry.kick_account(accid, KickReason::TokenChanged);
+    let n = state
+        .sessions
+        .kick_account(accid, KickReason::TokenChanged)
+        .await?;
     state.store.forget_devices(accid, None).await?;
     tracing::info!(accid, kicked = n, "token changed");
     Ok(())
@@ -183,11 +186,14 @@ pub(crate) async fn set_blocked(
         return Err(ApiError::NotRegistered);
     }
     if blocked && needkick {
-        let n = state.registry.kick_account(accid, KickReason::Blocked);
+        let n = state
+            .sessions
+            .kick_account(accid, KickReason::Blocked)
+            .await?;
         state.store.forget_devices(accid, None).await?;
         tracing::info!(accid, kicked = n, "account blocked");
     } else {
-        state.registry.bump_epoch(accid);
+        state.sessions.bump_epoch(accid);
         tracing::info!(accid, blocked, "account block state set");
     }
     Ok(())

@@ -32,7 +32,7 @@ pub async fn check_login(
         return Err(LoginCode::BadParameter);
     }
     for _ in 0..MAX_STALE_RETRIES {
-        let epoch = state.registry.epoch(&f.accid);
+        let epoch = state.sessions.epoch(&f.accid);
         let account = match state.store.account(&f.accid).await {
             Ok(Some(a)) => a,
             Ok(None) => return Err(LoginCode::TokenMismatch),
@@ -57,18 +57,22 @@ pub async fn check_login(
             false
         };
         let now = now_ms();
-        let admitted = state.registry.admit(Admission {
-            accid: &f.accid,
-            client_type: f.client_type,
-            device_id: &f.device_id,
-            custom_tag: f.custom_tag.as_deref(),
-            mode: f.mode,
-            force: f.force,
-            known_device,
-            epoch,
-            now_ms: now,
-            tx: tx.clone(),
-        });
+        let admitted = state
+            .sessions
+            .admit(Admission {
+                accid: &f.accid,
+                client_type: f.client_type,
+                device_id: &f.device_id,
+                custom_tag: f.custom_tag.as_deref(),
+                mode: f.mode,
+                force: f.force,
+                known_device,
+                epoch,
+                token_hash: &account.token_hash,
+                now_ms: now,
+                tx: tx.clone(),
+            })
+            .await;
         match admitted {
             Ok(a) => {
                 let day = utc_day(now);
@@ -77,7 +81,7 @@ pub async fn check_login(
                     .record_login(&f.accid, f.client_type, &f.device_id, now, &day)
                     .await;
                 if let Err(e) = recorded {
-                    state.registry.remove(&f.accid, &a.client_id);
+                    state.sessions.remove(&f.accid, &a.client_id);
                     return Err(store_failed(&e));
                 }
                 if !a.kicked_devices.is_empty() {
@@ -88,6 +92,7 @@ pub async fn check_login(
             Err(AdmitError::Stale) => continue,
             Err(AdmitError::Forbidden) => return Err(LoginCode::Forbidden),
             Err(AdmitError::DevicePolicy) => return Err(LoginCode::DevicePolicy),
+            Err(AdmitError::Unavailable) => return Err(LoginCode::ServerError),
         }
     }
     Err(LoginCode::ServerError)

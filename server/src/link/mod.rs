@@ -13,8 +13,11 @@ use axum::{Extension, Router};
 
 use crate::state::AppState;
 
+pub mod cluster;
 pub mod connections;
+pub mod directory;
 pub mod login;
+pub mod policy;
 pub mod registry;
 pub mod session;
 pub mod socket;

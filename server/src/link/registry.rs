@@ -11,6 +11,8 @@ use std::sync::{Mutex, MutexGuard};
 use imlogin_protocol::{Client, ClientType, ClientsChange, KickReason, LoginMode, ServerFrame};
 use tokio::sync::mpsc;
 
+use super::policy::{decide, Plan, Request};
+
 /// An instruction to one socket task, from outside its own frame handling.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Control {
@@ -93,10 +95,26 @@ pub struct Admission<'a> {
     pub known_device: bool,
     /// The account's epoch read before the credential checks.
     pub epoch: u64,
+    /// The token hash the credential check passed against (a cluster
+    /// admission re-reads the account and refuses a changed one as stale).
+    pub token_hash: &'a str,
     /// Now, ms since the Unix epoch.
     pub now_ms: u64,
     /// The new session's control channel.
     pub tx: ControlTx,
+}
+
+impl Admission<'_> {
+    /// What the session policy needs to know of this login.
+    pub fn request(&self) -> Request<'_> {
+        Request {
+            client_type: self.client_type,
+            device_id: self.device_id,
+            mode: self.mode,
+            force: self.force,
+            known_device: self.known_device,
+        }
+    }
 }
 
 /// Why an admission was refused.
@@ -108,6 +126,8 @@ pub enum AdmitError {
     Forbidden,
     /// 417: an auto login would have to kick another device.
     DevicePolicy,
+    /// The shared session directory cannot be reached (→ 500).
+    Unavailable,
 }
 
 /// A session admitted into the registry.
@@ -175,40 +195,15 @@ impl Registry {
         if inner.epochs.get(a.accid).copied().unwrap_or(0) != a.epoch {
             return Err(AdmitError::Stale);
         }
-        let sessions = inner
+        let live: Vec<SessionInfo> = inner
             .accounts
             .get(a.accid)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        let same_type = || {
-            sessions
-                .iter()
-                .filter(|l| l.info.client_type == a.client_type)
-        };
-
-        // Device rule.
-        if a.mode == LoginMode::Auto && !a.force {
-            let known = a.known_device || same_type().any(|l| l.info.device_id == a.device_id);
-            if !known {
-                return Err(AdmitError::Forbidden);
-            }
-        }
-
-        // Session policy: same device always replaced; others count.
-        let other_devices: Vec<String> = same_type()
-            .filter(|l| l.info.device_id != a.device_id)
-            .map(|l| l.info.client_id.clone())
-            .collect();
-        let excess = (other_devices.len() + 1).saturating_sub(self.max_sessions);
-        if excess > 0 && a.mode == LoginMode::Auto && !a.force {
-            return Err(AdmitError::DevicePolicy);
-        }
-        let same_device: Vec<String> = same_type()
-            .filter(|l| l.info.device_id == a.device_id)
-            .map(|l| l.info.client_id.clone())
-            .collect();
-        // Sessions are kept oldest first, so the first `excess` are oldest.
-        let exclusive: Vec<String> = other_devices.into_iter().take(excess).collect();
+            .map(|list| list.iter().map(|l| l.info.clone()).collect())
+            .unwrap_or_default();
+        let Plan {
+            same_device,
+            exclusive,
+        } = decide(&live, &a.request(), self.max_sessions)?;
 
         inner.next_id += 1;
         let client_id = format!("{}-{}", self.id_prefix, inner.next_id);
@@ -374,6 +369,7 @@ mod tests {
             force: false,
             known_device: known,
             epoch: 0,
+            token_hash: "h",
             now_ms: 1,
             tx,
         }

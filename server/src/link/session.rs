@@ -116,14 +116,16 @@ impl LinkSession {
                 let accid = accid.clone();
                 let kicked = self
                     .state
-                    .registry
-                    .kick_by_client(&accid, client_id, &target);
+                    .sessions
+                    .kick_by_client(&accid, client_id, &target)
+                    .await;
                 let code = match kicked {
-                    Some(device) => {
+                    Ok(Some(device)) => {
                         forget(&self.state, &accid, &[device]).await;
                         LoginCode::Ok
                     }
-                    None => LoginCode::NotFound,
+                    Ok(None) => LoginCode::NotFound,
+                    Err(_) => LoginCode::ServerError,
                 };
                 vec![Action::Send(ServerFrame::KickResult {
                     client_id: target,
@@ -176,7 +178,7 @@ impl LinkSession {
             accid, client_id, ..
         } = &self.phase
         {
-            self.state.registry.remove(accid, client_id);
+            self.state.sessions.remove(accid, client_id);
         }
         self.phase = Phase::Closed;
     }
