@@ -82,11 +82,38 @@ impl NativeClient {
         Self::spawn_with_session(config, link_url, seed, None)
     }
 
+    /// Like [`NativeClient::spawn`], but asks the LBS at `lbs_url`
+    /// (`GET lbs_url?appKey=…`) for a link URL before every connection, as
+    /// the browser package does, falling back to `link_url` when the LBS
+    /// cannot be reached or offers no `ws://`/`wss://` link.
+    pub fn spawn_with_lbs(
+        config: Config,
+        lbs_url: &str,
+        link_url: &str,
+        seed: u64,
+    ) -> NativeClient {
+        let lbs = Some(Lbs {
+            url: lbs_url.to_owned(),
+            app_key: config.app_key.clone(),
+        });
+        Self::spawn_inner(config, link_url, lbs, seed, None)
+    }
+
     /// Like [`NativeClient::spawn`], with a session "persisted" by an
     /// earlier run (a reloaded page, a restarted app).
     pub fn spawn_with_session(
         config: Config,
         link_url: &str,
+        seed: u64,
+        persisted: Option<StoredSession>,
+    ) -> NativeClient {
+        Self::spawn_inner(config, link_url, None, seed, persisted)
+    }
+
+    fn spawn_inner(
+        config: Config,
+        link_url: &str,
+        lbs: Option<Lbs>,
         seed: u64,
         persisted: Option<StoredSession>,
     ) -> NativeClient {
@@ -99,6 +126,7 @@ impl NativeClient {
             machine: LoginMachine::new(config, seed),
             start: Instant::now(),
             link_url: link_url.to_owned(),
+            lbs,
             sockets: HashMap::new(),
             socket_tx,
             socket_rx,
@@ -222,10 +250,49 @@ enum Reply {
     Bool(oneshot::Sender<Result<bool, LoginError>>),
 }
 
+/// Where link URLs are discovered.
+#[derive(Clone)]
+struct Lbs {
+    url: String,
+    app_key: String,
+}
+
+impl Lbs {
+    /// The first `ws://`/`wss://` link the LBS offers, or `None` on any
+    /// failure (within two seconds).
+    async fn discover(&self) -> Option<String> {
+        let ask = async {
+            let body: serde_json::Value = reqwest::Client::new()
+                .get(&self.url)
+                .query(&[("appKey", &self.app_key)])
+                .send()
+                .await
+                .ok()?
+                .json()
+                .await
+                .ok()?;
+            if body["code"] != 200 {
+                return None;
+            }
+            body["links"]
+                .as_array()?
+                .iter()
+                .filter_map(serde_json::Value::as_str)
+                .find(|l| l.starts_with("ws://") || l.starts_with("wss://"))
+                .map(str::to_owned)
+        };
+        tokio::time::timeout(std::time::Duration::from_secs(2), ask)
+            .await
+            .ok()
+            .flatten()
+    }
+}
+
 struct Driver {
     machine: LoginMachine,
     start: Instant,
     link_url: String,
+    lbs: Option<Lbs>,
     sockets: HashMap<ConnId, mpsc::UnboundedSender<SocketCommand>>,
     /// Connection tasks report here (a clone per task) …
     socket_tx: mpsc::UnboundedSender<(ConnId, SocketEvent)>,
@@ -370,10 +437,15 @@ impl Driver {
         let (tx, mut rx) = mpsc::unbounded_channel::<SocketCommand>();
         self.sockets.insert(conn, tx);
         let events = self.socket_tx.clone();
-        let url = self.link_url.clone();
+        let fallback = self.link_url.clone();
+        let lbs = self.lbs.clone();
         tokio::spawn(async move {
             let report = |e: SocketEvent| {
                 let _ = events.send((conn, e));
+            };
+            let url = match &lbs {
+                Some(lbs) => lbs.discover().await.unwrap_or(fallback),
+                None => fallback,
             };
             let mut ws = tokio::select! {
                 connected = tokio_tungstenite::connect_async(url.as_str()) => match connected {

@@ -23,21 +23,21 @@ const ATTEMPT_DEADLINE: Duration = Duration::from_secs(5);
 /// Accounts each throughput worker rotates through, so that a login never
 /// meets the previous login's session still closing (which would turn it
 /// into a `sameDevice` replacement and measure kicks instead).
-const ACCOUNTS_PER_WORKER: usize = 8;
+pub(crate) const ACCOUNTS_PER_WORKER: usize = 8;
 
 /// Throughput of one phase.
-struct Rate {
-    ok: usize,
-    failed: usize,
-    seconds: f64,
+pub(crate) struct Rate {
+    pub(crate) ok: usize,
+    pub(crate) failed: usize,
+    pub(crate) seconds: f64,
 }
 
 impl Rate {
-    fn per_second(&self) -> f64 {
+    pub(crate) fn per_second(&self) -> f64 {
         self.ok as f64 / self.seconds
     }
 
-    fn json(&self) -> serde_json::Value {
+    pub(crate) fn json(&self) -> serde_json::Value {
         json!({ "ok": self.ok, "failed": self.failed, "seconds": self.seconds,
                 "perSecond": self.per_second() })
     }
@@ -148,7 +148,7 @@ fn fd_limit() -> Option<u64> {
 /// Runs `concurrency` workers for `seconds`: each repeatedly opens a
 /// fresh connection from a rotating source address, sends the frame that
 /// `frame(worker, n)` returns, waits for the reply, and closes.
-async fn throughput<F>(
+pub(crate) async fn throughput<F>(
     addr: SocketAddr,
     path: &'static str,
     seconds: f64,

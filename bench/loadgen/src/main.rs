@@ -10,6 +10,9 @@
 //!   package's own login machine) logged in; the server restarted
 //!   gracefully (SIGTERM → 1012, then started on the same port and
 //!   database); arrivals per 100 ms until every client is back.
+//! - `cluster --server BIN --database-url postgres://…`: logins per second
+//!   with one SQLite node, one PostgreSQL node and two PostgreSQL nodes,
+//!   then the latency of a kick across nodes against one within a node.
 //! - `echo-server --bind ADDR`: the baseline server (tokio-tungstenite
 //!   accept + echo), run as its own process like the real server.
 //! - `hold`: an internal worker that holds sessions for `capacity` (one
@@ -19,6 +22,7 @@
 
 mod args;
 mod capacity;
+mod cluster;
 mod echo;
 mod http;
 mod server;
@@ -31,7 +35,9 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     let mut argv = std::env::args().skip(1);
     let Some(command) = argv.next() else {
-        eprintln!("usage: imlogin-loadgen capacity|storm|echo-server|hold [--flag value]...");
+        eprintln!(
+            "usage: imlogin-loadgen capacity|cluster|storm|echo-server|hold [--flag value]..."
+        );
         return ExitCode::from(2);
     };
     let args = match args::Args::parse(argv) {
@@ -43,6 +49,7 @@ async fn main() -> ExitCode {
     };
     let result = match command.as_str() {
         "capacity" => capacity::run(&args).await,
+        "cluster" => cluster::run(&args).await,
         "storm" => storm::run(&args).await,
         "echo-server" => echo::serve(&args).await,
         "hold" => capacity::hold(&args).await,

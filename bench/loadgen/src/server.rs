@@ -44,14 +44,21 @@ pub async fn start(program: &str, args: &[String]) -> Result<Process, String> {
     Ok(Process { child, addr })
 }
 
-/// The arguments that start imlogin-server on `bind` with database `db`,
-/// test hooks on, plus `extra` (e.g. raised abuse limits).
+/// The arguments that start imlogin-server on `bind` with the SQLite
+/// database file `db`, test hooks on, plus `extra` (e.g. raised abuse
+/// limits).
 pub fn imlogin_args(bind: &str, db: &str, extra: &[String]) -> Vec<String> {
+    imlogin_args_url(bind, &format!("sqlite://{db}"), extra)
+}
+
+/// Like [`imlogin_args`] with any database URL (`postgres://…` for the
+/// cluster bench).
+pub fn imlogin_args_url(bind: &str, database_url: &str, extra: &[String]) -> Vec<String> {
     let mut v: Vec<String> = [
         "--bind",
         bind,
         "--database-url",
-        &format!("sqlite://{db}"),
+        database_url,
         "--app-key",
         crate::ws::APP_KEY,
         "--app-secret",
