@@ -10,8 +10,10 @@
 //!   `{"code":200,"dropped":N}`
 //! - `POST /_test/pause?ms=N` → link handshakes get HTTP 503 for N ms →
 //!   `{"code":200,"ms":N}`
-//! - `GET /_test/sessions?accid=` → `{"code":200,"sessions":[{"accid",
+//! - `GET /_test/sessions?accid=` → `{"code":200,"node":ID|null,"sessions":[{"accid",
 //!   "clientId","clientType","deviceId","mode","force","customTag"?,"loginAt"}]}`
+//!   (every live node's sessions in a cluster; `node` is the answering
+//!   node's id, the prefix of the clientIds it assigns)
 //! - `GET /_test/attempts?accid=` → `{"code":200,"count":N,"attempts":[{"accid",
 //!   "mode","deviceId","clientType","code","at"}]}`
 //!
@@ -215,7 +217,8 @@ async fn sessions(State(state): State<Arc<AppState>>, Query(q): Q) -> Result<Res
             })
         })
         .collect();
-    Ok(Json(json!({ "code": 200, "sessions": list })).into_response())
+    let node = state.sessions.node_id();
+    Ok(Json(json!({ "code": 200, "node": node, "sessions": list })).into_response())
 }
 
 async fn attempts(State(state): State<Arc<AppState>>, Query(q): Q) -> Response {

@@ -108,6 +108,15 @@ impl Directory {
         }
     }
 
+    /// This node's id in a cluster (the prefix of the clientIds it
+    /// assigns); `None` for a single node.
+    pub fn node_id(&self) -> Option<&str> {
+        match self {
+            Directory::Local(_) => None,
+            Directory::Cluster(c) => Some(c.node_id()),
+        }
+    }
+
     /// The number of live sessions whose sockets this server holds.
     pub fn live_here(&self) -> usize {
         match self {
