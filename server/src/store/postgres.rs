@@ -10,7 +10,7 @@ use std::time::Duration;
 use imlogin_protocol::ClientType;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, Postgres, Row, SqlSafeStr, Transaction};
+use sqlx::{Connection, PgConnection, PgPool, Postgres, Row, SqlSafeStr, Transaction};
 
 use super::{
     to_i64, to_u64, Account, AccountSource, AccountSummary, Store, StoreError, StoreFuture,
@@ -70,16 +70,31 @@ impl PgStore {
         let opts = opts
             .options([("lock_timeout", lock_ms.to_string())])
             .application_name("imlogin-server");
+        // One direct connection first: its failure says why (refused,
+        // no such database, bad password), where a pool would only say
+        // that it timed out.
+        let first = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&opts))
+            .await
+            .map_err(|_| {
+                StoreError(
+                    format!(
+                        "cannot connect to PostgreSQL at {target}: no answer within {} s",
+                        CONNECT_TIMEOUT.as_secs()
+                    )
+                    .into(),
+                )
+            })?
+            .map_err(|e| {
+                StoreError(format!("cannot connect to PostgreSQL at {target}: {e}").into())
+            })?;
+        // Only a probe: a failed goodbye changes nothing.
+        let _ = first.close().await;
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .min_connections(0)
             .acquire_timeout(CONNECT_TIMEOUT)
             .idle_timeout(Some(Duration::from_secs(600)))
-            .connect_with(opts)
-            .await
-            .map_err(|e| {
-                StoreError(format!("cannot connect to PostgreSQL at {target}: {e}").into())
-            })?;
+            .connect_lazy_with(opts);
         let migrations = MIGRATIONS
             .iter()
             .map(|&(version, desc, sql)| {
