@@ -1,5 +1,6 @@
-//! Persistent storage behind a small object-safe trait, so that a
-//! PostgreSQL store can join the SQLite one without touching the handlers.
+//! Persistent storage behind a small object-safe trait, implemented on
+//! SQLite ([`sqlite`], one node) and PostgreSQL ([`postgres`], shared by
+//! several nodes); [`open`] picks one from the database URL.
 
 use core::fmt;
 use std::future::Future;
