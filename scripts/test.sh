@@ -9,7 +9,11 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-SUITES=(fmt clippy native wasm_build fuzz build types vite browser e2e)
+# start_test_postgres: a throwaway PostgreSQL for the server's tests.
+# shellcheck source=lib/postgres.sh
+source scripts/lib/postgres.sh
+
+SUITES=(fmt clippy native postgres wasm_build fuzz build types vite browser e2e)
 
 suite_fmt() {
   cargo fmt --all --check
@@ -22,7 +26,16 @@ suite_clippy() {
 }
 
 suite_native() {
+  # The server's tests run on SQLite here; the few that always need
+  # PostgreSQL (cluster tests) get a database from the throwaway server.
+  start_test_postgres
   cargo test --workspace
+}
+
+# The whole server suite again, each test on its own PostgreSQL database.
+suite_postgres() {
+  start_test_postgres
+  IMLOGIN_TEST_BACKEND=postgres cargo test -p imlogin-server
 }
 
 suite_wasm_build() {

@@ -25,8 +25,11 @@ pub struct Config {
     #[arg(long, env = "IMLOGIN_BIND", default_value = "127.0.0.1:8080")]
     pub bind: SocketAddr,
 
-    /// Database URL: `sqlite://PATH` (the file is created on first start)
-    /// or `sqlite::memory:`.
+    /// Database URL: `sqlite://PATH` (the file is created on first start),
+    /// `sqlite::memory:`, or `postgres://USER[:PASSWORD]@HOST[:PORT]/DB`
+    /// (`postgresql://` too; the database must exist, its tables are
+    /// created on first start; a password may also come from `PGPASSWORD`
+    /// or `~/.pgpass`). Several servers may share one PostgreSQL database.
     #[arg(
         long,
         env = "IMLOGIN_DATABASE_URL",

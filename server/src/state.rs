@@ -28,6 +28,10 @@ pub struct AppState {
     pub(crate) app_secret: Secret,
     pub(crate) generated_credentials: bool,
     pub(crate) store: Arc<dyn Store>,
+    /// The PostgreSQL pool the store runs on (`None` on SQLite): the nonce
+    /// window, the rate buckets and the cluster's session directory share
+    /// it, so that every node sees the same state.
+    pub(crate) pg_pool: Option<sqlx::PgPool>,
     pub(crate) sessions: Directory,
     pub(crate) connections: Connections,
     pub(crate) nonces: NonceCache,
@@ -46,6 +50,7 @@ impl core::fmt::Debug for AppState {
             .field("public_origin", &self.public_origin)
             .field("link_urls", &self.link_urls)
             .field("sessions", &self.sessions)
+            .field("postgres", &self.pg_pool.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -71,7 +76,7 @@ impl AppState {
     /// randomness for generated credentials.
     pub async fn new(config: Config, local_addr: SocketAddr) -> Result<Arc<Self>, ServeError> {
         let busy_timeout = Duration::from_millis(config.db_busy_timeout_ms);
-        let store = store::open(&config.database_url, busy_timeout)
+        let store::Opened { store, pg_pool } = store::open(&config.database_url, busy_timeout)
             .await
             .map_err(ServeError::Store)?;
         let (app_key, app_secret, generated) = match (&config.app_key, &config.app_secret) {
@@ -118,8 +123,6 @@ impl AppState {
             config.link_urls.clone()
         };
         let max_sessions = usize::try_from(config.max_sessions).unwrap_or(1);
-        // TEMP until the PostgreSQL store lands: the pool comes from store::open.
-        let pg_pool: Option<sqlx::PgPool> = None;
         let sessions = match &pg_pool {
             Some(pool) => Directory::Cluster(
                 Cluster::join(
@@ -148,6 +151,7 @@ impl AppState {
             app_secret,
             generated_credentials: generated,
             store,
+            pg_pool,
             sessions,
             connections: Connections::default(),
             nonces: NonceCache::default(),

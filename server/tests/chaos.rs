@@ -49,7 +49,7 @@ fn sessions(v: &Value) -> usize {
 #[tokio::test]
 async fn server_killed_during_the_login_handshake_then_the_login_completes() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("chaos.db");
+    let db = common::fresh_database_url(dir.path()).await;
     let server = Proc::start(&db, "127.0.0.1:0", &[]).await;
     let addr = server.addr.clone();
     let account = server.post("/_test/accounts").await;
@@ -147,12 +147,12 @@ async fn half_open_connection_is_detected_by_both_sides_then_reconnected() {
 
 #[tokio::test]
 async fn locked_sqlite_gives_a_retryable_500_and_no_corruption() {
-    let s = TestServer::start(&["--db-busy-timeout-ms", "200"]).await;
+    // About SQLite's file lock: on SQLite whatever IMLOGIN_TEST_BACKEND says.
+    let dir = tempfile::tempdir().unwrap();
+    let db = common::fresh_sqlite_url(dir.path());
+    let s = TestServer::start_with_database(dir, &db, &["--db-busy-timeout-ms", "200"]).await;
     let token = s.create("before").await;
-    let path = s.dir.path().join("test.db");
-    let mut locker = SqliteConnection::connect(&format!("sqlite://{}", path.display()))
-        .await
-        .unwrap();
+    let mut locker = SqliteConnection::connect(&db).await.unwrap();
     sqlx::query("BEGIN EXCLUSIVE")
         .execute(&mut locker)
         .await
@@ -229,7 +229,7 @@ async fn a_thousand_machines_ride_through_a_graceful_restart() {
         "100000",
     ];
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("herd.db");
+    let db = common::fresh_database_url(dir.path()).await;
     let server = Proc::start(&db, "127.0.0.1:0", &limits).await;
     let addr = server.addr.clone();
 

@@ -53,7 +53,7 @@ async fn account(server: &Proc) -> (String, String) {
 #[tokio::test]
 async fn machine_logs_in_again_by_itself_after_the_server_is_killed_and_restarted() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("e2e.db");
+    let db = common::fresh_database_url(dir.path()).await;
     let mut server = Proc::start(&db, "127.0.0.1:0", &[]).await;
     let (accid, token) = account(&server).await;
 
@@ -83,7 +83,7 @@ async fn machine_logs_in_again_by_itself_after_the_server_is_killed_and_restarte
 #[tokio::test]
 async fn machine_rides_through_a_graceful_restart_1012() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let db = dir.path().join("e2e.db");
+    let db = common::fresh_database_url(dir.path()).await;
     let server = Proc::start(&db, "127.0.0.1:0", &[]).await;
     let addr = server.addr.clone();
     let (accid, token) = account(&server).await;
@@ -103,7 +103,12 @@ async fn machine_rides_through_a_graceful_restart_1012() {
 #[tokio::test]
 async fn wrong_token_fails_once_and_never_retries() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Proc::start(&dir.path().join("e2e.db"), "127.0.0.1:0", &[]).await;
+    let server = Proc::start(
+        &common::fresh_database_url(dir.path()).await,
+        "127.0.0.1:0",
+        &[],
+    )
+    .await;
     let (accid, _) = account(&server).await;
     let c = client(&server, "native-device-3");
     let err = c

@@ -1,9 +1,8 @@
 //! The real binary: the `listening on` line, SIGTERM → 1012 and a clean
-//! exit, and data that survives a restart on the same SQLite file.
+//! exit, and data that survives a restart on the same database.
 
 mod common;
 
-use std::path::Path;
 use std::process::Stdio;
 
 use common::{Link, DEADLINE};
@@ -18,10 +17,10 @@ struct Proc {
     stderr: tokio::task::JoinHandle<String>,
 }
 
-async fn start(db: &Path) -> Proc {
+async fn start(db: &str) -> Proc {
     let mut child = Command::new(env!("CARGO_BIN_EXE_imlogin-server"))
         .args(["--bind", "127.0.0.1:0", "--database-url"])
-        .arg(format!("sqlite://{}", db.display()))
+        .arg(db)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -105,7 +104,7 @@ fn login(key: &str, accid: &str, token: &str, mode: &str) -> Value {
 #[tokio::test]
 async fn sigterm_closes_sessions_with_1012_and_data_survives_a_restart() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("restart.db");
+    let db = common::fresh_database_url(dir.path()).await;
 
     // First start: the demo pair is generated, stored and printed on
     // stderr (read once the process has exited).
@@ -114,7 +113,7 @@ async fn sigterm_closes_sessions_with_1012_and_data_survives_a_restart() {
     assert!(status.success(), "clean exit: {status:?}");
     let (key, secret) = credentials(&stderr).expect("demo credentials printed on first start");
 
-    // Second start on the same file: the same pair, not printed again.
+    // Second start on the same database: the same pair, not printed again.
     let p = start(&db).await;
     let v = api(
         &p.addr,

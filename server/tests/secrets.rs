@@ -1,7 +1,8 @@
 //! Secrets stay secret: a full flow (create, login, refreshToken, kick,
 //! login, update, logout) against the server binary logging at TRACE
 //! leaves the accid in the log and no token; `Debug` of every type that
-//! holds a token redacts it; the SQLite file holds token hashes only.
+//! holds a token redacts it; the database (and on SQLite its files) holds
+//! token hashes only.
 
 mod common;
 
@@ -13,7 +14,7 @@ use imlogin::{Config, Credentials, LoginMachine, Status, StoredSession};
 use imlogin_native::NativeClient;
 use imlogin_protocol::{ClientFrame, ClientType, LoginFrame, LoginMode};
 use imlogin_server::secret::hash_token;
-use sqlx::{Connection, Row, SqliteConnection};
+use sqlx::{Connection, PgConnection, Row, SqliteConnection};
 
 const ACCID: &str = "secretive";
 const FIRST: &str = "First-Token-0f1e2d3c4b5a";
@@ -30,7 +31,7 @@ fn hex(s: &str) -> String {
 #[tokio::test]
 async fn trace_logs_name_the_accid_but_never_a_token_and_the_database_holds_hashes_only() {
     let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("secrets.db");
+    let db = common::fresh_database_url(dir.path()).await;
     let log = dir.path().join("server.log");
     let server = Proc::start_traced(&db, &[], &log).await;
     let url = server.ws_url();
@@ -88,25 +89,56 @@ async fn trace_logs_name_the_accid_but_never_a_token_and_the_database_holds_hash
         );
     }
 
-    // The file itself, WAL included: no token in any form we wrote.
-    for suffix in ["", "-wal", "-shm"] {
-        let path = format!("{}{suffix}", db.display());
-        if let Ok(bytes) = std::fs::read(&path) {
-            let raw = String::from_utf8_lossy(&bytes);
-            for token in [FIRST, second.as_str(), THIRD] {
-                assert!(!raw.contains(token), "a token is stored in clear in {path}");
+    let stored: String = if let Some(path) = db.strip_prefix("sqlite://") {
+        // The file itself, WAL included: no token in any form we wrote.
+        for suffix in ["", "-wal", "-shm"] {
+            let path = format!("{path}{suffix}");
+            if let Ok(bytes) = std::fs::read(&path) {
+                let raw = String::from_utf8_lossy(&bytes);
+                for token in [FIRST, second.as_str(), THIRD] {
+                    assert!(!raw.contains(token), "a token is stored in clear in {path}");
+                }
             }
         }
-    }
-    let mut conn = SqliteConnection::connect(&format!("sqlite://{}", db.display()))
-        .await
-        .unwrap();
-    let stored: String = sqlx::query("SELECT token_hash FROM accounts WHERE accid = ?1")
-        .bind(ACCID)
-        .fetch_one(&mut conn)
-        .await
-        .unwrap()
-        .get(0);
+        let mut conn = SqliteConnection::connect(&db).await.unwrap();
+        sqlx::query("SELECT token_hash FROM accounts WHERE accid = ?1")
+            .bind(ACCID)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+            .get(0)
+    } else {
+        let mut conn = PgConnection::connect(&db).await.unwrap();
+        // Every row of every table, as text: no token in clear.
+        for table in [
+            "accounts",
+            "last_devices",
+            "resumable_devices",
+            "daily_logins",
+            "apps",
+            "app_users",
+            "app_sessions",
+        ] {
+            let sql = format!("SELECT coalesce(string_agg(t::text, ' '), '') FROM {table} t");
+            let raw: String = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_one(&mut conn)
+                .await
+                .unwrap()
+                .get(0);
+            for token in [FIRST, second.as_str(), THIRD] {
+                assert!(
+                    !raw.contains(token),
+                    "a token is stored in clear in {table}"
+                );
+            }
+        }
+        sqlx::query("SELECT token_hash FROM accounts WHERE accid = $1")
+            .bind(ACCID)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap()
+            .get(0)
+    };
     assert_eq!(stored, hash_token(THIRD), "the current token's SHA-256");
     assert_eq!(stored.len(), 64);
 }

@@ -311,7 +311,7 @@ async fn token_hook_replaces_the_token_like_update_action() {
 #[tokio::test]
 async fn hooks_are_absent_without_the_flag() {
     let dir = tempfile::tempdir().unwrap();
-    let db = format!("sqlite://{}", dir.path().join("x.db").display());
+    let db = common::fresh_database_url(dir.path()).await;
     let config = <imlogin_server::Config as clap::Parser>::parse_from([
         "imlogin-server",
         "--bind",

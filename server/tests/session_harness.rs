@@ -1,18 +1,26 @@
 //! Drives one `LinkSession` directly, without a socket: the shape a fuzz
 //! harness uses (raw text in, actions out), plus a small random-input run.
 
+mod common;
+
 use clap::Parser;
 use imlogin_protocol::{close, LoginCode, ServerFrame};
 use imlogin_server::link::session::{Action, LinkSession};
 use imlogin_server::{serve, Config};
 
 async fn server() -> imlogin_server::ServerHandle {
+    // No file needed: in memory on SQLite, a fresh database on PostgreSQL.
+    let db = if common::on_postgres() {
+        common::fresh_pg_database_url().await
+    } else {
+        "sqlite::memory:".to_owned()
+    };
     let config = Config::parse_from([
         "imlogin-server",
         "--bind",
         "127.0.0.1:0",
         "--database-url",
-        "sqlite::memory:",
+        &db,
         "--app-key",
         "k",
         "--app-secret",

@@ -1,5 +1,6 @@
-//! Persistent storage behind a small object-safe trait, so that a
-//! PostgreSQL store can join the SQLite one without touching the handlers.
+//! Persistent storage behind a small object-safe trait, implemented on
+//! SQLite ([`sqlite`], one node) and PostgreSQL ([`postgres`], shared by
+//! several nodes); [`open`] picks one from the database URL.
 
 use core::fmt;
 use std::future::Future;
@@ -9,9 +10,20 @@ use std::sync::Arc;
 use imlogin_protocol::ClientType;
 
 pub mod app_users;
+pub mod postgres;
 pub mod sqlite;
 
 pub use app_users::{AppUser, AppUserStore};
+
+/// A stored ms time (i64) from a `u64`, saturating.
+fn to_i64(n: u64) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A `u64` from a stored i64; a negative value reads as 0.
+fn to_u64(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}
 
 /// A boxed, `Send` future: what the [`Store`] methods return.
 pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, StoreError>> + Send + 'a>>;
@@ -189,24 +201,53 @@ pub trait Store: AppUserStore + Send + Sync + 'static {
     ) -> StoreFuture<'a, ()>;
 }
 
-/// Opens the store a database URL names (`sqlite:` URLs for now) and runs
-/// its embedded migrations. A statement that finds the database locked by
-/// another connection waits up to `busy_timeout`, then fails (→ a
-/// retryable 500).
+/// An opened store, and the PostgreSQL pool behind it when there is one.
+pub struct Opened {
+    /// The store the handlers use.
+    pub store: Arc<dyn Store>,
+    /// The store's PostgreSQL pool (`None` on SQLite), for the state that
+    /// the nodes of a cluster share beside the store: the nonce window,
+    /// the rate buckets and the session directory.
+    pub pg_pool: Option<sqlx::PgPool>,
+}
+
+impl fmt::Debug for Opened {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Opened")
+            .field("postgres", &self.pg_pool.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Opens the store a database URL names and runs its embedded migrations:
+/// `sqlite://PATH` or `sqlite::memory:` (one node), or
+/// `postgres://user@host/db` / `postgresql://…` (shared by any number of
+/// nodes). A statement that finds the data locked by another connection
+/// waits up to `busy_timeout`, then fails (→ a retryable 500).
 ///
 /// # Errors
 /// An unsupported URL, an unreachable database or a failed migration.
 pub async fn open(
     database_url: &str,
     busy_timeout: std::time::Duration,
-) -> Result<Arc<dyn Store>, StoreError> {
+) -> Result<Opened, StoreError> {
     if database_url.starts_with("sqlite:") {
-        Ok(Arc::new(
-            sqlite::SqliteStore::open(database_url, busy_timeout).await?,
-        ))
+        let store = sqlite::SqliteStore::open(database_url, busy_timeout).await?;
+        Ok(Opened {
+            store: Arc::new(store),
+            pg_pool: None,
+        })
+    } else if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        let store = postgres::PgStore::open(database_url, busy_timeout).await?;
+        Ok(Opened {
+            pg_pool: Some(store.pool().clone()),
+            store: Arc::new(store),
+        })
     } else {
         Err(StoreError(
-            "unsupported database URL: only sqlite: is built in".into(),
+            "unsupported database URL: use sqlite://PATH, sqlite::memory: or \
+             postgres://USER@HOST/DB (postgresql:// also works)"
+                .into(),
         ))
     }
 }

@@ -10,7 +10,9 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlSafeStr, SqlitePool};
 
-use super::{Account, AccountSource, AccountSummary, Store, StoreError, StoreFuture};
+use super::{
+    to_i64, to_u64, Account, AccountSource, AccountSummary, Store, StoreError, StoreFuture,
+};
 
 mod app_users;
 
@@ -32,14 +34,6 @@ const MAX_RESUMABLE_DEVICES: i64 = 16;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-}
-
-fn to_i64(n: u64) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
-}
-
-fn to_u64(n: i64) -> u64 {
-    u64::try_from(n).unwrap_or(0)
 }
 
 impl SqliteStore {

@@ -1,11 +1,13 @@
 //! Shared harness for the server's integration tests: an in-process server
-//! on port 0 with a temporary SQLite file, a signed server API client and a
-//! WebSocket link client.
+//! on port 0 with a fresh database (a temporary SQLite file, or with
+//! `IMLOGIN_TEST_BACKEND=postgres` a new PostgreSQL database), a signed
+//! server API client and a WebSocket link client.
 #![allow(dead_code)]
 
 pub mod process;
 pub mod proxy;
 
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -43,6 +45,100 @@ pub fn now_secs() -> u64 {
         .as_secs()
 }
 
+/// The environment variable that picks the tests' database backend:
+/// `postgres`, or unset (or `sqlite`) for SQLite.
+pub const BACKEND_VAR: &str = "IMLOGIN_TEST_BACKEND";
+/// A superuser URL of the PostgreSQL server the tests may create databases
+/// in; scripts/test.sh sets it (scripts/lib/postgres.sh).
+pub const PG_ADMIN_VAR: &str = "IMLOGIN_TEST_PG_ADMIN_URL";
+
+/// Whether this run's tests use PostgreSQL (`IMLOGIN_TEST_BACKEND=postgres`).
+pub fn on_postgres() -> bool {
+    match std::env::var(BACKEND_VAR) {
+        Ok(v) if v == "postgres" => true,
+        Ok(v) if v.is_empty() || v == "sqlite" => false,
+        Ok(v) => panic!("{BACKEND_VAR}={v}: expected `postgres` or `sqlite`"),
+        Err(_) => false,
+    }
+}
+
+/// A database URL for one test: a new SQLite file in `dir`, or with
+/// `IMLOGIN_TEST_BACKEND=postgres` a new, empty PostgreSQL database.
+pub async fn fresh_database_url(dir: &Path) -> String {
+    if on_postgres() {
+        fresh_pg_database_url().await
+    } else {
+        fresh_sqlite_url(dir)
+    }
+}
+
+/// A new SQLite file URL in `dir`, whatever the backend (for tests that
+/// are about SQLite itself).
+pub fn fresh_sqlite_url(dir: &Path) -> String {
+    static N: AtomicU64 = AtomicU64::new(0);
+    let n = N.fetch_add(1, Ordering::Relaxed);
+    format!("sqlite://{}", dir.join(format!("test-{n}.db")).display())
+}
+
+/// A fresh PostgreSQL database for the tests that need one whatever the
+/// backend (the two-node cluster tests); `None` — said on stderr — when no
+/// PostgreSQL is configured and this is not CI (`scripts/test.sh` always
+/// starts one; CI fails instead of skipping).
+pub async fn pg_database_url_or_skip() -> Option<String> {
+    if std::env::var(PG_ADMIN_VAR).is_err() && std::env::var("CI").is_err() {
+        eprintln!("skipped: no {PG_ADMIN_VAR} (scripts/test.sh starts a throwaway PostgreSQL)");
+        return None;
+    }
+    Some(fresh_pg_database_url().await)
+}
+
+/// Creates a new, uniquely named PostgreSQL database through
+/// `IMLOGIN_TEST_PG_ADMIN_URL` and returns its URL.
+pub async fn fresh_pg_database_url() -> String {
+    use sqlx::Connection;
+    static N: AtomicU64 = AtomicU64::new(0);
+    let admin = std::env::var(PG_ADMIN_VAR).unwrap_or_default();
+    assert!(
+        !admin.is_empty(),
+        "{PG_ADMIN_VAR} is not set: this test needs PostgreSQL. Run it through \
+         scripts/test.sh (its native and postgres suites start a throwaway \
+         server), or set {PG_ADMIN_VAR}=postgres://USER@HOST:PORT/postgres \
+         (a role that may CREATE DATABASE)"
+    );
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let name = format!(
+        "imlogin_t{}_{}_{nanos}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let mut conn = tokio::time::timeout(DEADLINE, sqlx::PgConnection::connect(&admin))
+        .await
+        .expect("PostgreSQL answers in time")
+        .unwrap_or_else(|e| panic!("cannot connect to {PG_ADMIN_VAR}: {e}"));
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut conn)
+        .await
+        .unwrap_or_else(|e| panic!("CREATE DATABASE {name}: {e}"));
+    let _ = conn.close().await;
+    with_database(&admin, &name)
+}
+
+/// `url` with its database (path) replaced by `name`, query kept.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let authority_start = base.find("://").map_or(0, |i| i + 3);
+    let end = base[authority_start..]
+        .find('/')
+        .map_or(base.len(), |i| authority_start + i);
+    format!("{}/{name}{query}", &base[..end])
+}
+
 pub struct TestServer {
     pub handle: Option<ServerHandle>,
     pub dir: tempfile::TempDir,
@@ -53,20 +149,30 @@ pub struct TestServer {
 
 impl TestServer {
     /// Starts a server with test hooks, the test app credentials and a
-    /// fresh SQLite file, plus `extra` flags.
+    /// fresh database (see [`fresh_database_url`]), plus `extra` flags.
     pub async fn start(extra: &[&str]) -> TestServer {
         let dir = tempfile::tempdir().unwrap();
         Self::start_in(dir, extra).await
     }
 
+    /// Like [`TestServer::start`], keeping `dir` (and a SQLite file in it).
     pub async fn start_in(dir: tempfile::TempDir, extra: &[&str]) -> TestServer {
-        let db = format!("sqlite://{}", dir.path().join("test.db").display());
+        let db = fresh_database_url(dir.path()).await;
+        Self::start_with_database(dir, &db, extra).await
+    }
+
+    /// Like [`TestServer::start`], on the database at `db`.
+    pub async fn start_with_database(
+        dir: tempfile::TempDir,
+        db: &str,
+        extra: &[&str],
+    ) -> TestServer {
         let mut args = vec![
             "imlogin-server",
             "--bind",
             "127.0.0.1:0",
             "--database-url",
-            &db,
+            db,
             "--app-key",
             APP_KEY,
             "--app-secret",

@@ -17,18 +17,20 @@ pub struct Proc {
 
 impl Proc {
     /// Starts `imlogin-server` on `bind` with the test app, test hooks, the
-    /// SQLite file `db` and `extra` flags; waits for its address.
-    pub async fn start(db: &Path, bind: &str, extra: &[&str]) -> Proc {
+    /// database URL `db` (see [`super::fresh_database_url`]; a restart on
+    /// the same URL finds the same data) and `extra` flags; waits for its
+    /// address.
+    pub async fn start(db: &str, bind: &str, extra: &[&str]) -> Proc {
         Self::spawn(db, bind, extra, "warn", Stdio::null()).await
     }
 
     /// Like [`Proc::start`], logging at `RUST_LOG=trace` into `log`.
-    pub async fn start_traced(db: &Path, extra: &[&str], log: &Path) -> Proc {
+    pub async fn start_traced(db: &str, extra: &[&str], log: &Path) -> Proc {
         let file = std::fs::File::create(log).expect("log file");
         Self::spawn(db, "127.0.0.1:0", extra, "trace", Stdio::from(file)).await
     }
 
-    async fn spawn(db: &Path, bind: &str, extra: &[&str], level: &str, stderr: Stdio) -> Proc {
+    async fn spawn(db: &str, bind: &str, extra: &[&str], level: &str, stderr: Stdio) -> Proc {
         let mut child = Command::new(env!("CARGO_BIN_EXE_imlogin-server"))
             .args([
                 "--bind",
@@ -40,7 +42,7 @@ impl Proc {
             ])
             .arg("--test-hooks")
             .arg("--database-url")
-            .arg(format!("sqlite://{}", db.display()))
+            .arg(db)
             .args(extra)
             .env("RUST_LOG", level)
             .stdout(Stdio::piped())
