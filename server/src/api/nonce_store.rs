@@ -19,7 +19,7 @@ use crate::store::StoreError;
 
 /// A shared window prunes expired rows once per this many inserts (per
 /// node).
-const PRUNE_EVERY: u64 = 1024;
+pub const PRUNE_EVERY: u64 = 1024;
 /// The most expired rows one prune deletes: bounded work, and more than
 /// [`PRUNE_EVERY`] so that pruning outpaces growth.
 const PRUNE_LIMIT: i64 = 4 * PRUNE_EVERY as i64;
