@@ -1,11 +1,14 @@
 //! The state shared by every handler: configuration, app credentials, the
-//! store, the live-session registry and the in-memory caches.
+//! store, the live-session registry, the in-memory caches and the abuse
+//! limits (in memory, or shared in PostgreSQL: [`shared_limits`]).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::api::signing::NonceCache;
+use sqlx::PgPool;
+
+use crate::api::nonce_store::NonceWindow;
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::demo_app::server_api_client::{loopback_base, ServerApiClient};
@@ -34,7 +37,7 @@ pub struct AppState {
     pub(crate) pg_pool: Option<sqlx::PgPool>,
     pub(crate) sessions: Directory,
     pub(crate) connections: Connections,
-    pub(crate) nonces: NonceCache,
+    pub(crate) nonces: NonceWindow,
     pub(crate) rate: RateGate,
     pub(crate) attempts: Option<AttemptLog>,
     pub(crate) link_pause: Mutex<Option<Instant>>,
@@ -64,6 +67,19 @@ pub(crate) fn origin_of(url: &str) -> Option<String> {
         return None;
     }
     Some(format!("{scheme}://{host}").to_ascii_lowercase())
+}
+
+/// The Nonce replay window and the rate limits of `config`: in the
+/// database of `pool` (PostgreSQL, shared by every node on it; the database
+/// must have the `0002_shared_limits` schema) when there is one, else in
+/// this node's memory (SQLite, one node). The open-sockets limit per IP is
+/// per node either way.
+pub(crate) fn shared_limits(pool: Option<&PgPool>, config: &Config) -> (NonceWindow, RateGate) {
+    let nonces = match pool {
+        Some(pool) => NonceWindow::shared(pool.clone()),
+        None => NonceWindow::memory(),
+    };
+    (nonces, RateGate::with_pool(pool, config))
 }
 
 impl AppState {
@@ -146,6 +162,9 @@ impl AppState {
             app_key.clone(),
             app_secret.clone(),
         ));
+        // pg_pool from store::open once the PostgreSQL store lands:
+        // `shared_limits(pg_pool.as_ref(), &config)`.
+        let (nonces, rate) = shared_limits(None, &config);
         Ok(Arc::new(AppState {
             app_key,
             app_secret,
@@ -154,8 +173,8 @@ impl AppState {
             pg_pool,
             sessions,
             connections: Connections::default(),
-            nonces: NonceCache::default(),
-            rate: RateGate::new(&config),
+            nonces,
+            rate,
             attempts,
             link_pause: Mutex::new(None),
             public_origin,

@@ -9,6 +9,7 @@ use axum::Router;
 use crate::state::AppState;
 
 pub mod form;
+pub mod nonce_store;
 pub mod signing;
 pub mod user;
 

@@ -1,5 +1,6 @@
 //! NIM request signing: the `AppKey`, `Nonce`, `CurTime` and `CheckSum`
-//! headers, and the cache that refuses a Nonce seen within 600 s.
+//! headers, and the in-memory cache that refuses a Nonce seen within
+//! 600 s (the shared, PostgreSQL one is in [`super::nonce_store`]).
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -69,8 +70,10 @@ fn header<'a>(headers: &'a HeaderMap, name: &'static str) -> Result<&'a str, Api
 }
 
 /// Checks a server API request's signature headers at `now` (unix
-/// seconds). Every failure is [`ApiError::Unauthorized`] (403).
-pub fn verify(state: &AppState, headers: &HeaderMap, now: u64) -> Result<(), ApiError> {
+/// seconds). Every failure of the request is [`ApiError::Unauthorized`]
+/// (403); a Nonce window that cannot be consulted (the shared one's
+/// database) is [`ApiError::Store`] (500, retryable).
+pub async fn verify(state: &AppState, headers: &HeaderMap, now: u64) -> Result<(), ApiError> {
     let app_key = header(headers, "appkey")?;
     let nonce = header(headers, "nonce")?;
     let cur_time = header(headers, "curtime")?;
@@ -97,7 +100,7 @@ pub fn verify(state: &AppState, headers: &HeaderMap, now: u64) -> Result<(), Api
         return Err(ApiError::Unauthorized("bad CheckSum"));
     }
     // Only a correctly signed request may use up a nonce.
-    if !state.nonces.check_and_insert(nonce, now) {
+    if !state.nonces.check_and_insert(nonce, now).await? {
         return Err(ApiError::Unauthorized("Nonce reused"));
     }
     Ok(())

@@ -16,6 +16,7 @@ use super::form::{check_content_type, Params};
 use super::signing;
 use crate::clock::{now_ms, now_secs};
 use crate::error::ApiError;
+use crate::rate::Refused;
 use crate::secret::{generate_token, hash_token, Secret};
 use crate::state::AppState;
 use crate::store::AccountSource;
@@ -30,13 +31,18 @@ pub(crate) async fn signed_params(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Params, ApiError> {
-    signing::verify(state, headers, now_secs())?;
-    if let Err(retry_after) = state.rate.check_api(&state.app_key, Instant::now()) {
-        tracing::info!(
-            retry_after_ms = retry_after.as_millis(),
-            "server API rate limited"
-        );
-        return Err(ApiError::RateLimited);
+    signing::verify(state, headers, now_secs()).await?;
+    match state.rate.check_api(&state.app_key, Instant::now()).await {
+        Ok(()) => {}
+        Err(Refused::RetryAfter(retry_after)) => {
+            tracing::info!(
+                retry_after_ms = retry_after.as_millis(),
+                "server API rate limited"
+            );
+            return Err(ApiError::RateLimited);
+        }
+        // Fail closed: a limit that cannot be checked is not skipped.
+        Err(Refused::Store(e)) => return Err(ApiError::Store(e)),
     }
     check_content_type(headers)?;
     Params::read(body).await

@@ -27,7 +27,7 @@ pub async fn list(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    signing::verify(&state, &headers, now_secs())?;
+    signing::verify(&state, &headers, now_secs()).await?;
     let accounts: Vec<_> = state
         .store
         .list_accounts(AccountSource::Console, LIST_LIMIT)

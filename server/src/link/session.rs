@@ -15,6 +15,7 @@ use tokio::sync::mpsc;
 use super::login::{check_login, forget};
 use super::registry::{Control, ControlTx};
 use crate::clock::now_ms;
+use crate::rate::Refused;
 use crate::state::AppState;
 
 /// What the socket must do, in order.
@@ -219,12 +220,23 @@ impl LinkSession {
         let gate = self
             .state
             .rate
-            .check_login(self.peer, open_from_peer, accid, Instant::now());
-        if let Err(retry_after) = gate {
-            let ms = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX);
-            tracing::info!(peer = ?self.peer, accid, retry_after_ms = ms, "login rate limited");
-            self.record_attempt(&frame, LoginCode::RateLimited);
-            return self.fail(LoginCode::RateLimited, Some(ms));
+            .check_login(self.peer, open_from_peer, accid, Instant::now())
+            .await;
+        match gate {
+            Ok(()) => {}
+            Err(Refused::RetryAfter(retry_after)) => {
+                let ms = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX);
+                tracing::info!(peer = ?self.peer, accid, retry_after_ms = ms, "login rate limited");
+                self.record_attempt(&frame, LoginCode::RateLimited);
+                return self.fail(LoginCode::RateLimited, Some(ms));
+            }
+            // Fail closed: a limit that cannot be checked is not skipped;
+            // 500 tells the client to retry.
+            Err(Refused::Store(e)) => {
+                tracing::error!(peer = ?self.peer, accid, error = %e, "login rate check failed on storage");
+                self.record_attempt(&frame, LoginCode::ServerError);
+                return self.fail(LoginCode::ServerError, None);
+            }
         }
         let f = match &frame {
             Ok(f) => f,

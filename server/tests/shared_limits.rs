@@ -1,0 +1,337 @@
+//! The abuse limits shared in PostgreSQL (issue 9, docs/abuse-limits.md):
+//! the Nonce replay window and the token buckets seen by two nodes, each
+//! with its own pool on one database.
+//!
+//! Needs `IMLOGIN_TEST_PG_ADMIN_URL`, a PostgreSQL URL with the right to
+//! create databases (e.g. `postgres://postgres@127.0.0.1:55432/postgres`):
+//! every test creates a fresh database, applies
+//! `store/postgres/migrations/0002_shared_limits.sql` and drops it at the
+//! end. Without it the tests are skipped, except under `CI`, where they
+//! fail.
+
+use std::io::Write;
+use std::str::FromStr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use imlogin_server::api::nonce_store::NonceWindow;
+use imlogin_server::rate::pg_buckets::PgBuckets;
+use imlogin_server::rate::{RateGate, Refused};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{AssertSqlSafe, Executor, PgPool};
+
+const SCHEMA: &str = include_str!("../src/store/postgres/migrations/0002_shared_limits.sql");
+const ADMIN_URL_ENV: &str = "IMLOGIN_TEST_PG_ADMIN_URL";
+
+/// A fresh database with the shared-limits schema.
+struct TestDb {
+    admin: PgPool,
+    name: String,
+    options: PgConnectOptions,
+}
+
+impl TestDb {
+    /// `None` (after saying so) when no PostgreSQL is configured.
+    async fn create(test: &str) -> Option<TestDb> {
+        let Ok(admin_url) = std::env::var(ADMIN_URL_ENV) else {
+            if std::env::var_os("CI").is_some() {
+                panic!(
+                    "{ADMIN_URL_ENV} is not set: under CI the PostgreSQL tests must run; \
+                     scripts/test.sh starts a throwaway PostgreSQL and sets it"
+                );
+            }
+            // Straight to stderr: `eprintln!` would be captured and only
+            // shown for a failing test.
+            let _ = writeln!(
+                std::io::stderr(),
+                "shared_limits::{test} skipped: no {ADMIN_URL_ENV}"
+            );
+            return None;
+        };
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let name = format!(
+            "imlogin_limits_{}_{}_{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed),
+            test
+        );
+        let admin = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&admin_url)
+            .await
+            .expect("connect to IMLOGIN_TEST_PG_ADMIN_URL");
+        // The name is ours (digits, letters, underscores): safe to splice.
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(&admin)
+            .await
+            .expect("create the test database");
+        let options = PgConnectOptions::from_str(&admin_url)
+            .expect("IMLOGIN_TEST_PG_ADMIN_URL is a URL")
+            .database(&name);
+        let db = TestDb {
+            admin,
+            name,
+            options,
+        };
+        let pool = db.node().await;
+        sqlx::raw_sql(SCHEMA)
+            .execute(&pool)
+            .await
+            .expect("apply 0002_shared_limits.sql");
+        pool.close().await;
+        Some(db)
+    }
+
+    /// A new, independent pool on the database: one server node.
+    async fn node(&self) -> PgPool {
+        PgPoolOptions::new()
+            .max_connections(8)
+            .connect_with(self.options.clone())
+            .await
+            .expect("connect to the test database")
+    }
+
+    async fn drop_db(self, nodes: &[&PgPool]) {
+        for pool in nodes {
+            pool.close().await;
+        }
+        let drop = format!("DROP DATABASE {} WITH (FORCE)", self.name);
+        sqlx::raw_sql(AssertSqlSafe(drop))
+            .execute(&self.admin)
+            .await
+            .expect("drop the test database");
+    }
+}
+
+#[tokio::test]
+async fn a_nonce_used_on_one_node_is_refused_on_another() {
+    let Some(db) = TestDb::create("nonce_two_nodes").await else {
+        return;
+    };
+    let (pool_a, pool_b) = (db.node().await, db.node().await);
+    let (a, b) = (
+        NonceWindow::shared(pool_a.clone()),
+        NonceWindow::shared(pool_b.clone()),
+    );
+    // The shared window ignores `now` (the database's clock counts).
+    assert!(a.check_and_insert("n1", 0).await.unwrap(), "fresh on A");
+    assert!(!b.check_and_insert("n1", 0).await.unwrap(), "replay on B");
+    assert!(!a.check_and_insert("n1", 0).await.unwrap(), "replay on A");
+    assert!(b.check_and_insert("n2", 0).await.unwrap(), "another nonce");
+    db.drop_db(&[&pool_a, &pool_b]).await;
+}
+
+#[tokio::test]
+async fn an_expired_nonce_is_accepted_again() {
+    let Some(db) = TestDb::create("nonce_expired").await else {
+        return;
+    };
+    let (pool_a, pool_b) = (db.node().await, db.node().await);
+    let (a, b) = (
+        NonceWindow::shared(pool_a.clone()),
+        NonceWindow::shared(pool_b.clone()),
+    );
+    assert!(a.check_and_insert("n", 0).await.unwrap());
+    // 600 s pass for this row: it expires now, by the database clock.
+    sqlx::query(
+        "UPDATE api_nonces SET expires_at = floor(extract(epoch FROM clock_timestamp()))::bigint",
+    )
+    .execute(&pool_a)
+    .await
+    .unwrap();
+    assert!(b.check_and_insert("n", 0).await.unwrap(), "expired: fresh");
+    assert!(!a.check_and_insert("n", 0).await.unwrap(), "live again");
+    let (expires, now): (i64, i64) = sqlx::query_as(
+        "SELECT expires_at, floor(extract(epoch FROM clock_timestamp()))::bigint \
+         FROM api_nonces WHERE nonce = 'n'",
+    )
+    .fetch_one(&pool_b)
+    .await
+    .unwrap();
+    assert!(
+        (599..=601).contains(&(expires - now)),
+        "the replaced row lives 600 s: {expires} - {now}"
+    );
+    db.drop_db(&[&pool_a, &pool_b]).await;
+}
+
+#[tokio::test]
+async fn a_bucket_lets_exactly_capacity_through_across_nodes() {
+    let Some(db) = TestDb::create("bucket_two_nodes").await else {
+        return;
+    };
+    let (pool_a, pool_b) = (db.node().await, db.node().await);
+    let period = Duration::from_secs(60);
+    let a = PgBuckets::new(pool_a.clone(), "ip:", 5, period);
+    let b = PgBuckets::new(pool_b.clone(), "ip:", 5, period);
+    for i in 0..5 {
+        let node = if i % 2 == 0 { &a } else { &b };
+        node.take("10.0.0.1").await.expect("within capacity");
+    }
+    for node in [&a, &b] {
+        match node.take("10.0.0.1").await {
+            Err(Refused::RetryAfter(wait)) => {
+                // One token per 12 s, barely refilled since.
+                assert!(
+                    wait > Duration::from_secs(11) && wait <= period,
+                    "retry after {wait:?}"
+                );
+            }
+            other => panic!("the sixth take must be refused: {other:?}"),
+        }
+    }
+    b.take("10.0.0.2").await.expect("keys are independent");
+    let other_kind = PgBuckets::new(pool_a.clone(), "acct:", 5, period);
+    other_kind
+        .take("10.0.0.1")
+        .await
+        .expect("kinds are independent");
+    db.drop_db(&[&pool_a, &pool_b]).await;
+}
+
+#[tokio::test]
+async fn concurrent_takes_never_exceed_capacity() {
+    let Some(db) = TestDb::create("bucket_concurrent").await else {
+        return;
+    };
+    let (pool_a, pool_b) = (db.node().await, db.node().await);
+    // A long period: the bucket does not refill during the test.
+    let period = Duration::from_secs(3600);
+    let capacity = 20;
+    let nodes = [
+        Arc::new(PgBuckets::new(pool_a.clone(), "app:", capacity, period)),
+        Arc::new(PgBuckets::new(pool_b.clone(), "app:", capacity, period)),
+    ];
+    let mut tasks = Vec::new();
+    for i in 0..200 {
+        let node = Arc::clone(&nodes[i % 2]);
+        tasks.push(tokio::spawn(async move { node.take("key").await }));
+    }
+    let (mut passed, mut refused) = (0, 0);
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(()) => passed += 1,
+            Err(Refused::RetryAfter(_)) => refused += 1,
+            Err(Refused::Store(e)) => panic!("database error: {e}"),
+        }
+    }
+    assert_eq!(passed, capacity, "exactly the capacity passes");
+    assert_eq!(refused, 200 - capacity);
+    db.drop_db(&[&pool_a, &pool_b]).await;
+}
+
+#[tokio::test]
+async fn the_rate_gate_shares_login_and_api_limits_across_nodes() {
+    let Some(db) = TestDb::create("rate_gate").await else {
+        return;
+    };
+    let (pool_a, pool_b) = (db.node().await, db.node().await);
+    let config = <imlogin_server::Config as clap::Parser>::parse_from([
+        "imlogin-server",
+        "--login-rate-per-account",
+        "2",
+        "--api-rate-per-app-key",
+        "1",
+    ]);
+    let a = RateGate::with_pool(Some(&pool_a), &config);
+    let b = RateGate::with_pool(Some(&pool_b), &config);
+    let now = std::time::Instant::now();
+    let ip = Some("192.0.2.7".parse().unwrap());
+    a.check_login(ip, 1, Some("alice"), now).await.unwrap();
+    b.check_login(ip, 1, Some("alice"), now).await.unwrap();
+    assert!(matches!(
+        a.check_login(ip, 1, Some("alice"), now).await,
+        Err(Refused::RetryAfter(_))
+    ));
+    b.check_login(ip, 1, Some("bob"), now).await.unwrap();
+    a.check_api("appkey", now).await.unwrap();
+    assert!(matches!(
+        b.check_api("appkey", now).await,
+        Err(Refused::RetryAfter(_))
+    ));
+    db.drop_db(&[&pool_a, &pool_b]).await;
+}
+
+#[tokio::test]
+async fn a_database_failure_is_an_error_not_a_pass() {
+    let Some(db) = TestDb::create("db_failure").await else {
+        return;
+    };
+    let pool = db.node().await;
+    let nonces = NonceWindow::shared(pool.clone());
+    let buckets = PgBuckets::new(pool.clone(), "ip:", 5, Duration::from_secs(60));
+    pool.execute("DROP TABLE api_nonces, rate_buckets")
+        .await
+        .unwrap();
+    assert!(nonces.check_and_insert("n", 0).await.is_err());
+    assert!(matches!(buckets.take("k").await, Err(Refused::Store(_))));
+    db.drop_db(&[&pool]).await;
+}
+
+/// Polls `count_sql` until it answers 0 (a background prune is done).
+async fn wait_for_zero(pool: &PgPool, count_sql: &'static str) {
+    for _ in 0..100 {
+        let (n,): (i64,) = sqlx::query_as(count_sql).fetch_one(pool).await.unwrap();
+        if n == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("not pruned: {count_sql}");
+}
+
+#[tokio::test]
+async fn idle_rows_are_pruned_and_live_ones_kept() {
+    let Some(db) = TestDb::create("prune").await else {
+        return;
+    };
+    let pool = db.node().await;
+    // Expired nonces and full (idle for a period) buckets, of this kind and
+    // another.
+    pool.execute(
+        "INSERT INTO api_nonces SELECT 'old' || i, 0 FROM generate_series(1, 50) i;
+         INSERT INTO rate_buckets SELECT 'ip:old' || i, 0, 0 FROM generate_series(1, 50) i;
+         INSERT INTO rate_buckets VALUES ('acct:old', 0, 0);",
+    )
+    .await
+    .unwrap();
+    let nonces = NonceWindow::shared(pool.clone());
+    for i in 0..imlogin_server::api::nonce_store::PRUNE_EVERY {
+        assert!(nonces
+            .check_and_insert(&format!("new{i}"), 0)
+            .await
+            .unwrap());
+    }
+    wait_for_zero(
+        &pool,
+        "SELECT count(*) FROM api_nonces WHERE nonce LIKE 'old%'",
+    )
+    .await;
+    let buckets = PgBuckets::new(pool.clone(), "ip:", 1, Duration::from_secs(60));
+    for i in 0..imlogin_server::rate::pg_buckets::PRUNE_EVERY {
+        buckets.take(&format!("new{i}")).await.unwrap();
+    }
+    wait_for_zero(
+        &pool,
+        "SELECT count(*) FROM rate_buckets WHERE key LIKE 'ip:old%'",
+    )
+    .await;
+    let (live_nonces,): (i64,) = sqlx::query_as("SELECT count(*) FROM api_nonces")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let (kept,): (i64,) =
+        sqlx::query_as("SELECT count(*) FROM rate_buckets WHERE key NOT LIKE 'ip:old%'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let expected_nonces = i64::try_from(imlogin_server::api::nonce_store::PRUNE_EVERY).unwrap();
+    assert_eq!(live_nonces, expected_nonces, "live nonces are kept");
+    // The fresh buckets, and the other kind's idle one (pruned by its own
+    // kind's buckets).
+    let expected_buckets =
+        i64::try_from(imlogin_server::rate::pg_buckets::PRUNE_EVERY).unwrap() + 1;
+    assert_eq!(kept, expected_buckets, "live buckets are kept");
+    db.drop_db(&[&pool]).await;
+}
