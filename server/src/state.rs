@@ -162,9 +162,7 @@ impl AppState {
             app_key.clone(),
             app_secret.clone(),
         ));
-        // pg_pool from store::open once the PostgreSQL store lands:
-        // `shared_limits(pg_pool.as_ref(), &config)`.
-        let (nonces, rate) = shared_limits(None, &config);
+        let (nonces, rate) = shared_limits(pg_pool.as_ref(), &config);
         Ok(Arc::new(AppState {
             app_key,
             app_secret,

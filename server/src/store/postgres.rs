@@ -18,14 +18,21 @@ use super::{
 
 mod app_users;
 
-/// The embedded migrations, in order. Versions 2 and 3 are reserved:
-/// `0002_shared_limits.sql` (the nonce window and rate buckets shared by
-/// the nodes) and `0003_cluster.sql` (link nodes and the session
-/// directory) join this list; a new migration takes the next free version
-/// after them.
+/// The embedded migrations, in order: the accounts and demo app (1), the
+/// Nonce window and rate buckets the nodes share (2), the link nodes and
+/// the session directory (3). A new migration takes the next version.
 const MIGRATIONS: &[(i64, &str, &str)] = &[
     (1, "init", include_str!("postgres/migrations/0001_init.sql")),
-    (3, "cluster", include_str!("postgres/migrations/0003_cluster.sql")),
+    (
+        2,
+        "shared limits",
+        include_str!("postgres/migrations/0002_shared_limits.sql"),
+    ),
+    (
+        3,
+        "cluster",
+        include_str!("postgres/migrations/0003_cluster.sql"),
+    ),
 ];
 
 /// How many resumable devices are kept per account and clientType (as on
