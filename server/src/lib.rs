@@ -30,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::HeaderValue;
+use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -180,6 +181,14 @@ pub async fn serve(config: Config) -> Result<ServerHandle, ServeError> {
         );
     }
     let app = router(Arc::clone(&state));
+    // Link frames are small pushes (`kicked`, `clients`) that often follow
+    // another push within the peer's delayed-ACK window: without
+    // TCP_NODELAY, Nagle held each of them back ~40 ms (bench/RESULTS.md §6).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(
