@@ -106,7 +106,13 @@ impl AppState {
                         .save_app_credentials(&k, &s, now_ms())
                         .await
                         .map_err(ServeError::Store)?;
-                    (k, Secret::new(s), true)
+                    // Nodes starting together on an empty shared database
+                    // may each have saved a pair: all use the first one
+                    // stored, so that they agree.
+                    match store.app_credentials().await.map_err(ServeError::Store)? {
+                        Some((first, secret)) if first != k => (first, Secret::new(secret), false),
+                        _ => (k, Secret::new(s), true),
+                    }
                 }
             },
             _ => {

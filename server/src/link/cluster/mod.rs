@@ -303,8 +303,13 @@ impl Cluster {
         // arrive before its socket is reachable.
         lock(&self.local).insert(client_id.clone(), (a.accid.to_owned(), a.tx.clone()));
         let result = self.try_admit(&a, &client_id).await;
-        if result.is_err() {
+        if let Err(e) = result {
             lock(&self.local).remove(&client_id);
+            if e == AdmitError::Unavailable {
+                // A failed commit may still have happened: make sure the
+                // row goes (a no-op if it never existed).
+                lock(&self.pending_removals).push((a.accid.to_owned(), client_id));
+            }
         }
         result
     }
