@@ -19,6 +19,7 @@ const br = load("browser.json");
 const cap = load("capacity.json");
 const stormOn = load("storm-on.json");
 const stormOff = load("storm-off.json");
+const cluster = load("cluster.json");
 
 const pct = (xs, q) => {
   const v = xs.filter((x) => x !== null && Number.isFinite(x)).sort((a, b) => a - b);
@@ -82,6 +83,13 @@ if (!stormOn.error && !stormOff.error) {
     verdict(stormOn.notBack === 0 && stormOn.endedLoggedOut === 0, `${stormOn.notBack} not back, ${stormOn.endedLoggedOut} logged out`));
   row("Reconnect storm: peak ÷ mean arrivals per 100 ms", x(stormOn.peakToMean), x(stormOff.peakToMean), "", "report", "");
   row("Reconnect storm: peak ÷ mean connection attempts per 100 ms", x(stormOn.attemptPeakToMean), x(stormOff.attemptPeakToMean), "", "report", "");
+}
+if (!cluster.error) {
+  row("Logins/s, two PostgreSQL nodes (same 2 cores)", `${n(cluster.postgresTwoNodes.perSecond)}/s`,
+    `one PostgreSQL node ${n(cluster.postgresOneNode.perSecond)}/s`, x(cluster.twoNodesToOneRatio), "report", "");
+  const k = cluster.kick;
+  row(`Kick across nodes → kicked frame, p50 / p95 (${k.crossNodeMs.n} trials)`, `${ms(k.crossNodeMs.p50)} / ${ms(k.crossNodeMs.p95)}`,
+    `same node ${ms(k.sameNodeMs.p50)} / ${ms(k.sameNodeMs.p95)}`, x(k.crossNodeMs.p50 / k.sameNodeMs.p50), "report", "");
 }
 p("| benchmark | imlogin | compared with | ratio | goal | status |");
 p("|---|---:|---:|---:|---|---|");
@@ -192,6 +200,28 @@ else {
   p(`attempts, jitter on  : ${mark(stormOn.attemptBuckets, stormOn)}`);
   p(`attempts, jitter off : ${mark(stormOff.attemptBuckets, stormOff)}`);
   p("```");
+}
+p();
+p("## 6. Two nodes on PostgreSQL");
+p();
+if (cluster.error) p(`Failed: ${cluster.error}`);
+else {
+  p("`imlogin-loadgen cluster` (docs/deploy.md): the capacity loop (fresh connection + login → loginOk) against one SQLite node, one PostgreSQL node, and two PostgreSQL nodes on one database with the workers split between them; " +
+    "then kick trials: a session on node A, a manual login from another device on node B, timed from sending that login to the `kicked` frame on A — against the same trial with both on node A, interleaved. " +
+    "The load generator, the nodes and PostgreSQL (a throwaway cluster, fsync off) share the 2 cores, so two nodes cannot add a core here.");
+  p();
+  p("| | logins per second | ok | failed |");
+  p("|---|---:|---:|---:|");
+  for (const [label, r] of [["one node, SQLite", cluster.sqliteOneNode], ["one node, PostgreSQL", cluster.postgresOneNode], ["two nodes, PostgreSQL", cluster.postgresTwoNodes]])
+    p(`| ${label} | ${n(r.perSecond)} | ${n(r.ok)} | ${r.failed} |`);
+  p();
+  const k = cluster.kick;
+  p("| kick → `kicked` | p50 | p95 | max | trials |");
+  p("|---|---:|---:|---:|---:|");
+  p(`| across nodes (login on B) | ${ms(k.crossNodeMs.p50)} | ${ms(k.crossNodeMs.p95)} | ${ms(k.crossNodeMs.max)} | ${k.crossNodeMs.n} |`);
+  p(`| same node (baseline) | ${ms(k.sameNodeMs.p50)} | ${ms(k.sameNodeMs.p95)} | ${ms(k.sameNodeMs.max)} | ${k.sameNodeMs.n} |`);
+  p();
+  p(`Failed trials: ${k.failed}.`);
 }
 p();
 p("Reproduce: `npm run bench` (installs bench/ dependencies with `npm ci --prefix bench` when needed, builds the package and the `bench-release` binaries, runs everything, writes this file).");

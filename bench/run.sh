@@ -81,6 +81,18 @@ header "5. reconnect storm, jitter off"
 step "$OUT/storm-off.json" "$BIN/imlogin-loadgen" storm --server "$BIN/imlogin-server" \
   --jitter off --server-args "$SERVER_ARGS"
 
+header "6. two nodes on PostgreSQL: logins/s and cross-node kick latency"
+# shellcheck source=../scripts/lib/postgres.sh
+source scripts/lib/postgres.sh
+cluster_bench() {
+  start_test_postgres >&2 || return 1
+  local db="imlogin_bench_$$"
+  psql -q "$IMLOGIN_TEST_PG_ADMIN_URL" -c "CREATE DATABASE $db" >&2 || return 1
+  "$BIN/imlogin-loadgen" cluster --server "$BIN/imlogin-server" \
+    --database-url "${IMLOGIN_TEST_PG_ADMIN_URL%/*}/$db" --server-args "$SERVER_ARGS"
+}
+step "$OUT/cluster.json" cluster_bench
+
 header "report"
 MEM_KB=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
 node -e '

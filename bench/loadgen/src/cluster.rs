@@ -43,9 +43,19 @@ pub async fn run(args: &Args) -> Result<(), String> {
         let node = server::start(bin, &server::imlogin_args("127.0.0.1:0", &db, &extra)).await?;
         eprintln!("cluster: one SQLite node, logins for {seconds} s");
         let rate = logins(&[&node], seconds, concurrency, sources).await?;
+        eprintln!("cluster: {trials} kick trials on the SQLite node");
+        let addr: SocketAddr = node.addr.parse().map_err(|_| "bad address")?;
+        let accounts = create_accounts(&node.addr, trials, 8).await?;
+        let mut kicks = Vec::new();
+        for (i, account) in accounts.iter().enumerate() {
+            if let Ok(ms) = kick_latency(account, addr, addr, ws::source(i, sources)).await {
+                kicks.push(ms);
+            }
+        }
         drop(node);
-        rate
+        (rate, kicks)
     };
+    let (sqlite, mut sqlite_kicks) = sqlite;
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{db}{suffix}"));
     }
@@ -97,6 +107,7 @@ pub async fn run(args: &Args) -> Result<(), String> {
             "failed": failed,
             "crossNodeMs": summary(&mut cross),
             "sameNodeMs": summary(&mut same),
+            "sqliteNodeMs": summary(&mut sqlite_kicks),
         },
         "concurrency": concurrency,
         "serverArgs": extra,
