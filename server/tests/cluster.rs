@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::time::Duration;
 
 use common::process::Proc;
-use common::{fresh_nonce, login_frame, now_secs, Link, APP_KEY, APP_SECRET, DEADLINE};
+use common::{fresh_nonce, login_frame, Link, APP_KEY, DEADLINE};
 use imlogin::{BackoffConfig, Config, Status};
 use imlogin_native::NativeClient;
 use serde_json::{json, Value};
@@ -77,25 +77,6 @@ async fn both_list(a: &Proc, b: &Proc, accid: &str, devices: &[&str]) {
         let v = node.get(&format!("/_test/sessions?accid={accid}")).await;
         assert_eq!(sessions(&v), want, "{v}");
     }
-}
-
-/// A signed server API call with a chosen Nonce.
-async fn api_with_nonce(node: &Proc, path: &str, params: &[(&str, &str)], nonce: &str) -> Value {
-    let cur = now_secs().to_string();
-    let sum = imlogin_protocol::checksum::checksum(APP_SECRET, nonce, &cur);
-    reqwest::Client::new()
-        .post(format!("http://{}{path}", node.addr))
-        .header("AppKey", APP_KEY)
-        .header("Nonce", nonce)
-        .header("CurTime", cur)
-        .header("CheckSum", sum)
-        .form(params)
-        .send()
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json")
 }
 
 #[tokio::test]
@@ -224,29 +205,29 @@ async fn a_nonce_used_on_node_a_is_refused_on_node_b_and_abuse_buckets_are_share
         return;
     };
     let nonce = fresh_nonce();
-    let v = api_with_nonce(
-        &a,
-        "/nimserver/user/create.action",
-        &[("accid", "nonce1")],
-        &nonce,
-    )
-    .await;
+    let v = a
+        .api_with_nonce(
+            "/nimserver/user/create.action",
+            &[("accid", "nonce1")],
+            &nonce,
+        )
+        .await;
     assert_eq!(v["code"], 200, "{v}");
-    let v = api_with_nonce(
-        &b,
-        "/nimserver/user/create.action",
-        &[("accid", "nonce2")],
-        &nonce,
-    )
-    .await;
+    let v = b
+        .api_with_nonce(
+            "/nimserver/user/create.action",
+            &[("accid", "nonce2")],
+            &nonce,
+        )
+        .await;
     assert_eq!(v["code"], 403, "the Nonce was used on node A: {v}");
-    let v = api_with_nonce(
-        &b,
-        "/nimserver/user/create.action",
-        &[("accid", "nonce2")],
-        &fresh_nonce(),
-    )
-    .await;
+    let v = b
+        .api_with_nonce(
+            "/nimserver/user/create.action",
+            &[("accid", "nonce2")],
+            &fresh_nonce(),
+        )
+        .await;
     assert_eq!(v["code"], 200, "{v}");
 
     // Three login attempts per account per minute, counted across nodes.

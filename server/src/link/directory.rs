@@ -1,6 +1,9 @@
 //! Where the live sessions are kept: in this process ([`Registry`], one
 //! node with SQLite) or in PostgreSQL shared by several nodes
-//! ([`Cluster`]). The handlers call this and never ask which.
+//! ([`Cluster`]). The handlers call this and never ask which. The
+//! cluster's futures are boxed: their database state would otherwise be
+//! inlined into every link socket's task, idle or not (the memory per held
+//! session doubled before they were).
 
 use std::sync::Arc;
 
@@ -46,7 +49,7 @@ impl Directory {
     pub async fn admit(&self, a: Admission<'_>) -> Result<Admitted, AdmitError> {
         match self {
             Directory::Local(r) => r.admit(a),
-            Directory::Cluster(c) => c.admit(a).await,
+            Directory::Cluster(c) => Box::pin(c.admit(a)).await,
         }
     }
 
@@ -74,7 +77,7 @@ impl Directory {
     ) -> Result<Option<(ClientType, String)>, Unavailable> {
         match self {
             Directory::Local(r) => Ok(r.kick_by_client(accid, caller, target)),
-            Directory::Cluster(c) => c.kick_by_client(accid, caller, target).await,
+            Directory::Cluster(c) => Box::pin(c.kick_by_client(accid, caller, target)).await,
         }
     }
 
@@ -90,7 +93,7 @@ impl Directory {
     ) -> Result<usize, Unavailable> {
         match self {
             Directory::Local(r) => Ok(r.kick_account(accid, reason)),
-            Directory::Cluster(c) => c.kick_account(accid, reason).await,
+            Directory::Cluster(c) => Box::pin(c.kick_account(accid, reason)).await,
         }
     }
 
@@ -104,7 +107,7 @@ impl Directory {
     ) -> Result<Vec<(String, SessionInfo)>, Unavailable> {
         match self {
             Directory::Local(r) => Ok(r.snapshot(accid)),
-            Directory::Cluster(c) => c.snapshot(accid).await,
+            Directory::Cluster(c) => Box::pin(c.snapshot(accid)).await,
         }
     }
 

@@ -78,7 +78,9 @@ impl<K: Eq + Hash + Clone + core::fmt::Display> Limit<K> {
     async fn take(&self, key: &K, now: Instant) -> Result<(), Refused> {
         match self {
             Limit::Memory(b) => b.take(key, now).map_err(Refused::RetryAfter),
-            Limit::Shared(b) => b.take(&key.to_string()).await,
+            // Boxed: the database round trip's state would otherwise be
+            // part of every link socket task, idle or not.
+            Limit::Shared(b) => Box::pin(b.take(&key.to_string())).await,
         }
     }
 }

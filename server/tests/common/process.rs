@@ -100,9 +100,14 @@ impl Proc {
 
     /// A correctly signed server API call.
     pub async fn api(&self, path: &str, params: &[(&str, &str)]) -> Value {
-        let nonce = super::fresh_nonce();
+        self.api_with_nonce(path, params, &super::fresh_nonce())
+            .await
+    }
+
+    /// A correctly signed server API call with a chosen Nonce.
+    pub async fn api_with_nonce(&self, path: &str, params: &[(&str, &str)], nonce: &str) -> Value {
         let cur = super::now_secs().to_string();
-        let sum = imlogin_protocol::checksum::checksum(APP_SECRET, &nonce, &cur);
+        let sum = imlogin_protocol::checksum::checksum(APP_SECRET, nonce, &cur);
         reqwest::Client::new()
             .post(format!("http://{}{path}", self.addr))
             .header("AppKey", APP_KEY)
