@@ -220,6 +220,7 @@ else {
   p("|---|---:|---:|---:|---:|");
   p(`| across nodes (login on B) | ${ms(k.crossNodeMs.p50)} | ${ms(k.crossNodeMs.p95)} | ${ms(k.crossNodeMs.max)} | ${k.crossNodeMs.n} |`);
   p(`| same node (baseline) | ${ms(k.sameNodeMs.p50)} | ${ms(k.sameNodeMs.p95)} | ${ms(k.sameNodeMs.max)} | ${k.sameNodeMs.n} |`);
+  if (k.sqliteNodeMs) p(`| one SQLite node (no database round trips) | ${ms(k.sqliteNodeMs.p50)} | ${ms(k.sqliteNodeMs.p95)} | ${ms(k.sqliteNodeMs.max)} | ${k.sqliteNodeMs.n} |`);
   p();
   p(`Failed trials: ${k.failed}.`);
 }
