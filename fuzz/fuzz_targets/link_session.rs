@@ -4,7 +4,7 @@
 //!
 //! Invariants: never a panic; a close is the last action and nothing
 //! follows it; every session that believes it is logged in is in the
-//! registry and nothing else is (no lost and no leaked sessions); at most
+//! session directory and nothing else is (no lost and no leaked sessions); at most
 //! one live web session per account (the default session policy).
 #![no_main]
 
@@ -153,7 +153,7 @@ fuzz_target!(|input: Input| {
                 );
             }
             check(&actions, &slot.session);
-            // Deliver what the registry told the sessions (kicks, clients).
+            // Deliver what the directory told the sessions (kicks, clients).
             for slot in &mut slots {
                 while let Ok(c) = slot.control.try_recv() {
                     let actions = slot.session.handle_control(c);
@@ -163,14 +163,16 @@ fuzz_target!(|input: Input| {
             let logged_in = slots.iter().filter(|s| s.session.is_logged_in()).count();
             assert_eq!(
                 logged_in,
-                h.state.registry().live_count(),
+                h.state.sessions().live_here(),
                 "every logged-in session is registered, and only those"
             );
             for accid in ACCOUNTS {
                 let web = h
                     .state
-                    .registry()
+                    .sessions()
                     .snapshot(Some(accid))
+                    .await
+                    .expect("the in-process directory never fails")
                     .iter()
                     .filter(|(_, s)| s.client_type == imlogin_protocol::ClientType::Web)
                     .count();
@@ -180,6 +182,6 @@ fuzz_target!(|input: Input| {
         for slot in &mut slots {
             slot.session.end();
         }
-        assert_eq!(h.state.registry().live_count(), 0, "no session leaks");
+        assert_eq!(h.state.sessions().live_here(), 0, "no session leaks");
     });
 });
