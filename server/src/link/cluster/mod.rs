@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use imlogin_protocol::{Client, ClientType, ClientsChange, KickReason, LoginMode, ServerFrame};
 use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 use tokio::task::JoinHandle;
 
 use self::notice::{Notice, MAX_PAYLOAD};
@@ -191,13 +191,11 @@ impl Outbox {
     }
 }
 
-/// Takes the account's advisory lock for the rest of the transaction.
-async fn lock_account(conn: &mut PgConnection, accid: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 20260917))")
-        .bind(accid)
-        .execute(conn)
-        .await?;
-    Ok(())
+/// The accids of rows deleted `RETURNING accid`, once each.
+fn accids_of(rows: &[PgRow]) -> HashSet<String> {
+    rows.iter()
+        .filter_map(|r| r.try_get("accid").ok())
+        .collect()
 }
 
 impl Cluster {
@@ -261,6 +259,30 @@ impl Cluster {
         Ok(())
     }
 
+    /// Begins a transaction holding the account's advisory lock until it
+    /// ends: every change to an account's sessions runs in one.
+    async fn begin_locked(
+        &self,
+        accid: &str,
+    ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 20260917))")
+            .bind(accid)
+            .execute(&mut *tx)
+            .await?;
+        Ok(tx)
+    }
+
+    /// Queues for each live session of the account its list of the others
+    /// after `change` (sessions vanished: a logout, a disconnect, a dead
+    /// node).
+    async fn tell_list(&self, conn: &mut PgConnection, accid: &str) -> Result<(), sqlx::Error> {
+        let live = self.account_sessions(&mut *conn, accid).await?;
+        let mut outbox = Outbox::default();
+        outbox.clients(accid, &live, ClientsChange::Logout, None);
+        outbox.send(conn).await
+    }
+
     /// The account's live sessions (those of live nodes), oldest first.
     async fn live_sessions(
         &self,
@@ -316,13 +338,8 @@ impl Cluster {
 
     async fn try_admit(&self, a: &Admission<'_>, client_id: &str) -> Result<Admitted, AdmitError> {
         let failed = unavailable("admission");
-        let mut tx = self
-            .pool
-            .begin()
-            .await
-            .map_err(|e| AdmitError::from(failed(e)))?;
+        let mut tx = self.begin_locked(a.accid).await.map_err(&failed)?;
         let conn = &mut *tx;
-        lock_account(conn, a.accid).await.map_err(&failed)?;
         let account =
             sqlx::query("SELECT token_hash, blocked FROM accounts WHERE accid = $1 FOR SHARE")
                 .bind(a.accid)
@@ -432,9 +449,8 @@ impl Cluster {
 
     async fn delete_session(&self, accid: &str, client_id: &str) -> Result<bool, Unavailable> {
         let failed = unavailable("removal");
-        let mut tx = self.pool.begin().await.map_err(&failed)?;
+        let mut tx = self.begin_locked(accid).await.map_err(&failed)?;
         let conn = &mut *tx;
-        lock_account(conn, accid).await.map_err(&failed)?;
         let deleted =
             sqlx::query("DELETE FROM link_sessions WHERE client_id = $1 AND node_id = $2")
                 .bind(client_id)
@@ -445,10 +461,7 @@ impl Cluster {
                 .rows_affected()
                 > 0;
         if deleted {
-            let live = self.account_sessions(conn, accid).await.map_err(&failed)?;
-            let mut outbox = Outbox::default();
-            outbox.clients(accid, &live, ClientsChange::Logout, None);
-            outbox.send(conn).await.map_err(&failed)?;
+            self.tell_list(conn, accid).await.map_err(&failed)?;
         }
         tx.commit().await.map_err(&failed)?;
         Ok(deleted)
@@ -467,9 +480,8 @@ impl Cluster {
             return Ok(None);
         }
         let failed = unavailable("kick");
-        let mut tx = self.pool.begin().await.map_err(&failed)?;
+        let mut tx = self.begin_locked(accid).await.map_err(&failed)?;
         let conn = &mut *tx;
-        lock_account(conn, accid).await.map_err(&failed)?;
         let mut live = self.account_sessions(conn, accid).await.map_err(&failed)?;
         let Some(caller_type) = live
             .iter()
@@ -503,9 +515,8 @@ impl Cluster {
         reason: KickReason,
     ) -> Result<usize, Unavailable> {
         let failed = unavailable("account kick");
-        let mut tx = self.pool.begin().await.map_err(&failed)?;
+        let mut tx = self.begin_locked(accid).await.map_err(&failed)?;
         let conn = &mut *tx;
-        lock_account(conn, accid).await.map_err(&failed)?;
         let live = self.account_sessions(conn, accid).await.map_err(&failed)?;
         sqlx::query("DELETE FROM link_sessions WHERE accid = $1")
             .bind(accid)
@@ -581,11 +592,7 @@ impl Cluster {
             .await;
         match (accids, deleted) {
             (Ok(rows), Ok(_)) => {
-                let accids: HashSet<String> = rows
-                    .iter()
-                    .filter_map(|r| r.try_get("accid").ok())
-                    .collect();
-                self.tell_accounts(accids).await;
+                self.tell_accounts_of(&rows).await;
                 tracing::info!(node_id = %self.node_id, "left the cluster");
             }
             (Err(e), _) | (_, Err(e)) => {
@@ -594,17 +601,14 @@ impl Cluster {
         }
     }
 
-    /// Sends every live session of `accids` its account's current list
-    /// (after sessions vanished without a transaction of their own).
-    async fn tell_accounts(&self, accids: HashSet<String>) {
-        for accid in accids {
+    /// Sends every live session of the accounts of `deleted` (rows deleted
+    /// `RETURNING accid`, without a transaction of their own) its
+    /// account's current list.
+    async fn tell_accounts_of(&self, deleted: &[PgRow]) {
+        for accid in accids_of(deleted) {
             let told: Result<(), sqlx::Error> = async {
-                let mut tx = self.pool.begin().await?;
-                lock_account(&mut tx, &accid).await?;
-                let live = self.account_sessions(&mut tx, &accid).await?;
-                let mut outbox = Outbox::default();
-                outbox.clients(&accid, &live, ClientsChange::Logout, None);
-                outbox.send(&mut tx).await?;
+                let mut tx = self.begin_locked(&accid).await?;
+                self.tell_list(&mut tx, &accid).await?;
                 tx.commit().await
             }
             .await;
@@ -677,13 +681,7 @@ impl Cluster {
         .fetch_all(&self.pool)
         .await;
         match deleted {
-            Ok(rows) => {
-                let accids = rows
-                    .iter()
-                    .filter_map(|r| r.try_get("accid").ok())
-                    .collect();
-                self.tell_accounts(accids).await;
-            }
+            Ok(rows) => self.tell_accounts_of(&rows).await,
             Err(e) => {
                 tracing::error!(error = %e, "cannot delete fenced sessions; retried on the next beat");
                 let mut pending = lock(&self.pending_removals);

@@ -2,7 +2,6 @@
 //! its sockets, and the heartbeat that keeps it alive in `link_nodes`,
 //! retries failed removals and sweeps out the sessions of dead nodes.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -110,12 +109,8 @@ async fn sweep(cluster: &Cluster) {
             tracing::warn!(node_id = %id, "swept a dead link node");
         }
     }
-    let accids: HashSet<String> = rows
-        .iter()
-        .filter_map(|r| r.try_get("accid").ok())
-        .collect();
-    if !accids.is_empty() {
+    if !rows.is_empty() {
         tracing::info!(sessions = rows.len(), "swept sessions of dead nodes");
-        cluster.tell_accounts(accids).await;
+        cluster.tell_accounts_of(&rows).await;
     }
 }
