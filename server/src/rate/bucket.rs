@@ -58,8 +58,7 @@ impl<K: Eq + Hash + Clone> Buckets<K> {
             Ok(())
         } else {
             *bucket = Bucket { tokens, at: now };
-            let wait = (1.0 - tokens) / self.per_sec;
-            Err(Duration::from_secs_f64(wait).max(Duration::from_millis(1)))
+            Err(time_to_one_token(tokens, self.per_sec))
         }
     }
 
@@ -72,6 +71,16 @@ impl<K: Eq + Hash + Clone> Buckets<K> {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// How long until a bucket holding `tokens`, refilling at `per_sec`, has
+/// one token again: the `retryAfterMs` of a refusal, at least 1 ms (also
+/// when it has one already). The shared buckets ([`super::pg_buckets`])
+/// answer the same.
+pub(crate) fn time_to_one_token(tokens: f64, per_sec: f64) -> Duration {
+    Duration::try_from_secs_f64(((1.0 - tokens) / per_sec).max(0.0))
+        .unwrap_or(Duration::MAX)
+        .max(Duration::from_millis(1))
 }
 
 fn refilled(b: Bucket, now: Instant, capacity: f64, per_sec: f64) -> f64 {
@@ -96,6 +105,14 @@ mod tests {
         assert!(b.take(&"b", t0).is_ok(), "keys are independent");
         assert!(b.take(&"a", t0 + Duration::from_secs(20)).is_ok());
         assert!(b.take(&"a", t0 + Duration::from_secs(20)).is_err());
+    }
+
+    #[test]
+    fn time_to_one_token_is_at_least_a_millisecond() {
+        assert_eq!(time_to_one_token(0.0, 1.0), Duration::from_secs(1));
+        assert_eq!(time_to_one_token(0.5, 0.25), Duration::from_secs(2));
+        // A bucket refilled meanwhile (a pruned shared row) still says 1 ms.
+        assert_eq!(time_to_one_token(3.0, 1.0), Duration::from_millis(1));
     }
 
     #[test]

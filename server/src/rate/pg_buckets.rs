@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
+use super::bucket::time_to_one_token;
 use super::Refused;
 
 /// A bucket set prunes idle rows of its kind once per this many takes (per
@@ -124,10 +125,10 @@ impl PgBuckets {
             .await?;
         // No row: pruned meanwhile as full, so a token is back already.
         let tokens = now.map_or(self.capacity, |(t,)| t);
-        let wait_ms = ((1.0 - tokens) / self.per_ms).max(1.0);
-        Err(Refused::RetryAfter(
-            Duration::try_from_secs_f64(wait_ms / 1000.0).unwrap_or(Duration::MAX),
-        ))
+        Err(Refused::RetryAfter(time_to_one_token(
+            tokens,
+            self.per_ms * 1000.0,
+        )))
     }
 
     /// Deletes a bounded number of this kind's full buckets in the
