@@ -54,22 +54,6 @@ async fn login(node: &Proc, accid: &str, token: &str, device: &str, mode: &str) 
     (link, v)
 }
 
-/// Expects `kicked{reason}` and close 1000, skipping `clients` frames:
-/// their notices and the kick travel separately, so a list update may
-/// come first.
-async fn kicked(link: &mut Link, reason: &str) {
-    loop {
-        let v = link.recv().await;
-        if v["t"] == "clients" {
-            continue;
-        }
-        assert_eq!(v["t"], "kicked", "{v}");
-        assert_eq!(v["reason"], reason, "{v}");
-        break;
-    }
-    assert_eq!(link.expect_close().await, Some(1000));
-}
-
 /// Both nodes list exactly `devices` for the account.
 async fn both_list(a: &Proc, b: &Proc, accid: &str, devices: &[&str]) {
     let want: Vec<String> = devices.iter().map(|d| (*d).to_owned()).collect();
@@ -90,7 +74,7 @@ async fn a_manual_login_on_node_b_kicks_the_session_on_node_a() {
 
     let (mut on_b, ok) = login(&b, &accid, &token, "dev-b", "manual").await;
     assert_eq!(ok["clients"], json!([]), "the kicked session is not listed");
-    kicked(&mut on_a, "exclusive").await;
+    on_a.expect_kicked_after_clients("exclusive").await;
     both_list(&a, &b, &accid, &["dev-b"]).await;
 
     // The device rule holds across nodes: dev-a was kicked, so its auto
@@ -102,7 +86,7 @@ async fn a_manual_login_on_node_b_kicks_the_session_on_node_a() {
         .await;
     Link::expect_login_err(again.recv().await, &mut again, 403).await;
     let (mut resumed, _) = login(&a, &accid, &token, "dev-b", "auto").await;
-    kicked(&mut on_b, "sameDevice").await;
+    on_b.expect_kicked_after_clients("sameDevice").await;
     resumed.alive().await;
     both_list(&a, &b, &accid, &["dev-b"]).await;
 }
@@ -140,7 +124,7 @@ async fn an_auto_login_on_one_node_never_kicks_a_device_on_the_other_unless_forc
         .await;
     let v = forced.recv().await;
     assert_eq!(v["t"], "loginOk", "{v}");
-    kicked(&mut on_a, "exclusive").await;
+    on_a.expect_kicked_after_clients("exclusive").await;
     both_list(&a, &b, &accid, &["dev-b"]).await;
 }
 
@@ -167,7 +151,7 @@ async fn block_token_change_and_kick_by_client_reach_the_other_node() {
     }
     assert_eq!(result["t"], "kickResult", "{result}");
     assert_eq!(result["code"], 200, "{result}");
-    kicked(&mut on_b, "byClient").await;
+    on_b.expect_kicked_after_clients("byClient").await;
     both_list(&a, &b, &accid, &["dev-a"]).await;
 
     // A token change through B kicks the session on A.
@@ -178,7 +162,7 @@ async fn block_token_change_and_kick_by_client_reach_the_other_node() {
         )
         .await;
     assert_eq!(v["code"], 200, "{v}");
-    kicked(&mut on_a, "tokenChanged").await;
+    on_a.expect_kicked_after_clients("tokenChanged").await;
     both_list(&a, &b, &accid, &[]).await;
 
     // Block with needkick through A kicks the session on B.
@@ -190,7 +174,7 @@ async fn block_token_change_and_kick_by_client_reach_the_other_node() {
         )
         .await;
     assert_eq!(v["code"], 200, "{v}");
-    kicked(&mut on_b, "blocked").await;
+    on_b.expect_kicked_after_clients("blocked").await;
     let mut refused = Link::connect(&a.ws_url()).await;
     refused
         .send_json(login_frame(&accid, "a-new-token", "dev-b", "manual", false))

@@ -9,9 +9,9 @@
 //! end. Without it the tests are skipped, except under `CI`, where they
 //! fail.
 
-use std::io::Write;
+mod common;
+
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -22,7 +22,6 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Executor, PgPool};
 
 const SCHEMA: &str = include_str!("../src/store/postgres/migrations/0002_shared_limits.sql");
-const ADMIN_URL_ENV: &str = "IMLOGIN_TEST_PG_ADMIN_URL";
 
 /// A fresh database with the shared-limits schema.
 struct TestDb {
@@ -32,43 +31,20 @@ struct TestDb {
 }
 
 impl TestDb {
-    /// `None` (after saying so) when no PostgreSQL is configured.
-    async fn create(test: &str) -> Option<TestDb> {
-        let Ok(admin_url) = std::env::var(ADMIN_URL_ENV) else {
-            if std::env::var_os("CI").is_some() {
-                panic!(
-                    "{ADMIN_URL_ENV} is not set: under CI the PostgreSQL tests must run; \
-                     scripts/test.sh starts a throwaway PostgreSQL and sets it"
-                );
-            }
-            // Straight to stderr: `eprintln!` would be captured and only
-            // shown for a failing test.
-            let _ = writeln!(
-                std::io::stderr(),
-                "shared_limits::{test} skipped: no {ADMIN_URL_ENV}"
-            );
-            return None;
-        };
-        static NEXT: AtomicUsize = AtomicUsize::new(0);
-        let name = format!(
-            "imlogin_limits_{}_{}_{}",
-            std::process::id(),
-            NEXT.fetch_add(1, Ordering::Relaxed),
-            test
-        );
+    /// `None` (after saying so) when no PostgreSQL is configured outside CI.
+    async fn create() -> Option<TestDb> {
+        let url = common::pg_database_url_or_skip().await?;
+        let options = PgConnectOptions::from_str(&url).expect("a database URL");
+        let name = options
+            .get_database()
+            .expect("the URL names its database")
+            .to_owned();
+        let admin_url = std::env::var(common::PG_ADMIN_VAR).expect("set, as the database was made");
         let admin = PgPoolOptions::new()
             .max_connections(1)
             .connect(&admin_url)
             .await
             .expect("connect to IMLOGIN_TEST_PG_ADMIN_URL");
-        // The name is ours (digits, letters, underscores): safe to splice.
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(&admin)
-            .await
-            .expect("create the test database");
-        let options = PgConnectOptions::from_str(&admin_url)
-            .expect("IMLOGIN_TEST_PG_ADMIN_URL is a URL")
-            .database(&name);
         let db = TestDb {
             admin,
             name,
@@ -96,7 +72,7 @@ impl TestDb {
         for pool in nodes {
             pool.close().await;
         }
-        let drop = format!("DROP DATABASE {} WITH (FORCE)", self.name);
+        let drop = format!("DROP DATABASE \"{}\" WITH (FORCE)", self.name);
         sqlx::raw_sql(AssertSqlSafe(drop))
             .execute(&self.admin)
             .await
@@ -106,7 +82,7 @@ impl TestDb {
 
 #[tokio::test]
 async fn a_nonce_used_on_one_node_is_refused_on_another() {
-    let Some(db) = TestDb::create("nonce_two_nodes").await else {
+    let Some(db) = TestDb::create().await else {
         return;
     };
     let (pool_a, pool_b) = (db.node().await, db.node().await);
@@ -124,7 +100,7 @@ async fn a_nonce_used_on_one_node_is_refused_on_another() {
 
 #[tokio::test]
 async fn an_expired_nonce_is_accepted_again() {
-    let Some(db) = TestDb::create("nonce_expired").await else {
+    let Some(db) = TestDb::create().await else {
         return;
     };
     let (pool_a, pool_b) = (db.node().await, db.node().await);
@@ -158,7 +134,7 @@ async fn an_expired_nonce_is_accepted_again() {
 
 #[tokio::test]
 async fn a_bucket_lets_exactly_capacity_through_across_nodes() {
-    let Some(db) = TestDb::create("bucket_two_nodes").await else {
+    let Some(db) = TestDb::create().await else {
         return;
     };
     let (pool_a, pool_b) = (db.node().await, db.node().await);
@@ -192,7 +168,7 @@ async fn a_bucket_lets_exactly_capacity_through_across_nodes() {
 
 #[tokio::test]
 async fn concurrent_takes_never_exceed_capacity() {
-    let Some(db) = TestDb::create("bucket_concurrent").await else {
+    let Some(db) = TestDb::create().await else {
         return;
     };
     let (pool_a, pool_b) = (db.node().await, db.node().await);
@@ -223,7 +199,7 @@ async fn concurrent_takes_never_exceed_capacity() {
 
 #[tokio::test]
 async fn the_rate_gate_shares_login_and_api_limits_across_nodes() {
-    let Some(db) = TestDb::create("rate_gate").await else {
+    let Some(db) = TestDb::create().await else {
         return;
     };
     let (pool_a, pool_b) = (db.node().await, db.node().await);
@@ -255,7 +231,7 @@ async fn the_rate_gate_shares_login_and_api_limits_across_nodes() {
 
 #[tokio::test]
 async fn a_database_failure_is_an_error_not_a_pass() {
-    let Some(db) = TestDb::create("db_failure").await else {
+    let Some(db) = TestDb::create().await else {
         return;
     };
     let pool = db.node().await;
@@ -283,7 +259,7 @@ async fn wait_for_zero(pool: &PgPool, count_sql: &'static str) {
 
 #[tokio::test]
 async fn idle_rows_are_pruned_and_live_ones_kept() {
-    let Some(db) = TestDb::create("prune").await else {
+    let Some(db) = TestDb::create().await else {
         return;
     };
     let pool = db.node().await;

@@ -7,6 +7,7 @@
 pub mod process;
 pub mod proxy;
 
+use std::io::Write;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -86,7 +87,12 @@ pub fn fresh_sqlite_url(dir: &Path) -> String {
 /// starts one; CI fails instead of skipping).
 pub async fn pg_database_url_or_skip() -> Option<String> {
     if std::env::var(PG_ADMIN_VAR).is_err() && std::env::var("CI").is_err() {
-        eprintln!("skipped: no {PG_ADMIN_VAR} (scripts/test.sh starts a throwaway PostgreSQL)");
+        // Straight to stderr: `eprintln!` is captured, and shown only for
+        // a failing test.
+        let _ = writeln!(
+            std::io::stderr(),
+            "skipped: no {PG_ADMIN_VAR} (scripts/test.sh starts a throwaway PostgreSQL)"
+        );
         return None;
     }
     Some(fresh_pg_database_url().await)
@@ -391,6 +397,20 @@ impl Link {
     /// Expects `kicked{reason}` followed by close 1000.
     pub async fn expect_kicked(&mut self, reason: &str) {
         let v = self.recv().await;
+        self.kicked_then_closed(v, reason).await;
+    }
+
+    /// Like [`Link::expect_kicked`], letting `clients` frames come first:
+    /// between nodes, a list update travels apart from the kick.
+    pub async fn expect_kicked_after_clients(&mut self, reason: &str) {
+        let mut v = self.recv().await;
+        while v["t"] == "clients" {
+            v = self.recv().await;
+        }
+        self.kicked_then_closed(v, reason).await;
+    }
+
+    async fn kicked_then_closed(&mut self, v: Value, reason: &str) {
         assert_eq!(v["t"], "kicked", "{v}");
         assert_eq!(v["reason"], reason, "{v}");
         assert_eq!(self.expect_close().await, Some(1000));
