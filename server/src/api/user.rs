@@ -124,6 +124,19 @@ pub async fn create(
     .into_response())
 }
 
+/// Ends every live session of the account with `kicked{reason}`, on every
+/// node, and forgets all its devices so that none can resume with an auto
+/// login; returns how many sessions were ended.
+async fn end_every_session(
+    state: &AppState,
+    accid: &str,
+    reason: KickReason,
+) -> Result<usize, ApiError> {
+    let n = state.sessions.kick_account(accid, reason).await?;
+    state.store.forget_devices(accid, None).await?;
+    Ok(n)
+}
+
 /// Stores a new token and kicks the account's live sessions
 /// (`tokenChanged`), so that only the new token logs in from now on.
 /// Shared by `update.action`, `refreshToken.action` and the test hook.
@@ -139,11 +152,7 @@ pub(crate) async fn replace_token(
     {
         return Err(ApiError::NotRegistered);
     }
-    let n = state
-        .sessions
-        .kick_account(accid, KickReason::TokenChanged)
-        .await?;
-    state.store.forget_devices(accid, None).await?;
+    let n = end_every_session(state, accid, KickReason::TokenChanged).await?;
     tracing::info!(accid, kicked = n, "token changed");
     Ok(())
 }
@@ -192,11 +201,7 @@ pub(crate) async fn set_blocked(
         return Err(ApiError::NotRegistered);
     }
     if blocked && needkick {
-        let n = state
-            .sessions
-            .kick_account(accid, KickReason::Blocked)
-            .await?;
-        state.store.forget_devices(accid, None).await?;
+        let n = end_every_session(state, accid, KickReason::Blocked).await?;
         tracing::info!(accid, kicked = n, "account blocked");
     } else {
         state.sessions.bump_epoch(accid);
