@@ -23,7 +23,7 @@ const ATTEMPT_DEADLINE: Duration = Duration::from_secs(5);
 /// Accounts each throughput worker rotates through, so that a login never
 /// meets the previous login's session still closing (which would turn it
 /// into a `sameDevice` replacement and measure kicks instead).
-pub(crate) const ACCOUNTS_PER_WORKER: usize = 8;
+const ACCOUNTS_PER_WORKER: usize = 8;
 
 /// Throughput of one phase.
 pub(crate) struct Rate {
@@ -84,20 +84,8 @@ pub async fn run(args: &Args) -> Result<(), String> {
     let db = format!("{dir}/imlogin-bench-capacity-{}.db", std::process::id());
     remove_db(&db);
     let mut srv = server::start(bin, &server::imlogin_args("127.0.0.1:0", &db, &extra)).await?;
-    let addr: SocketAddr = srv.addr.parse().map_err(|_| "bad server address")?;
-    let accounts =
-        Arc::new(create_accounts(&srv.addr, concurrency * ACCOUNTS_PER_WORKER, 8).await?);
     eprintln!("capacity: logins for {seconds} s");
-    let acc = Arc::clone(&accounts);
-    let login_rate = throughput(addr, "/link", seconds, concurrency, sources, move |w, n| {
-        let (accid, token) = &acc[w * ACCOUNTS_PER_WORKER + n % ACCOUNTS_PER_WORKER];
-        let device = format!("lg-{w}-{}", n % ACCOUNTS_PER_WORKER);
-        (
-            ws::login_frame(accid, token, CLIENT_TYPES[0], &device),
-            Some("loginOk"),
-        )
-    })
-    .await;
+    let login_rate = login_throughput(&srv.addr, seconds, concurrency, sources).await?;
 
     // 3. Sessions held, ramping to `sessions`.
     let pid = srv.child.id().ok_or("server exited")?;
@@ -145,10 +133,40 @@ fn fd_limit() -> Option<u64> {
     line.split_whitespace().nth(3)?.parse().ok()
 }
 
+/// Logins per second against the imlogin-server at `addr` (`host:port`):
+/// `concurrency` workers, each logging in again and again through
+/// [`throughput`] with its own [`ACCOUNTS_PER_WORKER`] fresh accounts in
+/// turn.
+pub(crate) async fn login_throughput(
+    addr: &str,
+    seconds: f64,
+    concurrency: usize,
+    sources: usize,
+) -> Result<Rate, String> {
+    let target: SocketAddr = addr.parse().map_err(|_| "bad server address")?;
+    let accounts = create_accounts(addr, concurrency * ACCOUNTS_PER_WORKER, 8).await?;
+    Ok(throughput(
+        target,
+        "/link",
+        seconds,
+        concurrency,
+        sources,
+        move |w, n| {
+            let (accid, token) = &accounts[w * ACCOUNTS_PER_WORKER + n % ACCOUNTS_PER_WORKER];
+            let device = format!("lg-{w}-{}", n % ACCOUNTS_PER_WORKER);
+            (
+                ws::login_frame(accid, token, CLIENT_TYPES[0], &device),
+                Some("loginOk"),
+            )
+        },
+    )
+    .await)
+}
+
 /// Runs `concurrency` workers for `seconds`: each repeatedly opens a
 /// fresh connection from a rotating source address, sends the frame that
 /// `frame(worker, n)` returns, waits for the reply, and closes.
-pub(crate) async fn throughput<F>(
+async fn throughput<F>(
     addr: SocketAddr,
     path: &'static str,
     seconds: f64,

@@ -7,7 +7,6 @@
 //! kick on one node, interleaved trial by trial.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
@@ -15,7 +14,7 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::args::Args;
-use crate::capacity::{throughput, Rate, ACCOUNTS_PER_WORKER};
+use crate::capacity::{login_throughput, Rate};
 use crate::http::{create_accounts, Account};
 use crate::server::{self, Process};
 use crate::ws::{self, CLIENT_TYPES};
@@ -126,24 +125,10 @@ async fn logins(
     let per_node = (concurrency / nodes.len()).max(1);
     let mut runs = Vec::new();
     for node in nodes {
-        let addr: SocketAddr = node.addr.parse().map_err(|_| "bad server address")?;
-        let accounts: Arc<Vec<Account>> =
-            Arc::new(create_accounts(&node.addr, per_node * ACCOUNTS_PER_WORKER, 8).await?);
-        runs.push(tokio::spawn(throughput(
-            addr,
-            "/link",
-            seconds,
-            per_node,
-            sources,
-            move |w, n| {
-                let (accid, token) = &accounts[w * ACCOUNTS_PER_WORKER + n % ACCOUNTS_PER_WORKER];
-                let device = format!("lg-{w}-{}", n % ACCOUNTS_PER_WORKER);
-                (
-                    ws::login_frame(accid, token, CLIENT_TYPES[0], &device),
-                    Some("loginOk"),
-                )
-            },
-        )));
+        let addr = node.addr.clone();
+        runs.push(tokio::spawn(async move {
+            login_throughput(&addr, seconds, per_node, sources).await
+        }));
     }
     let mut total = Rate {
         ok: 0,
@@ -151,7 +136,7 @@ async fn logins(
         seconds: 0.0,
     };
     for run in runs {
-        let r = run.await.map_err(|e| e.to_string())?;
+        let r = run.await.map_err(|e| e.to_string())??;
         total.ok += r.ok;
         total.failed += r.failed;
         total.seconds = total.seconds.max(r.seconds);
