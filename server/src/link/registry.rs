@@ -48,7 +48,8 @@ pub struct SessionInfo {
 }
 
 impl SessionInfo {
-    fn as_client(&self) -> Client {
+    /// The session as the account's other sessions see it (`clients`).
+    pub(crate) fn as_client(&self) -> Client {
         Client {
             client_id: self.client_id.clone(),
             client_type: self.client_type,

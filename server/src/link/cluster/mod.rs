@@ -25,7 +25,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use imlogin_protocol::{Client, ClientType, ClientsChange, KickReason, LoginMode, ServerFrame};
+use imlogin_protocol::{ClientType, ClientsChange, KickReason, LoginMode, ServerFrame};
 use sqlx::postgres::PgRow;
 use sqlx::{PgConnection, PgPool, Postgres, Row, Transaction};
 use tokio::task::JoinHandle;
@@ -121,16 +121,6 @@ fn channel_of(node_id: &str) -> String {
     format!("imlogin_node_{node_id}")
 }
 
-fn as_client(info: &SessionInfo) -> Client {
-    Client {
-        client_id: info.client_id.clone(),
-        client_type: info.client_type,
-        device_id: info.device_id.clone(),
-        custom_tag: info.custom_tag.clone(),
-        login_at: info.login_at,
-    }
-}
-
 /// Notices queued inside a transaction: (channel, payload).
 #[derive(Debug, Default)]
 struct Outbox(Vec<(String, String)>);
@@ -159,17 +149,17 @@ impl Outbox {
             let clients = live
                 .iter()
                 .filter(|o| o.info.client_id != to)
-                .map(|o| as_client(&o.info))
+                .map(|o| o.info.as_client())
                 .collect();
             let frame = ServerFrame::Clients { change, clients };
-            let notice = Notice::Send { to, frame };
-            let payload = notice.encode();
+            let payload = Notice::Send {
+                to: to.clone(),
+                frame,
+            }
+            .encode();
             if payload.len() <= MAX_PAYLOAD {
                 self.0.push((channel_of(&h.node_id), payload));
             } else {
-                let Notice::Send { to, .. } = notice else {
-                    continue;
-                };
                 let accid = accid.to_owned();
                 self.push(&h.node_id, &Notice::Refresh { to, accid, change });
             }
@@ -415,7 +405,7 @@ impl Cluster {
         .execute(&mut *conn)
         .await
         .map_err(&failed)?;
-        let others = remaining.iter().map(|h| as_client(&h.info)).collect();
+        let others = remaining.iter().map(|h| h.info.as_client()).collect();
         remaining.push(Held {
             node_id: self.node_id.clone(),
             info,
@@ -649,7 +639,7 @@ impl Cluster {
         let clients = list
             .iter()
             .filter(|(_, s)| s.client_id != to)
-            .map(|(_, s)| as_client(s))
+            .map(|(_, s)| s.as_client())
             .collect();
         if let Some((_, tx)) = lock(&self.local).get(to) {
             let _ = tx.send(Control::Send(ServerFrame::Clients { change, clients }));
