@@ -1,4 +1,4 @@
-//! The login contract (DESIGN §2), one test per behaviour, on a virtual clock.
+//! The login contract (docs/behaviour.md), one test per behaviour, on a virtual clock.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
