@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/: the release wasm, wasm-bindgen's `web`
 # target glue, then wasm-opt -Oz from the npm `binaryen` package (Debian's
-# wasm-opt 108 produces modules that break at run time; see SETUP.md).
+# wasm-opt 108 produces modules that break at run time), the minified glue
+# and declarations that type-check under TypeScript's default libraries.
+# `npm run build` runs it, and so does `npm pack` / `npm publish` (prepack).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -17,23 +19,13 @@ header() {
   printf '\n==> %s\n' "$*"
 }
 
+# Fails loudly, naming each missing piece and its install command, rather
+# than building a package without code (`npm pack` runs this as prepack).
 check_tools() {
-  local want have
-  want=$(wasm_bindgen_wanted)
-  have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }') || true
-  if [ -z "$want" ]; then
-    echo "Cargo.lock has no wasm-bindgen: build for wasm32 once" >&2
+  IMLOGIN_INSTALL=0 ensure_pieces rust wasm_target wasm_bindgen npm_packages || {
+    echo "scripts/build.sh: cannot build the npm package into $OUT/ without the pieces above" >&2
     exit 1
-  fi
-  if [ "$have" != "$want" ]; then
-    echo "wasm-bindgen CLI is '${have:-missing}', Cargo.lock wants $want:" >&2
-    echo "  cargo install wasm-bindgen-cli --version $want   (or run .ci/run)" >&2
-    exit 1
-  fi
-  if [ ! -x "$WASM_OPT" ] || [ ! -x node_modules/.bin/esbuild ]; then
-    echo "$WASM_OPT or esbuild is missing: run npm ci" >&2
-    exit 1
-  fi
+  }
 }
 
 build_wasm() {
@@ -45,6 +37,11 @@ bind() {
   header "wasm-bindgen --target web"
   rm -rf "$OUT"
   wasm-bindgen --target web --out-dir "$OUT" "$WASM_IN"
+}
+
+declarations() {
+  header "finish the TypeScript declarations"
+  node scripts/lib/declarations.mjs "$OUT"
 }
 
 optimize() {
@@ -98,6 +95,7 @@ report_sizes() {
 check_tools
 build_wasm
 bind
+declarations
 optimize
 minify_glue
 smoke_load

@@ -25,13 +25,6 @@ header() {
   printf '\n==> %s\n' "$*"
 }
 
-require() {
-  command -v "$1" >/dev/null || {
-    echo "npm run demo: '$1' is missing — $2" >&2
-    exit 1
-  }
-}
-
 demo_credentials() {
   mkdir -p "$DEMO_DIR"
   if [ ! -f "$DEMO_DIR/app.env" ]; then
@@ -47,15 +40,9 @@ demo_credentials() {
   set +a
 }
 
-require cargo "install Rust with rustup (https://rustup.rs)"
-require rustup "install Rust with rustup (https://rustup.rs)"
-require node "install Node.js 20 or later"
-require npm "install Node.js 20 or later"
-
 header "toolchain"
-install_wasm_target
-install_wasm_bindgen_cli
-ensure_npm_packages
+# Rust and Node must be there; the rest is installed when missing.
+ensure_pieces rust node wasm_target wasm_bindgen npm_packages || exit 1
 
 header "npm package (scripts/build.sh)"
 bash scripts/build.sh
