@@ -38,7 +38,7 @@ _apt_install() {
   export DEBIAN_FRONTEND=noninteractive
   for attempt in 1 2 3 4 5 6; do
     if { [ -n "$_apt_updated" ] || apt-get update -qq; } &&
-      apt-get install -y -qq --no-install-recommends "$@" >/dev/null; then
+      apt-get install -y -qq "$@" >/dev/null; then
       _apt_updated=1
       return 0
     fi
