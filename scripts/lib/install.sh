@@ -139,16 +139,29 @@ _piece_kind() {
   esac
 }
 
+# The piece whose tool installs PIECE (rustup/cargo, npm), if any.
+_piece_tool() {
+  case "$1" in
+    rust_components | wasm_target | wasm_bindgen | geckodriver | wasm_pack | cargo_fuzz) echo rust ;;
+    npm_packages) echo node ;;
+  esac
+}
+
 # ensure_pieces PIECE...: installs what is missing where it may, in order;
 # otherwise prints each missing piece with its command and returns 1.
 # Prints how long each install took.
 ensure_pieces() {
-  local piece kind missing=() start
+  local piece kind tool missing=() start
   for piece in "$@"; do
     if "have_$piece"; then
       continue
     fi
     kind=$(_piece_kind "$piece")
+    tool=$(_piece_tool "$piece")
+    if [ -n "$tool" ] && ! "have_$tool"; then
+      missing+=("$piece") # its installer is missing too: listed, not tried
+      continue
+    fi
     if { [ "$kind" = apt ] && _can_apt; } || { [ "$kind" = user ] && _can_install; }; then
       printf '\n==> install %s\n' "$piece"
       start=$SECONDS
@@ -181,10 +194,11 @@ show_versions() {
   for line in "rustc --version" "cargo --version" "node --version" "npm --version" \
     "wasm-bindgen --version" "node_modules/.bin/wasm-opt --version" \
     "chromium --version" "chromedriver --version" "firefox-esr --version" \
-    "geckodriver --version" "wasm-pack --version" "cargo fuzz --version" \
-    "WebKitWebDriver --version"; do
+    "geckodriver --version" "wasm-pack --version" "cargo fuzz --version"; do
     printf '    %-40s %s\n' "$line" "$($line 2>/dev/null | grep -v '^\[' | head -n 1 || true)"
   done
+  printf '    %-40s %s\n' "WebKitGTK (WebKitWebDriver)" \
+    "$(dpkg-query -W -f='${Version}' libwebkit2gtk-4.1-0 2>/dev/null || echo missing)"
 }
 
 # `npm ci` only when node_modules is missing or older than the lock file
