@@ -10,9 +10,19 @@
 //!   [`auto_login`](LoginMachine::auto_login),
 //!   [`kick_client`](LoginMachine::kick_client),
 //!   [`logout`](LoginMachine::logout);
-//! - **`handle_*` inputs** from the transport, timers and the browser;
-//! - **[`poll_output`](LoginMachine::poll_output)**, which the driver calls
-//!   after every input until it returns `None`.
+//! - **`handle_*` inputs** from the transport and the browser, and
+//!   [`handle_timeout`](LoginMachine::handle_timeout) when the clock reaches
+//!   the deadline;
+//! - **`poll_*` outputs**: [`poll_output`](LoginMachine::poll_output), which
+//!   the driver calls after every input until it returns `None`, then
+//!   [`poll_timeout`](LoginMachine::poll_timeout), the one deadline the
+//!   driver sleeps until.
+//!
+//! A driver therefore keeps one timer: after every input it drains
+//! `poll_output`, then (re-)arms its timer for `poll_timeout()`; when the
+//! timer fires it calls `handle_timeout(now)` and does the same again. A
+//! timer that fires early is harmless (`handle_timeout` only acts on what is
+//! due), and so is one that fires late.
 
 use std::collections::VecDeque;
 
@@ -21,9 +31,9 @@ use imlogin_protocol::{
 };
 
 use crate::config::MAX_DURATION_MS;
+use crate::timer::{Timer, TimerTable};
 use crate::{
     Config, ConnId, Credentials, Event, LoginError, Output, RequestId, Rng, Status, StoredSession,
-    Timer, TimerTable,
 };
 
 /// An app-supplied override of the backoff delay:
@@ -191,16 +201,6 @@ impl LoginMachine {
         self.conn.as_ref().map(|c| c.id)
     }
 
-    /// The armed timers.
-    pub fn timers(&self) -> &TimerTable {
-        &self.timers
-    }
-
-    /// The armed timer that fires first, and when.
-    pub fn next_timeout(&self) -> Option<(Timer, f64)> {
-        self.timers.next_timeout()
-    }
-
     /// Whether a `login`/`auto_login` call is waiting for its outcome.
     pub fn has_pending_login(&self) -> bool {
         self.pending.is_some()
@@ -216,6 +216,16 @@ impl LoginMachine {
     #[must_use]
     pub fn poll_output(&mut self) -> Option<Output> {
         self.outputs.pop_front()
+    }
+
+    /// When the driver must call [`handle_timeout`](Self::handle_timeout)
+    /// next, on its clock; `None` when nothing is due ever (logged out).
+    ///
+    /// Read it after draining [`poll_output`](Self::poll_output): every
+    /// input may move it.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<f64> {
+        self.timers.next_timeout().map(|(_, at)| at)
     }
 
     // ----- app commands -----
@@ -512,44 +522,16 @@ impl LoginMachine {
 
     // ----- timer and browser inputs -----
 
-    /// `timer` fired. A timer that is no longer armed is ignored.
-    pub fn handle_timer(&mut self, now: f64, timer: Timer) {
-        if !self.timers.stop(timer) {
-            return;
-        }
-        match timer {
-            Timer::LoginTimeout => {
-                if matches!(self.pending_kind(), Some(PendingKind::Manual { .. }))
-                    && !self.is_established()
-                {
-                    self.stop(Some(LoginError::from_code(LoginCode::Timeout)), false, None);
-                }
+    /// The driver's clock reached (or passed) [`poll_timeout`](Self::poll_timeout):
+    /// everything due by `now` happens, earliest first. Called early, it
+    /// does nothing.
+    pub fn handle_timeout(&mut self, now: f64) {
+        while let Some((timer, at)) = self.timers.next_timeout() {
+            if at > now {
+                break;
             }
-            Timer::ConnectTimeout => {
-                if self.status == Status::Connecting {
-                    let error = LoginError::new(LoginCode::Timeout, "connection attempt timed out");
-                    self.retry(now, error);
-                }
-            }
-            Timer::Reconnect => {
-                if self.status == Status::Waiting {
-                    self.reconnect(now);
-                }
-            }
-            Timer::Heartbeat => {
-                if let (Some(conn), Status::LoggedIn) = (&self.conn, self.status) {
-                    self.outputs
-                        .push_back(Output::Send(conn.id, ClientFrame::Ping));
-                    self.arm(Timer::PongTimeout, now + self.heartbeat_ms);
-                }
-            }
-            Timer::PongTimeout => {
-                if self.status == Status::LoggedIn {
-                    let error =
-                        LoginError::new(LoginCode::NetworkUnavailable, "no pong: connection lost");
-                    self.retry(now, error);
-                }
-            }
+            self.timers.stop(timer);
+            self.fire(now, timer);
         }
     }
 
@@ -597,6 +579,44 @@ impl LoginMachine {
 
     // ----- internals -----
 
+    /// `timer`, just disarmed, is due.
+    fn fire(&mut self, now: f64, timer: Timer) {
+        match timer {
+            Timer::LoginTimeout => {
+                if matches!(self.pending_kind(), Some(PendingKind::Manual { .. }))
+                    && !self.is_established()
+                {
+                    self.stop(Some(LoginError::from_code(LoginCode::Timeout)), false, None);
+                }
+            }
+            Timer::ConnectTimeout => {
+                if self.status == Status::Connecting {
+                    let error = LoginError::new(LoginCode::Timeout, "connection attempt timed out");
+                    self.retry(now, error);
+                }
+            }
+            Timer::Reconnect => {
+                if self.status == Status::Waiting {
+                    self.reconnect(now);
+                }
+            }
+            Timer::Heartbeat => {
+                if let (Some(conn), Status::LoggedIn) = (&self.conn, self.status) {
+                    self.outputs
+                        .push_back(Output::Send(conn.id, ClientFrame::Ping));
+                    self.arm(Timer::PongTimeout, now + self.heartbeat_ms);
+                }
+            }
+            Timer::PongTimeout => {
+                if self.status == Status::LoggedIn {
+                    let error =
+                        LoginError::new(LoginCode::NetworkUnavailable, "no pong: connection lost");
+                    self.retry(now, error);
+                }
+            }
+        }
+    }
+
     fn new_request(&mut self) -> RequestId {
         self.next_request += 1;
         RequestId(self.next_request)
@@ -623,19 +643,14 @@ impl LoginMachine {
 
     fn arm(&mut self, timer: Timer, at: f64) {
         self.timers.set(timer, at);
-        self.outputs.push_back(Output::SetTimer(timer, at));
     }
 
     fn disarm(&mut self, timer: Timer) {
-        if self.timers.stop(timer) {
-            self.outputs.push_back(Output::CancelTimer(timer));
-        }
+        self.timers.stop(timer);
     }
 
     fn disarm_all(&mut self) {
-        for timer in Timer::ALL {
-            self.disarm(timer);
-        }
+        self.timers = TimerTable::default();
     }
 
     fn close_conn(&mut self) {

@@ -2,7 +2,7 @@
 
 use imlogin_protocol::{Client, ClientFrame, ClientType, KickReason};
 
-use crate::{LoginError, Status, StoredSession, Timer};
+use crate::{LoginError, Status, StoredSession};
 
 /// Identifies one connection the machine asked for. Transport events carry
 /// it back, so that a late event of an abandoned socket is ignored.
@@ -29,10 +29,6 @@ pub enum Output {
     Send(ConnId, ClientFrame),
     /// Close the connection with this code; report nothing more about it.
     Close(ConnId, u16),
-    /// Arm (or re-arm) the timer to fire at this time of the driver's clock.
-    SetTimer(Timer, f64),
-    /// Disarm the timer.
-    CancelTimer(Timer),
     /// Store the session record (credentials that just logged in).
     Persist(StoredSession),
     /// Remove the stored session record.

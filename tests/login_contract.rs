@@ -5,19 +5,18 @@ mod common;
 
 use common::*;
 use imlogin::protocol::{ClientFrame, KickReason, LoginMode, ServerFrame};
-use imlogin::{BackoffConfig, Event, Output, Status, Timer};
+use imlogin::{BackoffConfig, Event, Output, Status};
 
 // ----- starting a login -----
 
 #[test]
-fn manual_login_connects_arms_the_login_timeout_and_becomes_connecting() {
+fn manual_login_connects_becomes_connecting_and_wakes_at_the_connect_timeout() {
     let mut h = Harness::new();
     h.default_reply = Reply::Hang;
     h.login("alice", "tok");
     assert_eq!(h.connects(), 1);
     assert_eq!(h.status(), Status::Connecting);
-    assert_eq!(h.m.timers().get(Timer::LoginTimeout), Some(30_000.0));
-    assert_eq!(h.m.timers().get(Timer::ConnectTimeout), Some(10_000.0));
+    assert_eq!(h.m.poll_timeout(), Some(10_000.0));
 }
 
 #[test]
@@ -132,9 +131,8 @@ fn login_ok_persists_arms_the_heartbeat_and_resolves() {
     let stored = h.persisted.as_ref().expect("session persisted");
     assert_eq!(stored.credentials.accid, "alice");
     assert_eq!(stored.saved_at, 1_700_000_000_000);
-    assert_eq!(h.m.timers().get(Timer::Heartbeat), Some(30_000.0));
-    assert_eq!(h.m.timers().get(Timer::LoginTimeout), None);
-    assert_eq!(h.m.timers().get(Timer::ConnectTimeout), None);
+    // The heartbeat is next: the connect timeout (10 s) is disarmed.
+    assert_eq!(h.m.poll_timeout(), Some(30_000.0));
     assert_eq!(h.statuses(), vec![Status::Connecting, Status::LoggedIn]);
 }
 
@@ -151,7 +149,7 @@ fn each_terminal_code_stops_clears_the_session_and_rejects() {
         assert_eq!(h.rejected_code(id), code);
         assert_eq!(h.persisted, None, "{code} clears the persisted session");
         assert_eq!(h.status(), Status::LoggedOut);
-        assert!(h.m.timers().is_idle());
+        assert_eq!(h.m.poll_timeout(), None);
         h.advance(HOUR);
         assert_eq!(h.connects(), 1, "{code} never retries");
         assert!(h
@@ -214,7 +212,7 @@ fn manual_login_timeout_rejects_408() {
     h.advance(1.0);
     assert_eq!(h.rejected_code(id), 408);
     assert_eq!(h.status(), Status::LoggedOut);
-    assert!(h.m.timers().is_idle());
+    assert_eq!(h.m.poll_timeout(), None);
 }
 
 #[test]
@@ -254,15 +252,18 @@ fn heartbeat_sends_ping_and_arms_the_pong_timeout() {
         .log
         .iter()
         .any(|(_, o)| matches!(o, Output::Send(_, ClientFrame::Ping))));
-    assert_eq!(h.m.timers().get(Timer::PongTimeout), Some(60_000.0));
+    // Next: the pong timeout, one heartbeat after the ping.
+    assert_eq!(h.m.poll_timeout(), Some(60_000.0));
+    h.advance(30_000.0);
+    assert_ne!(h.status(), Status::LoggedIn, "no pong: connection dropped");
 }
 
 #[test]
 fn pong_cancels_the_pong_timeout_and_rearms_the_heartbeat() {
     let mut h = Harness::logged_in_as("alice");
     h.advance(30_000.0);
-    assert_eq!(h.m.timers().get(Timer::PongTimeout), None);
-    assert_eq!(h.m.timers().get(Timer::Heartbeat), Some(60_000.0));
+    // Next: the following heartbeat (no pong timeout is left armed).
+    assert_eq!(h.m.poll_timeout(), Some(60_000.0));
     h.advance(10.0 * 30_000.0);
     assert_eq!(h.status(), Status::LoggedIn);
     assert_eq!(h.connects(), 1);
@@ -286,7 +287,7 @@ fn heartbeat_interval_follows_the_server_suggestion() {
         },
     );
     h.pump();
-    assert_eq!(h.m.timers().get(Timer::Heartbeat), Some(5_000.0));
+    assert_eq!(h.m.poll_timeout(), Some(5_000.0));
 }
 
 #[test]
@@ -343,7 +344,7 @@ fn kicked_stops_and_never_reconnects() {
             h.persisted.is_some(),
             "{reason:?} keeps the persisted session"
         );
-        assert!(h.m.timers().is_idle());
+        assert_eq!(h.m.poll_timeout(), None);
         h.advance(HOUR);
         assert_eq!(h.connects(), 1);
     }
@@ -432,7 +433,8 @@ fn page_visible_while_waiting_attempts_at_once() {
     h.pump();
     assert_eq!(h.connects(), before + 1);
     assert_eq!(h.status(), Status::LoggedIn);
-    assert_eq!(h.m.timers().get(Timer::Reconnect), None);
+    // The backoff timer is gone: next is the new session's heartbeat.
+    assert_eq!(h.next_wake_in(), Some(30_000.0));
 }
 
 #[test]
@@ -442,13 +444,13 @@ fn offline_with_a_session_closes_and_waits_in_offline() {
     h.offline();
     assert_eq!(h.status(), Status::Offline);
     assert!(h.open.is_none());
-    assert!(h.m.timers().is_idle());
+    assert_eq!(h.m.poll_timeout(), None);
     // from waiting
     let mut h = Harness::logged_in_as("alice");
     h.drop_connection(1006);
     h.offline();
     assert_eq!(h.status(), Status::Offline);
-    assert!(h.m.timers().is_idle());
+    assert_eq!(h.m.poll_timeout(), None);
     // from connecting (auto login)
     let mut h = Harness::new();
     h.default_reply = Reply::Hang;
@@ -671,13 +673,12 @@ fn logout_in_each_status_leaves_no_timer_armed_and_clears_the_session() {
         let mut h = setup();
         let before = h.status();
         h.logout();
-        assert!(h.m.timers().is_idle(), "from {before:?}");
-        assert!(h.driver_timers.is_empty());
+        assert_eq!(h.m.poll_timeout(), None, "from {before:?}");
         assert!(h.open.is_none());
         assert_eq!(h.persisted, None);
         assert_eq!(h.status(), Status::LoggedOut);
         h.advance(HOUR);
-        assert!(h.m.timers().is_idle());
+        assert_eq!(h.m.poll_timeout(), None);
     }
 }
 

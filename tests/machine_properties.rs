@@ -4,9 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use imlogin::protocol::{ClientType, KickReason, LoginCode, ServerFrame};
-use imlogin::{
-    Config, ConnId, Credentials, Event, LoginMachine, Output, RequestId, StoredSession, Timer,
-};
+use imlogin::{Config, ConnId, Credentials, Event, LoginMachine, Output, RequestId, StoredSession};
 use proptest::prelude::*;
 
 /// One thing that can happen to the machine.
@@ -31,7 +29,7 @@ enum Step {
     Closed,
     Error,
     Garbage,
-    /// Time passes: the due timers fire.
+    /// Time passes: the machine wakes at each deadline on the way.
     Advance(u32),
     Offline,
     Online,
@@ -74,7 +72,6 @@ struct World {
     /// closed to it.
     live: HashSet<ConnId>,
     abandoned: Vec<ConnId>,
-    timers: HashMap<Timer, f64>,
     requests: HashSet<RequestId>,
     settled: HashMap<RequestId, u32>,
     /// The `retryAfterMs` of the last retryable answer, the delay's floor.
@@ -95,7 +92,6 @@ impl World {
             online: true,
             live: HashSet::new(),
             abandoned: Vec::new(),
-            timers: HashMap::new(),
             requests: HashSet::new(),
             settled: HashMap::new(),
             floor: None,
@@ -122,15 +118,6 @@ impl World {
                 Output::Close(c, _) => {
                     self.live.remove(&c);
                     self.abandoned.push(c);
-                }
-                Output::SetTimer(t, at) => {
-                    self.timers.insert(t, at);
-                }
-                Output::CancelTimer(t) => {
-                    prop_assert!(
-                        self.timers.remove(&t).is_some(),
-                        "cancel of an unarmed timer"
-                    );
                 }
                 Output::Settle(id, _) => {
                     prop_assert!(self.requests.contains(&id), "settled an unknown request");
@@ -165,15 +152,14 @@ impl World {
                 "more than one connection open or opening"
             );
         }
-        let machine: HashMap<Timer, f64> = Timer::ALL
-            .iter()
-            .filter_map(|&t| self.m.timers().get(t).map(|at| (t, at)))
-            .collect();
-        prop_assert_eq!(
-            &machine,
-            &self.timers,
-            "driver and machine disagree on timers"
-        );
+        if let Some(at) = self.m.poll_timeout() {
+            prop_assert!(
+                at >= self.now,
+                "a deadline in the past: {} < {}",
+                at,
+                self.now
+            );
+        }
         Ok(())
     }
 
@@ -198,7 +184,11 @@ impl World {
             Step::Logout => {
                 self.m.logout(now);
                 self.drain()?;
-                prop_assert!(self.m.timers().is_idle(), "a timer is armed after logout");
+                prop_assert_eq!(
+                    self.m.poll_timeout(),
+                    None,
+                    "a deadline is left after logout"
+                );
                 prop_assert!(self.live.is_empty(), "a connection is open after logout");
                 prop_assert!(!self.m.has_pending_login());
             }
@@ -273,14 +263,21 @@ impl World {
             }
             Step::Advance(ms) => {
                 let until = self.now + f64::from(ms);
-                while let Some((t, at)) = self.m.next_timeout() {
+                while let Some(at) = self.m.poll_timeout() {
                     if at > until {
                         break;
                     }
                     self.now = self.now.max(at);
-                    self.timers.remove(&t);
-                    self.m.handle_timer(self.now, t);
+                    self.m.handle_timeout(self.now);
                     self.drain()?;
+                    if let Some(next) = self.m.poll_timeout() {
+                        prop_assert!(
+                            next > self.now,
+                            "handle_timeout left {} due at {}",
+                            next,
+                            self.now
+                        );
+                    }
                 }
                 self.now = until;
             }
@@ -325,6 +322,6 @@ proptest! {
         for id in &w.requests {
             prop_assert_eq!(w.settled.get(id).copied(), Some(1), "request {:?} never settled", id);
         }
-        prop_assert!(w.m.timers().is_idle());
+        prop_assert_eq!(w.m.poll_timeout(), None);
     }
 }

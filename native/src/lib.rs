@@ -1,7 +1,7 @@
 //! A native driver for [`imlogin::LoginMachine`]: one tokio task per client
 //! runs the very machine the browser package runs, over a real WebSocket
-//! (tokio-tungstenite), with tokio's clock for `now` and the machine's own
-//! timer table for sleeping. Used by the end-to-end tests of core + server,
+//! (tokio-tungstenite), with tokio's clock for `now` and one sleep until the
+//! machine's `poll_timeout()`. Used by the end-to-end tests of core + server,
 //! and by load generators.
 //!
 //! ```no_run
@@ -312,10 +312,10 @@ impl Driver {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         loop {
             self.drain();
-            let deadline = self.machine.next_timeout();
-            let sleep_until = deadline.map(|(_, at)| {
-                self.start + std::time::Duration::from_secs_f64((at.max(0.0)) / 1000.0)
-            });
+            let sleep_until = self
+                .machine
+                .poll_timeout()
+                .map(|at| self.start + std::time::Duration::from_secs_f64((at.max(0.0)) / 1000.0));
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(c) => self.command(c),
@@ -333,15 +333,8 @@ impl Driver {
                     }
                 }
                 _ = sleep_or_forever(sleep_until) => {
-                    // Fire every timer that is due (the table is the truth;
-                    // the machine ignores a timer that is no longer armed).
                     let now = self.now();
-                    while let Some((timer, at)) = self.machine.next_timeout() {
-                        if at > now {
-                            break;
-                        }
-                        self.machine.handle_timer(now, timer);
-                    }
+                    self.machine.handle_timeout(now);
                 }
             }
         }
@@ -405,8 +398,6 @@ impl Driver {
                         let _ = socket.send(SocketCommand::Close(code));
                     }
                 }
-                // The machine's timer table is read directly in `run`.
-                Output::SetTimer(..) | Output::CancelTimer(_) => {}
                 Output::Persist(session) => {
                     *self.persisted.lock().unwrap_or_else(|e| e.into_inner()) = Some(session);
                 }
