@@ -4,7 +4,9 @@
 use std::collections::{HashMap, HashSet};
 
 use imlogin::protocol::{ClientType, KickReason, LoginCode, ServerFrame};
-use imlogin::{Config, ConnId, Credentials, Event, LoginMachine, Output, RequestId, StoredSession};
+use imlogin::{
+    Config, ConnId, Credentials, Event, LoginMachine, Output, RequestId, Status, StoredSession,
+};
 use proptest::prelude::*;
 
 /// One thing that can happen to the machine.
@@ -16,6 +18,11 @@ enum Step {
     },
     AutoLogin {
         stored: bool,
+        force: bool,
+    },
+    /// An auto login with credentials the app server just issued.
+    AutoLoginWith {
+        token: u8,
         force: bool,
     },
     Logout,
@@ -44,6 +51,7 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         2 => (any::<bool>(), any::<bool>()).prop_map(|(v, f)| Step::Login { valid: v || f, force: f }),
         2 => (any::<bool>(), any::<bool>()).prop_map(|(s, f)| Step::AutoLogin { stored: s, force: f }),
+        1 => (0u8..3, any::<bool>()).prop_map(|(t, f)| Step::AutoLoginWith { token: t, force: f }),
         1 => Just(Step::Logout),
         1 => Just(Step::Kick),
         4 => Just(Step::Opened),
@@ -73,6 +81,8 @@ struct World {
     live: HashSet<ConnId>,
     abandoned: Vec<ConnId>,
     requests: HashSet<RequestId>,
+    /// The `login` calls among them.
+    manual: HashSet<RequestId>,
     settled: HashMap<RequestId, u32>,
     /// The `retryAfterMs` of the last retryable answer, the delay's floor.
     floor: Option<f64>,
@@ -93,6 +103,7 @@ impl World {
             live: HashSet::new(),
             abandoned: Vec::new(),
             requests: HashSet::new(),
+            manual: HashSet::new(),
             settled: HashMap::new(),
             floor: None,
             dynamic,
@@ -109,10 +120,7 @@ impl World {
             match out {
                 Output::Connect(c) => {
                     prop_assert!(self.online, "Connect while the browser is offline");
-                    prop_assert!(
-                        self.m.has_pending_login() || self.m.is_established(),
-                        "Connect without a pending login or an established session"
-                    );
+                    prop_assert!(self.m.accid().is_some(), "Connect without a session");
                     self.live.insert(c);
                 }
                 Output::Close(c, _) => {
@@ -160,6 +168,17 @@ impl World {
                 self.now
             );
         }
+        // autoLogin settles on the first outcome: nothing waits through a
+        // backoff or offline, except calls that joined a manual login.
+        if matches!(self.m.status(), Status::Waiting | Status::Offline) {
+            let unsettled = |id: &&RequestId| !self.settled.contains_key(id);
+            prop_assert!(
+                self.requests.iter().filter(unsettled).count() == 0
+                    || self.manual.iter().any(|id| !self.settled.contains_key(id)),
+                "a call still waits in {:?} without a manual login under way",
+                self.m.status()
+            );
+        }
         Ok(())
     }
 
@@ -171,6 +190,7 @@ impl World {
                     .m
                     .login(now, if valid { "alice" } else { "bad accid" }, "tok", force);
                 self.requests.insert(id);
+                self.manual.insert(id);
             }
             Step::AutoLogin { stored, force } => {
                 let s = stored.then(|| StoredSession {
@@ -180,6 +200,11 @@ impl World {
                 if let Some(id) = self.m.auto_login(now, s, force) {
                     self.requests.insert(id);
                 }
+            }
+            Step::AutoLoginWith { token, force } => {
+                let token = ["tok", "fresh", ""][usize::from(token)];
+                let id = self.m.auto_login_with(now, "alice", token, force);
+                self.requests.insert(id);
             }
             Step::Logout => {
                 self.m.logout(now);

@@ -42,6 +42,12 @@ enum Command {
         force: bool,
         reply: oneshot::Sender<Result<bool, LoginError>>,
     },
+    AutoLoginWith {
+        accid: String,
+        token: String,
+        force: bool,
+        reply: oneshot::Sender<Result<bool, LoginError>>,
+    },
     Kick {
         client_id: String,
         reply: oneshot::Sender<Result<(), LoginError>>,
@@ -163,10 +169,31 @@ impl NativeClient {
     }
 
     /// An auto login with the persisted session; resolves like the JS
-    /// `autoLogin()` (`false` when nothing is persisted).
+    /// `autoLogin()`: `false` when nothing is persisted, `true` once logged
+    /// in or as soon as an attempt fails for network reasons (the session
+    /// is kept and retried), an error for a terminal refusal.
     pub async fn auto_login(&self, force: bool) -> Result<bool, LoginError> {
         let (reply, rx) = oneshot::channel();
         self.send(Command::AutoLogin { force, reply });
+        rx.await.unwrap_or_else(|_| Err(cancelled()))
+    }
+
+    /// An auto login with credentials the app server has just issued
+    /// ([`LoginMachine::auto_login_with`]); settles like
+    /// [`auto_login`](Self::auto_login).
+    pub async fn auto_login_with(
+        &self,
+        accid: &str,
+        token: &str,
+        force: bool,
+    ) -> Result<bool, LoginError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::AutoLoginWith {
+            accid: accid.to_owned(),
+            token: token.to_owned(),
+            force,
+            reply,
+        });
         rx.await.unwrap_or_else(|_| Err(cancelled()))
     }
 
@@ -366,6 +393,15 @@ impl Driver {
                         let _ = reply.send(Ok(false));
                     }
                 }
+            }
+            Command::AutoLoginWith {
+                accid,
+                token,
+                force,
+                reply,
+            } => {
+                let id = self.machine.auto_login_with(now, &accid, &token, force);
+                self.replies.insert(id, Reply::Bool(reply));
             }
             Command::Kick { client_id, reply } => {
                 let id = self.machine.kick_client(now, &client_id);
