@@ -7,6 +7,10 @@
 //! browser's online/offline and visibility events; the native tests drive it
 //! with a virtual clock.
 //!
+//! [`tab_group::TabGroup`] is the second core: it owns a tab's machine and
+//! plays the tab's part in the group of tabs that share one connection
+//! (`tabs: "shared"`), in the same style.
+//!
 //! A driver's loop, in short: after every input, drain the outputs, then
 //! sleep until the one deadline the machine shows.
 //!
@@ -45,6 +49,7 @@ mod output;
 mod rng;
 mod session;
 mod status;
+pub mod tab_group;
 mod tabs;
 mod timer;
 

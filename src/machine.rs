@@ -84,6 +84,19 @@ impl Session {
     }
 }
 
+/// What another tab needs to carry this machine's session on after it
+/// (the tab group's takeover): the credentials and where the login stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Handover {
+    pub credentials: Credentials,
+    /// The credentials have logged in: resume in auto mode, never forced.
+    pub established: bool,
+    /// Mandatory login, for the attempts until the first success.
+    pub force: bool,
+    /// A manual login under way (its failure ends the session).
+    pub manual: bool,
+}
+
 /// How a session ends, for [`LoginMachine::stop`].
 enum Ending {
     /// A failure: reported (`loginFailed`), and the waiting calls reject
@@ -232,6 +245,76 @@ impl LoginMachine {
     #[must_use]
     pub fn poll_timeout(&self) -> Option<f64> {
         self.timers.next_timeout().map(|(_, at)| at)
+    }
+
+    /// The session, as a tab taking over would carry it on.
+    pub(crate) fn handover(&self) -> Option<Handover> {
+        let session = self.session.as_ref()?;
+        Some(Handover {
+            credentials: session.credentials.clone(),
+            established: session.established,
+            force: session.force,
+            manual: session.is_manual(),
+        })
+    }
+
+    /// Adopts the device id of the tab group whose connection this machine
+    /// is about to hold, so that the server sees one device whatever tab
+    /// holds it. Takes effect from the next login frame.
+    pub(crate) fn set_device_id(&mut self, device_id: &str) {
+        device_id.clone_into(&mut self.config.device_id);
+    }
+
+    /// Carries on a session another machine held (see [`Handover`]): a
+    /// manual login under way starts again as one (offline: fails with 415);
+    /// anything else resumes in auto mode, an established session without
+    /// `force`. The returned request settles like the call that started it.
+    pub(crate) fn resume(&mut self, now: f64, handover: Handover) -> RequestId {
+        let request = self.new_request();
+        if handover.manual && !handover.established {
+            if !self.online {
+                self.reject_now(
+                    request,
+                    LoginError::from_code(LoginCode::NetworkUnavailable),
+                );
+                return request;
+            }
+            self.start(handover.credentials, handover.force, Some(1), request);
+            self.arm(
+                Timer::LoginTimeout,
+                now + clamp_ms(self.config.login_timeout_ms, 1_000.0),
+            );
+            self.connect(now);
+        } else {
+            let force = handover.force && !handover.established;
+            self.start(handover.credentials, force, None, request);
+            if let Some(session) = &mut self.session {
+                session.established = handover.established;
+            }
+            if self.online {
+                self.connect(now);
+            } else {
+                self.set_status(Status::Offline);
+                self.settle_waiters(Ok(()));
+            }
+        }
+        request
+    }
+
+    /// Lets go of everything without a word: closes the connection, stops
+    /// every timer, forgets the session and the calls waiting on it (whose
+    /// outcome another tab now owes), and ends in `loggedOut` without an
+    /// event. For a tab that leaves its group: the session is not logged
+    /// out, it moves on with the group.
+    pub(crate) fn shut_down(&mut self) {
+        self.close_conn();
+        self.disarm_all();
+        self.waiters.clear();
+        self.kicks.clear();
+        self.session = None;
+        self.clients.clear();
+        self.client_id = None;
+        self.status = Status::LoggedOut;
     }
 
     // ----- app commands -----

@@ -1,6 +1,7 @@
 //! What the login machine asks its driver to do, and what it tells the app.
 
 use imlogin_protocol::{Client, ClientFrame, ClientType, KickReason};
+use serde::{Deserialize, Serialize};
 
 use crate::{LoginError, Status, StoredSession};
 
@@ -40,7 +41,10 @@ pub enum Output {
 }
 
 /// Something the app is told through `on(name, listener)`.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serde-derived so that the tab group can carry it between tabs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Event {
     /// The status changed (`"status"`).
     Status(Status),
@@ -48,6 +52,7 @@ pub enum Event {
     /// (`"loginFailed"`). Cancellations (499) are not failures.
     LoginFailed(LoginError),
     /// The server ended the session (`"kicked"`); nothing reconnects.
+    #[serde(rename_all = "camelCase")]
     Kicked {
         /// Why.
         reason: KickReason,
@@ -56,6 +61,7 @@ pub enum Event {
     },
     /// A connection attempt failed; the next one comes after `delay_ms`
     /// (`"reconnecting"`).
+    #[serde(rename_all = "camelCase")]
     Reconnecting {
         /// Counts the failed attempts in a row, from 1. The backoff delay
         /// lies in `[0, min(maxMs, initialMs · 2^(attempt−1))]`.
