@@ -323,3 +323,24 @@ fn a_terminal_refusal_reaches_every_tab_and_rejects_the_forwarded_call() {
     assert_eq!(sim.local_record, None, "the refused record is cleared");
     assert_clean(&sim);
 }
+
+#[test]
+fn a_followers_older_record_does_not_replace_the_group_session() {
+    // With sessionStorage each tab keeps the record of the last login it
+    // carried out itself, which may be older than the group's session.
+    let mut sim = leader_and_follower(Persistence::Session);
+    sim.call(0, CallKind::Login("alice"));
+    sim.advance(1_000.0);
+    sim.tabs[1].as_mut().unwrap().session_record = Some(imlogin::StoredSession {
+        credentials: imlogin::Credentials::new("bob", "token-bob").unwrap(),
+        saved_at: 1,
+    });
+    let id = sim.call(1, CallKind::AutoLogin).unwrap();
+    sim.advance(1_000.0);
+    assert_eq!(sim.outcome(1, id), Some(Ok(true)));
+    for i in [0, 1] {
+        assert_eq!(sim.tab(i).unwrap().core.accid(), Some("alice"), "tab {i}");
+    }
+    assert_eq!(sim.server.logins.len(), 1, "the session went on untouched");
+    assert_clean(&sim);
+}

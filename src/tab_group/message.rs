@@ -95,6 +95,7 @@ pub enum Call {
     },
     /// `autoLogin({ force })`, with the session record the calling tab's
     /// storage holds (with `persistence: "session"` each tab has its own).
+    /// When the group has a session the call joins it, whatever the record.
     AutoLogin {
         /// The caller's saved session, if any.
         saved: Option<WireCredentials>,

@@ -898,6 +898,10 @@ impl TabGroup {
                 self.requests.push((request, origin));
             }
             Call::AutoLogin { saved, force } => {
+                // The group's session, when there is one, wins over the
+                // caller's record (with `persistence: "session"` a tab may
+                // hold an older one): the call joins it.
+                let saved = saved.filter(|_| m.accid().is_none());
                 let stored = saved
                     .and_then(|c| c.checked())
                     .map(|credentials| StoredSession {
