@@ -1,8 +1,11 @@
 //! The login status a user interface shows.
 
+use serde::{Deserialize, Serialize};
+
 /// Where the login machine stands. Exposed to JS as the strings of
-/// [`Status::as_str`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// [`Status::as_str`] (also its serde form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Status {
     /// No session: nothing is connected and nothing will reconnect.
     LoggedOut,

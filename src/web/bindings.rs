@@ -173,9 +173,12 @@ impl LoginManager {
     }
 
     /// Auto login with the session persisted by an earlier successful login.
-    /// Resolves `false` at once when none is persisted, `true` once logged
-    /// in (it stays pending while offline or retrying); rejects on a fatal
-    /// code, 417, or 499.
+    /// Settles on the first outcome: `false` at once when none is persisted;
+    /// `true` once logged in, and `true` too as soon as an attempt fails for
+    /// network reasons or the browser is offline (the session is kept and
+    /// resumed by itself; `status` tells where it stands); rejects on a
+    /// terminal refusal (302, 403, 414, 417, 422) or 499. Called again while
+    /// a login is under way, it joins it.
     #[wasm_bindgen(js_name = autoLogin, unchecked_return_type = "Promise<boolean>")]
     pub fn auto_login(
         &self,

@@ -34,10 +34,10 @@ use super::network::{NetworkEvent, NetworkListeners, StorageWatch};
 use super::payloads;
 use super::storage::{Store, WriteError};
 use super::tabs::{TabLink, TabSignal};
-use super::timers::TimerSlots;
+use super::timers::WakeTimer;
 use super::transport::{Socket, SocketEvent};
 use crate::{
-    ConnId, Event, LoginError, LoginMachine, Output, RequestId, Status, TabCall, TabMessage, Timer,
+    ConnId, Event, LoginError, LoginMachine, Output, RequestId, Status, TabCall, TabMessage,
 };
 
 /// Who settles a request once its outcome is known.
@@ -105,7 +105,7 @@ pub struct Driver {
     pub token_provider: Option<Function>,
     pub store: Store,
     socket: Option<(ConnId, Socket)>,
-    timers: TimerSlots,
+    timer: WakeTimer,
     _network: NetworkListeners,
     _storage_watch: Option<StorageWatch>,
     pub listeners: Vec<(&'static str, Function)>,
@@ -199,7 +199,7 @@ pub fn start(parts: Parts) -> Rc<RefCell<Driver>> {
             token_provider: parts.token_provider,
             store: parts.store,
             socket: None,
-            timers: TimerSlots::new(move |timer| run(&on_timer, |d, now| d.on_timer(now, timer))),
+            timer: WakeTimer::new(move || run(&on_timer, |d, now| d.on_timer(now))),
             _network: NetworkListeners::new(move |event| {
                 run(&on_network, |d, now| d.on_network(now, event))
             }),
@@ -383,8 +383,6 @@ impl Driver {
                         }
                     }
                 }
-                Output::SetTimer(timer, at) => self.timers.set(timer, at - js::performance_now()),
-                Output::CancelTimer(timer) => self.timers.cancel(timer),
                 Output::Persist(session) => {
                     if let Err(WriteError(e)) = self.store.save_session(&session) {
                         // Reported, not thrown: the live session goes on.
@@ -413,6 +411,7 @@ impl Driver {
         if emitted {
             self.post_state();
         }
+        self.timer.arm(self.machine.poll_timeout());
         std::mem::take(&mut self.app_calls)
     }
 
@@ -502,9 +501,9 @@ impl Driver {
         }
     }
 
-    fn on_timer(&mut self, now: f64, timer: Timer) {
-        self.timers.fired(timer);
-        self.machine.handle_timer(now, timer);
+    fn on_timer(&mut self, now: f64) {
+        self.timer.fired();
+        self.machine.handle_timeout(now);
     }
 
     fn on_network(&mut self, now: f64, event: NetworkEvent) {

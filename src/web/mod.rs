@@ -5,8 +5,8 @@
 //! One file per concern: [`js`] (the few globals used), [`json`] (`JSON.parse` behind the
 //! protocol's accessor), [`options`]
 //! (constructor options → `Config`), [`lbs`] (link discovery), [`storage`] (session record and device
-//! id), [`transport`] (one WebSocket), [`timers`] (one `setTimeout` per
-//! machine timer), [`network`] (online/offline/visibility listeners),
+//! id), [`transport`] (one WebSocket), [`timers`] (the one `setTimeout`,
+//! armed for the machine's deadline), [`network`] (online/offline/visibility listeners),
 //! [`payloads`] (JS shapes of errors and events), [`bindings`] (the exported
 //! class), [`driver`] (the pump that runs the machine, and the manager's
 //! role in its tab group), [`tabs`] (Web Locks + BroadcastChannel),
