@@ -1,6 +1,7 @@
 //! What the login machine asks its driver to do, and what it tells the app.
 
 use imlogin_protocol::{Client, ClientFrame, ClientType, KickReason};
+use serde::{Deserialize, Serialize};
 
 use crate::{LoginError, Status, StoredSession, Timer};
 
@@ -44,7 +45,8 @@ pub enum Output {
 }
 
 /// Something the app is told through `on(name, listener)`.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Event {
     /// The status changed (`"status"`).
     Status(Status),

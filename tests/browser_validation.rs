@@ -98,12 +98,58 @@ fn corrupt_device_ids_are_replaced() {
         assert_ne!(id, bad);
         assert_eq!(id.len(), 32, "{id}");
         assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
-        assert_eq!(
-            local_get(&device_key()),
-            Some(id.clone()),
-            "stored for next time"
-        );
+        assert_eq!(stored_device_id(), Some(id.clone()), "stored for next time");
         assert_eq!(manager(&[]).device_id().unwrap(), id, "kept");
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_device_id_stored_as_plain_text_by_an_earlier_version_is_kept() {
+    clear_storage();
+    for old in [
+        "0123456789abcdef0123456789abcdef",
+        "9f86d081884c7d659a2feaa0c55ad015",
+    ] {
+        local_set(&device_key(), old);
+        assert_eq!(manager(&[]).device_id().unwrap(), old);
+        assert_eq!(
+            stored_device_id().as_deref(),
+            Some(old),
+            "rewritten as JSON"
+        );
+        assert_eq!(manager(&[]).device_id().unwrap(), old);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn storage_that_throws_or_is_missing_leaves_the_manager_working_from_memory() {
+    let (accid, token) = create_account().await;
+    for how in [BrokenStorage::Throws, BrokenStorage::Missing] {
+        for (property, persistence) in [("localStorage", "local"), ("sessionStorage", "session")] {
+            let what = format!("{property} {how:?}");
+            clear_storage();
+            let broken = StorageOverride::new(property, how);
+            let m = LoginManager::new(options(&[("persistence", persistence.into())]))
+                .unwrap_or_else(|e| panic!("{what}: the constructor threw {}", error_text(&e)));
+            let id = m.device_id().unwrap();
+            assert_eq!(id.len(), 32, "{what}: {id}");
+            let resumed = settle(m.auto_login(None))
+                .await
+                .unwrap_or_else(|e| panic!("{what}: autoLogin rejected {}", error_text(&e)));
+            assert_eq!(resumed, JsValue::FALSE, "{what}");
+            login_ok(&m, &accid, &token).await;
+            assert_eq!(m.status().unwrap(), "loggedIn", "{what}");
+            settle(m.logout())
+                .await
+                .unwrap_or_else(|e| panic!("{what}: logout rejected {}", error_text(&e)));
+            drop(m);
+            drop(broken);
+            if property == "localStorage" {
+                assert_eq!(local_get(&device_key()), None, "{what}: nothing stored");
+            }
+            assert_eq!(local_get(&session_key()), None, "{what}");
+            assert_eq!(session_storage_get(&session_key()), None, "{what}");
+        }
     }
 }
 

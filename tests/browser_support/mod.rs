@@ -440,6 +440,73 @@ pub fn local_set(key: &str, value: &str) {
         .unwrap()
 }
 
+/// The device id as stored (a JSON string under [`device_key`]).
+pub fn stored_device_id() -> Option<String> {
+    let text = local_get(&device_key())?;
+    let value = js_sys::JSON::parse(&text)
+        .unwrap_or_else(|_| panic!("the stored device id is not JSON: {text:?}"));
+    Some(
+        value
+            .as_string()
+            .unwrap_or_else(|| panic!("the stored device id is not a JSON string: {text}")),
+    )
+}
+
+/// What `window.localStorage` (or `sessionStorage`) does while a test has
+/// replaced it.
+#[derive(Debug, Clone, Copy)]
+pub enum BrokenStorage {
+    /// Reading the property throws a `SecurityError` (storage disabled by
+    /// the user, a sandboxed frame).
+    Throws,
+    /// The property is `null` (no Web Storage at all).
+    Missing,
+}
+
+/// Replaces `window[property]` (`"localStorage"` or `"sessionStorage"`)
+/// until the guard drops.
+pub struct StorageOverride {
+    property: &'static str,
+    original: JsValue,
+}
+
+impl StorageOverride {
+    pub fn new(property: &'static str, how: BrokenStorage) -> StorageOverride {
+        let w: Object = window().unchecked_into();
+        let original = Reflect::get_own_property_descriptor(&w, &property.into())
+            .expect("a property descriptor");
+        let getter = match how {
+            BrokenStorage::Throws => Function::new_no_args(
+                "throw new DOMException('The operation is insecure.', 'SecurityError')",
+            ),
+            BrokenStorage::Missing => Function::new_no_args("return null"),
+        };
+        let descriptor = Object::new();
+        Reflect::set(&descriptor, &"get".into(), &getter).unwrap();
+        Reflect::set(&descriptor, &"configurable".into(), &true.into()).unwrap();
+        let redefined = Reflect::define_property(&w, &property.into(), &descriptor);
+        assert_eq!(redefined, Ok(true), "window.{property} can be redefined");
+        let now = Reflect::get(&w, &property.into());
+        match how {
+            BrokenStorage::Throws => assert!(now.is_err(), "window.{property} throws"),
+            BrokenStorage::Missing => assert_eq!(now, Ok(JsValue::NULL)),
+        }
+        StorageOverride { property, original }
+    }
+}
+
+impl Drop for StorageOverride {
+    fn drop(&mut self) {
+        let w: Object = window().unchecked_into();
+        if self.original.is_undefined() {
+            Reflect::delete_property(&w, &self.property.into()).unwrap();
+        } else {
+            Reflect::define_property(&w, &self.property.into(), self.original.unchecked_ref())
+                .unwrap();
+        }
+    }
+}
+
 pub fn session_storage_get(key: &str) -> Option<String> {
     window()
         .session_storage()
