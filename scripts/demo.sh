@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run demo`: from a fresh clone (Node and Rust present) to the demo
 # page in one command. Installs what is missing (the wasm32 target,
-# wasm-bindgen-cli at the Cargo.lock version, the npm packages), builds the
+# wasm-bindgen-cli at the Cargo.lock version, nightly with rust-src for the
+# size-optimized package build, the npm packages), builds the
 # npm package into pkg/ and imlogin-server, then runs the server with:
 #   - an embedded SQLite database in .demo/ (delete .demo/ to start over),
 #   - a demo AppKey/AppSecret generated once into .demo/app.env,
@@ -55,6 +56,7 @@ require npm "install Node.js 20 or later"
 header "toolchain"
 install_wasm_target
 install_wasm_bindgen_cli
+install_size_toolchain
 ensure_npm_packages
 
 header "npm package (scripts/build.sh)"

@@ -2,8 +2,10 @@
 //! (`tabs: "shared"`): the leader, which holds the only connection, tells
 //! the followers its state and events and answers the calls they forward.
 //!
-//! Messages are JSON text (they travel over a `BroadcastChannel`): the
-//! serde form of [`TabMessage`], written and read with serde_json.
+//! A message travels over a `BroadcastChannel` as JSON text: the serde form
+//! of [`TabMessage`] (the browser driver writes and reads it with
+//! serde-wasm-bindgen and the browser's `JSON.stringify`/`JSON.parse`). Text
+//! that is not a message of this version is ignored.
 
 use imlogin_protocol::Client;
 use serde::{Deserialize, Serialize};
@@ -87,27 +89,18 @@ pub enum TabMessage {
     },
 }
 
-impl TabMessage {
-    /// The message as JSON text.
-    pub fn encode(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-
-    /// Reads a message; `None` for anything that is not one (another
-    /// version's message, garbage): it is ignored.
-    pub fn decode(text: &str) -> Option<TabMessage> {
-        serde_json::from_str(text).ok()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use imlogin_protocol::{ClientType, KickReason, LoginCode};
 
     fn round_trip(m: TabMessage) {
-        let text = m.encode();
-        assert_eq!(TabMessage::decode(&text), Some(m), "{text}");
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(
+            serde_json::from_str::<TabMessage>(&text).ok(),
+            Some(m),
+            "{text}"
+        );
     }
 
     #[test]
@@ -204,7 +197,7 @@ mod tests {
             r#"{"call":{"from":"a","id":-1,"call":"logout"}}"#,
             r#"{"reply":{"to":"a","id":1,"result":{"Err":{"code":70000,"message":"x"}}}}"#,
         ] {
-            assert_eq!(TabMessage::decode(text), None, "{text}");
+            assert!(serde_json::from_str::<TabMessage>(text).is_err(), "{text}");
         }
     }
 }

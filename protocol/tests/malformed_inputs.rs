@@ -304,7 +304,7 @@ fn malformed_server_frames_are_refused_with_a_typed_error() {
             if let Some(tag) = value["t"].as_str() {
                 let wrapped = json!({ tag: value });
                 assert_eq!(
-                    decode_server_variant(&wrapped),
+                    decode_server_variant(wrapped),
                     Err(DecodeError::BadFrame),
                     "{what}, by tag"
                 );
@@ -317,10 +317,14 @@ fn malformed_server_frames_are_refused_with_a_typed_error() {
 fn a_server_frame_with_a_missing_or_foreign_tag_is_refused() {
     // The client drops the connection whichever tag error it is, so only
     // the class is pinned: a refused frame, not a size or JSON error.
-    for (what, tag) in [("unknown tag", "hello"), ("client tag", "ping"), ("case", "Pong")] {
+    for (what, tag) in [
+        ("unknown tag", "hello"),
+        ("client tag", "ping"),
+        ("case", "Pong"),
+    ] {
         let wrapped = json!({ tag: { "t": tag } });
         assert_eq!(
-            decode_server_variant(&wrapped),
+            decode_server_variant(wrapped),
             Err(DecodeError::BadFrame),
             "{what}, by tag"
         );
@@ -361,7 +365,7 @@ fn a_server_frame_with_an_unknown_code_or_kick_reason_is_still_understood() {
         })
     );
     assert_eq!(
-        decode_server_variant(&json!({"kicked": {"t": "kicked", "reason": "maintenance"}})),
+        decode_server_variant(json!({"kicked": {"t": "kicked", "reason": "maintenance"}})),
         Ok(ServerFrame::Kicked {
             reason: KickReason::Unknown,
             client_type: None,

@@ -44,6 +44,24 @@ install_wasm_bindgen_cli() {
   cargo install wasm-bindgen-cli --version "$want"
 }
 
+# The size-optimized package build (scripts/build.sh, docs/size.md) rebuilds
+# the standard library with -Zbuild-std: a nightly toolchain with rust-src.
+# Best effort: where rustup cannot fetch them, build.sh uses stable and says
+# so (the package is then about 15 KB larger gzipped).
+install_size_toolchain() {
+  if ! rustup run nightly rustc --version >/dev/null 2>&1; then
+    echo "rustup: installing nightly (minimal) for the package build"
+    rustup toolchain install nightly --profile minimal ||
+      { echo "cannot install nightly: scripts/build.sh will use stable"; return 0; }
+  fi
+  if rustup component list --toolchain nightly --installed | grep -q '^rust-src'; then
+    echo "rustup: nightly with rust-src present ($(rustup run nightly rustc --version))"
+  else
+    rustup component add rust-src --toolchain nightly ||
+      echo "cannot add rust-src to nightly: scripts/build.sh will use stable"
+  fi
+}
+
 # Always a clean `npm ci` (CI).
 install_npm_packages() {
   npm ci --no-audit --no-fund
