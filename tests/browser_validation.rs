@@ -209,6 +209,24 @@ fn option_errors_are_type_errors_naming_the_field() {
         ("debug", options(&[("debug", "yes".into())])),
         ("tabs", options(&[("tabs", "everywhere".into())])),
         ("reconnectDelay", options(&[("reconnectDelay", 100.into())])),
+        // Every other field's type error names it too.
+        ("linkUrl", options(&[("linkUrl", 5.into())])),
+        ("lbsUrl", options(&[("lbsUrl", true.into())])),
+        ("persistence", options(&[("persistence", 1.into())])),
+        (
+            "connectTimeoutMs",
+            options(&[("connectTimeoutMs", "10".into())]),
+        ),
+        (
+            "backoff",
+            options(&[("backoff", js_sys::Array::new().into())]),
+        ),
+        (
+            "backoff.maxMs",
+            options(&[("backoff", object(&[("maxMs", "x".into())]))]),
+        ),
+        ("tabs", options(&[("tabs", true.into())])),
+        ("tokenProvider", options(&[("tokenProvider", "f".into())])),
     ];
     for (field, value) in cases {
         let description = stringify(&value);
@@ -223,8 +241,8 @@ fn option_errors_are_type_errors_naming_the_field() {
         );
         let message = get(&e, "message").as_string().unwrap_or_default();
         assert!(
-            message.contains(field),
-            "{description}: message {message:?} does not name {field}"
+            message.starts_with(&format!("imlogin: option {field} ")),
+            "{description}: message {message:?} does not start with the field {field}"
         );
     }
     for not_an_object in [JsValue::NULL, JsValue::UNDEFINED, "appKey".into(), 1.into()] {
@@ -249,6 +267,14 @@ fn option_errors_are_type_errors_naming_the_field() {
     ]);
     let m = LoginManager::new(full).unwrap_or_else(|e| panic!("{}", error_text(&e)));
     assert_eq!(m.status().unwrap(), "loggedOut");
+    // `null` and `undefined` mean "not set", as in the TypeScript types.
+    let unset = options(&[
+        ("customTag", JsValue::NULL),
+        ("backoff", JsValue::NULL),
+        ("tokenProvider", JsValue::NULL),
+        ("debug", JsValue::UNDEFINED),
+    ]);
+    LoginManager::new(unset).unwrap_or_else(|e| panic!("{}", error_text(&e)));
 }
 
 #[wasm_bindgen_test]

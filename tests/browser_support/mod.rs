@@ -415,8 +415,10 @@ fn window() -> web_sys::Window {
     web_sys::window().expect("these tests run in a browser window")
 }
 
-/// Empties localStorage and sessionStorage: every test starts clean.
+/// Empties localStorage and sessionStorage (put back first if a test
+/// broke them): every test starts clean.
 pub fn clear_storage() {
+    restore_storage(None);
     let w = window();
     w.local_storage().unwrap().unwrap().clear().unwrap();
     w.session_storage().unwrap().unwrap().clear().unwrap();
@@ -463,11 +465,17 @@ pub enum BrokenStorage {
     Missing,
 }
 
+thread_local! {
+    /// The original property descriptors of the storages a test broke,
+    /// until they are put back.
+    static BROKEN: RefCell<Vec<(&'static str, JsValue)>> = const { RefCell::new(Vec::new()) };
+}
+
 /// Replaces `window[property]` (`"localStorage"` or `"sessionStorage"`)
-/// until the guard drops.
+/// until the guard drops, or until the next test's [`clear_storage`] (a
+/// test that fails midway drops nothing).
 pub struct StorageOverride {
     property: &'static str,
-    original: JsValue,
 }
 
 impl StorageOverride {
@@ -475,6 +483,7 @@ impl StorageOverride {
         let w: Object = window().unchecked_into();
         let original = Reflect::get_own_property_descriptor(&w, &property.into())
             .expect("a property descriptor");
+        BROKEN.with(|b| b.borrow_mut().push((property, original)));
         let getter = match how {
             BrokenStorage::Throws => Function::new_no_args(
                 "throw new DOMException('The operation is insecure.', 'SecurityError')",
@@ -491,20 +500,32 @@ impl StorageOverride {
             BrokenStorage::Throws => assert!(now.is_err(), "window.{property} throws"),
             BrokenStorage::Missing => assert_eq!(now, Ok(JsValue::NULL)),
         }
-        StorageOverride { property, original }
+        StorageOverride { property }
     }
 }
 
 impl Drop for StorageOverride {
     fn drop(&mut self) {
-        let w: Object = window().unchecked_into();
-        if self.original.is_undefined() {
-            Reflect::delete_property(&w, &self.property.into()).unwrap();
-        } else {
-            Reflect::define_property(&w, &self.property.into(), self.original.unchecked_ref())
-                .unwrap();
-        }
+        restore_storage(Some(self.property));
     }
+}
+
+/// Puts back the storage `property` a test broke (every one: `None`).
+fn restore_storage(property: Option<&str>) {
+    let w: Object = window().unchecked_into();
+    BROKEN.with(|b| {
+        b.borrow_mut().retain(|(p, original)| {
+            if property.is_some_and(|want| want != *p) {
+                return true;
+            }
+            if original.is_undefined() {
+                Reflect::delete_property(&w, &(*p).into()).unwrap();
+            } else {
+                Reflect::define_property(&w, &(*p).into(), original.unchecked_ref()).unwrap();
+            }
+            false
+        })
+    });
 }
 
 pub fn session_storage_get(key: &str) -> Option<String> {
