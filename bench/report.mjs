@@ -45,11 +45,13 @@ p();
 const summary = [];
 const row = (what, imlogin, other, ratio, goal, status) => summary.push(`| ${what} | ${imlogin} | ${other} | ${ratio} | ${goal} | ${status} |`);
 if (!size.error) {
+  // The goal (docs/size.md) is set for the specified browser stack and
+  // compared with the smallest IM SDK measured here.
   const im = size.rows.find((r) => r.name === "imlogin");
-  const fb = size.rows.find((r) => r.name.startsWith("firebase"));
-  row("Size to log in (gzip -9)", kb(im.gzipBytes), `firebase app+auth ${kb(fb.gzipBytes)}`, x(fb.gzipBytes / im.gzipBytes),
-    "≤ 40 kB (stretch 30 kB, below firebase)",
-    verdict(im.gzipBytes <= 40_000, im.gzipBytes <= 30_000 ? "stretch met too" : `stretch missed by ${kb(im.gzipBytes - 30_000)}`));
+  const sdk = size.rows.filter((r) => r.im).sort((a, b) => a.gzipBytes - b.gzipBytes)[0];
+  row("Size to log in (gzip -9)", kb(im.gzipBytes), `${sdk.name} ${kb(sdk.gzipBytes)}`, x(sdk.gzipBytes / im.gzipBytes),
+    "≤ 90 kB (stretch 80 kB), the smallest IM SDK ÷ 2",
+    verdict(im.gzipBytes <= 90_000, im.gzipBytes <= 80_000 ? "stretch met too" : `stretch missed by ${kb(im.gzipBytes - 80_000)}`));
 }
 if (!br.error) {
   const off = br.offline, rs = br.restart;

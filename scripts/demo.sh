@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run demo`: from a fresh clone (Node and Rust present) to the demo
 # page in one command. Installs what is missing (the wasm32 target,
-# wasm-bindgen-cli at the Cargo.lock version, the npm packages), builds the
+# wasm-bindgen-cli at the Cargo.lock version, nightly with rust-src for the
+# size-optimized package build, the npm packages), builds the
 # npm package into pkg/ and imlogin-server, then runs the server with:
 #   - an embedded SQLite database in .demo/ (delete .demo/ to start over),
 #   - a demo AppKey/AppSecret generated once into .demo/app.env,
@@ -43,6 +44,9 @@ demo_credentials() {
 header "toolchain"
 # Rust and Node must be there; the rest is installed when missing.
 ensure_pieces rust node wasm_target wasm_bindgen npm_packages || exit 1
+# The size-optimized build's nightly is optional: without it the package is
+# built with stable (larger, and it works the same).
+ensure_pieces size_toolchain || echo "continuing: scripts/build.sh will use stable"
 
 header "npm package (scripts/build.sh)"
 bash scripts/build.sh

@@ -35,9 +35,9 @@ suite_needs() {
     native | postgres) echo rust postgres ;;
     wasm_build) echo rust wasm_target ;;
     fuzz) echo rust cargo_fuzz ;;
-    build | pack | types | docs) echo rust node wasm_target wasm_bindgen npm_packages ;;
+    build | pack | types | docs) echo rust node wasm_target wasm_bindgen size_toolchain npm_packages ;;
     browser) echo rust wasm_target wasm_bindgen chromium firefox webkit geckodriver wasm_pack ;;
-    apps | e2e) echo rust node wasm_target wasm_bindgen npm_packages chromium ;;
+    apps | e2e) echo rust node wasm_target wasm_bindgen size_toolchain npm_packages chromium ;;
   esac
 }
 

@@ -129,6 +129,23 @@ install_cargo_fuzz() {
 }
 how_cargo_fuzz() { echo "cargo install cargo-fuzz --locked"; }
 
+# The size-optimized package build (scripts/build.sh, docs/size.md) rebuilds
+# the standard library with -Zbuild-std: a nightly toolchain with rust-src.
+# Without it build.sh falls back to stable, and the package is about 15 KB
+# larger gzipped (over the size budget that the pack suite checks).
+have_size_toolchain() {
+  rustup run nightly rustc --version >/dev/null 2>&1 &&
+    rustup component list --toolchain nightly --installed 2>/dev/null | grep -q '^rust-src'
+}
+install_size_toolchain() {
+  rustup run nightly rustc --version >/dev/null 2>&1 ||
+    rustup toolchain install nightly --profile minimal
+  rustup component add rust-src --toolchain nightly
+}
+how_size_toolchain() {
+  echo "rustup toolchain install nightly --profile minimal && rustup component add rust-src --toolchain nightly"
+}
+
 # Where each piece is installed from: "apt" needs root and apt-get, "user"
 # runs as anyone, "manual" is never installed by a script.
 _piece_kind() {
@@ -142,7 +159,7 @@ _piece_kind() {
 # The piece whose tool installs PIECE (rustup/cargo, npm), if any.
 _piece_tool() {
   case "$1" in
-    rust_components | wasm_target | wasm_bindgen | geckodriver | wasm_pack | cargo_fuzz) echo rust ;;
+    rust_components | wasm_target | wasm_bindgen | geckodriver | wasm_pack | cargo_fuzz | size_toolchain) echo rust ;;
     npm_packages) echo node ;;
   esac
 }

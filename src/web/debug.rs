@@ -50,7 +50,7 @@ pub fn debug_log(output: &Output) {
         ),
         Output::Emit(e) => (
             "imlogin: event",
-            JsValue::from_str(payloads::event(e).0),
+            JsValue::from_str(payloads::event_name(e)),
             JsValue::UNDEFINED,
         ),
         Output::Settle(_, Ok(())) => (

@@ -21,14 +21,12 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use imlogin_protocol::limits::MAX_SERVER_FRAME_BYTES;
-use imlogin_protocol::{decode_server_value, Client, LoginCode};
+use imlogin_protocol::{Client, LoginCode};
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::debug::debug_log;
 use super::js;
-use super::json;
 use super::lbs;
 use super::network::{NetworkEvent, NetworkListeners, StorageWatch};
 use super::payloads;
@@ -36,6 +34,7 @@ use super::storage::{Store, WriteError};
 use super::tabs::{TabLink, TabSignal};
 use super::timers::WakeTimer;
 use super::transport::{Socket, SocketEvent};
+use super::wire;
 use crate::{
     ConnId, Event, LoginError, LoginMachine, Output, RequestId, Status, TabCall, TabMessage,
 };
@@ -372,7 +371,7 @@ impl Driver {
                 Output::Send(conn, frame) => {
                     if let Some((c, socket)) = &self.socket {
                         if *c == conn {
-                            socket.send(&frame.to_json());
+                            socket.send(frame.to_json());
                         }
                     }
                 }
@@ -467,7 +466,6 @@ impl Driver {
             Socket::open(&url, move |event| {
                 run(&weak, |d, now| d.on_socket(now, conn, event))
             })
-            .ok()
         });
         match opened {
             Some(socket) => self.socket = Some((conn, socket)),
@@ -478,20 +476,20 @@ impl Driver {
     fn on_socket(&mut self, now: f64, conn: ConnId, event: SocketEvent) {
         match event {
             SocketEvent::Opened => self.machine.handle_opened(now, conn),
-            SocketEvent::Frame(data) => {
+            SocketEvent::Text(text) => {
                 if self.debug {
-                    js::console_log("imlogin: received", &data, &JsValue::UNDEFINED);
+                    js::console_log(
+                        "imlogin: received",
+                        &JsValue::from_str(&text),
+                        &JsValue::UNDEFINED,
+                    );
                 }
-                let frame = data
-                    .as_string()
-                    .filter(|text| text.len() <= MAX_SERVER_FRAME_BYTES)
-                    .and_then(|text| json::parse(&JsValue::from_str(&text)))
-                    .and_then(|value| decode_server_value(value).ok());
-                match frame {
+                match wire::server_frame(&text) {
                     Some(frame) => self.machine.handle_frame(now, conn, frame),
                     None => self.machine.handle_bad_frame(now, conn),
                 }
             }
+            SocketEvent::Binary => self.machine.handle_bad_frame(now, conn),
             SocketEvent::Closed(code) => {
                 if self.socket.as_ref().is_some_and(|(c, _)| *c == conn) {
                     self.socket = None;
@@ -526,7 +524,7 @@ impl Driver {
 
     fn post(&self, message: &TabMessage) {
         if let Some(tabs) = &self.tabs {
-            tabs.post(&message.encode());
+            tabs.post(&wire::to_json(message));
         }
     }
 
@@ -552,8 +550,7 @@ impl Driver {
                 }
             }
             TabSignal::Message(text) => {
-                let message = json::parse(&JsValue::from_str(&text)).and_then(TabMessage::decode);
-                if let Some(message) = message {
+                if let Some(message) = wire::from_json::<TabMessage>(&text) {
                     self.on_message(message);
                 }
             }

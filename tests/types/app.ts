@@ -52,8 +52,14 @@ im.on("loginFailed", (e) => {
 });
 im.on("kicked", (d) => d.reason);
 im.on("kicked", (d: KickedEvent) => {
-  const reason: "exclusive" | "sameDevice" | "byClient" | "server" | "blocked" | "tokenChanged" =
-    d.reason;
+  const reason:
+    | "exclusive"
+    | "sameDevice"
+    | "byClient"
+    | "server"
+    | "blocked"
+    | "tokenChanged"
+    | "unknown" = d.reason;
   console.log(reason, d.clientType ?? "unknown");
 });
 im.on("reconnecting", (r: ReconnectingEvent) => {
