@@ -12,8 +12,9 @@
 #
 # Starts `imlogin-server` on a free port with the test hooks and a throwaway
 # SQLite file, passes its URL and app key to the tests at compile time
-# (IMLOGIN_TEST_SERVER, IMLOGIN_TEST_APP_KEY, read with option_env!), and
-# always stops it. wasm-pack uses wasm-bindgen, chromedriver and geckodriver
+# (IMLOGIN_TEST_SERVER, IMLOGIN_TEST_APP_KEY, read with option_env!), with
+# an account it blocked through the server API (IMLOGIN_TEST_BLOCKED_*),
+# and always stops it. wasm-pack uses wasm-bindgen, chromedriver and geckodriver
 # from PATH: nothing is downloaded.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -101,6 +102,42 @@ start_server() {
   export IMLOGIN_TEST_SERVER="http://$addr"
   export IMLOGIN_TEST_APP_KEY="$APP_KEY"
   echo "server at $IMLOGIN_TEST_SERVER (pid $SERVER_PID)"
+  blocked_account
+}
+
+# A signed server API call (docs/protocol.md: Server API), as an app
+# server makes it: server_api PATH FORM-FIELD...
+server_api() {
+  local path=$1 nonce now sum
+  shift
+  nonce=$(head -c 8 /dev/urandom | od -An -tx1 | tr -d ' \n')
+  now=$(date +%s)
+  sum=$(printf '%s%s%s' "$APP_SECRET" "$nonce" "$now" | sha1sum | cut -d' ' -f1)
+  local args=() field
+  for field in "$@"; do args+=(--data-urlencode "$field"); done
+  curl -fsS -X POST -H "AppKey: $APP_KEY" -H "Nonce: $nonce" -H "CurTime: $now" \
+    -H "CheckSum: $sum" "${args[@]}" "$IMLOGIN_TEST_SERVER$path"
+}
+
+# An account the server API has blocked, for the 422 tests (the test page's
+# origin cannot call the server API itself): its accid and token reach the
+# tests at compile time.
+blocked_account() {
+  local accid token answer
+  accid="blocked$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+  token="blocked-token-$accid"
+  answer=$(server_api /nimserver/user/create.action "accid=$accid" "token=$token")
+  grep -q '"code":200' <<<"$answer" || {
+    echo "could not create the blocked test account: $answer" >&2
+    exit 1
+  }
+  answer=$(server_api /nimserver/user/block.action "accid=$accid" "needkick=false")
+  grep -q '"code":200' <<<"$answer" || {
+    echo "could not block the test account: $answer" >&2
+    exit 1
+  }
+  export IMLOGIN_TEST_BLOCKED_ACCID="$accid" IMLOGIN_TEST_BLOCKED_TOKEN="$token"
+  echo "blocked test account: $accid"
 }
 
 # The browser test targets, from tests/browser_*.rs.

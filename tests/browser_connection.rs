@@ -1,6 +1,7 @@
 //! Headless-browser tests against the real reference server: offline and
-//! online events, a dropped link, a paused server, the session policy
-//! (`--max-sessions 2`), `clients` and `kickClient`.
+//! online events, visibility, a dropped link, a paused server (and what
+//! `reconnecting` says about each), the session policy (`--max-sessions
+//! 2`), `clients` (what changed) and `kickClient`, `lastKick`, the LBS.
 #![cfg(target_arch = "wasm32")]
 
 mod browser_support;
@@ -78,7 +79,11 @@ async fn dropped_link_reconnects_without_app_code() {
     })
     .await;
     wait_status(&m, "loggedIn").await;
-    assert!(!rec.of("reconnecting").is_empty());
+    // The server closed every link with 1012 (a restart): the event says so.
+    let first = rec.of("reconnecting")[0].clone();
+    assert_eq!(get_str(&first, "reason"), "closed", "{}", stringify(&first));
+    assert_eq!(get_f64(&first, "closeCode"), Some(1012.0));
+    assert!(get(&first, "code").is_undefined());
     let live = wait_for_server(
         "one auto session",
         async || sessions(&accid).await,
@@ -120,6 +125,18 @@ async fn paused_server_is_retried_until_it_answers() {
     for r in rec.of("reconnecting") {
         assert!(get_f64(&r, "delayMs").is_some_and(|d| (0.0..=1_000.0).contains(&d)));
     }
+    // The link dropped (1012), then attempts the paused server refused at
+    // the handshake (HTTP 503: the socket never opened).
+    let reasons: Vec<String> = rec
+        .of("reconnecting")
+        .iter()
+        .map(|r| get_str(r, "reason"))
+        .collect();
+    assert_eq!(reasons[0], "closed", "{reasons:?}");
+    assert!(
+        reasons[1..].iter().all(|r| r == "unreachable"),
+        "{reasons:?}"
+    );
     assert!(
         rec.of("loginFailed").is_empty(),
         "autoreconnect fails silently"
@@ -186,15 +203,25 @@ async fn clients_update_and_kick_client_ends_the_other_device() {
     assert_eq!(get_str(&seen_by_b[0], "customTag"), "tab-a");
     assert_eq!(get_str(&seen_by_b[0], "clientType"), "web");
 
-    // (a's first `clients` event, at its own login, was the empty list.)
+    // a's first `clients` event, at its own login, was the whole (empty)
+    // list; the next says that b logged in, and which session b is.
+    let first = rec_a.of("clients")[0].clone();
+    assert_eq!(get_str(&first, "change"), "list", "{}", stringify(&first));
+    assert!(client_list(&get(&first, "clients")).is_empty());
     wait_until("a clients event listing b", || {
         rec_a
             .of("clients")
             .last()
-            .is_some_and(|l| client_list(l).len() == 1)
+            .is_some_and(|e| client_list(&get(e, "clients")).len() == 1)
     })
     .await;
-    let list = client_list(rec_a.of("clients").last().unwrap());
+    let event = rec_a.of("clients").last().unwrap().clone();
+    assert_eq!(get_str(&event, "change"), "login", "{}", stringify(&event));
+    assert_eq!(
+        get_str(&get(&event, "client"), "deviceId"),
+        b.device_id().unwrap()
+    );
+    let list = client_list(&get(&event, "clients"));
     assert_eq!(get_str(&list[0], "deviceId"), b.device_id().unwrap());
     assert!(get_f64(&list[0], "loginAt").is_some_and(|t| t > 1.6e12));
     let getter = client_list(&a.clients().unwrap());
@@ -212,14 +239,23 @@ async fn clients_update_and_kick_client_ends_the_other_device() {
         stringify(&kicked)
     );
     wait_status(&b, "loggedOut").await;
+    // The kick stays readable after the event: what, and when.
+    let last = b.last_kick().unwrap();
+    assert_eq!(get_str(&last, "reason"), "byClient", "{}", stringify(&last));
+    let at = get_f64(&last, "at").expect("lastKick.at");
+    assert!(
+        (js_sys::Date::now() - at).abs() < 60_000.0,
+        "lastKick.at is ms since the epoch: {at}"
+    );
+    assert!(a.last_kick().unwrap().is_undefined(), "a was never kicked");
     wait_until("a's clients list empties", || {
         client_list(&a.clients().unwrap()).is_empty()
     })
     .await;
-    assert!(rec_a
-        .of("clients")
-        .last()
-        .is_some_and(|l| client_list(l).is_empty()));
+    let gone = rec_a.of("clients").last().unwrap().clone();
+    assert!(client_list(&get(&gone, "clients")).is_empty());
+    assert_eq!(get_str(&gone, "change"), "logout", "{}", stringify(&gone));
+    assert_eq!(get_str(&get(&gone, "client"), "clientId"), target);
     assert_eq!(a.status().unwrap(), "loggedIn");
     let live = sessions(&accid).await;
     assert_eq!(live.len(), 1, "{live:?}");
@@ -287,4 +323,51 @@ async fn the_link_is_discovered_through_the_lbs_and_linkurl_is_the_fall_back() {
     let seen = attempts(&accid).await;
     assert_eq!(seen.len(), 4, "one attempt each: {seen:?}");
     assert!(seen.iter().all(|a| a.code == 200), "{seen:?}");
+}
+
+#[wasm_bindgen_test]
+async fn a_hidden_tab_that_becomes_visible_reconnects_at_once() {
+    clear_storage();
+    pause_links(0).await;
+    let (accid, token) = create_account().await;
+    // A long backoff: only visibility can bring the session back in time.
+    let long = js_sys::Function::new_no_args("return 60000");
+    let m = manager(&[("reconnectDelay", long.into())]);
+    let rec = Recorder::new(&m);
+    login_ok(&m, &accid, &token).await;
+    drop_all_links().await;
+    let event = rec.wait_for("reconnecting").await;
+    assert_eq!(get_f64(&event, "delayMs"), Some(60_000.0));
+    wait_status(&m, "waiting").await;
+
+    set_visibility("hidden");
+    sleep(1_000).await;
+    assert_eq!(m.status().unwrap(), "waiting", "hiding changes nothing");
+    set_visibility("visible");
+    wait_status(&m, "loggedIn").await;
+    restore_visibility();
+    let live = sessions(&accid).await;
+    assert_eq!(live.len(), 1, "{live:?}");
+    assert_eq!(live[0].mode, "auto");
+}
+
+#[wasm_bindgen_test]
+async fn auto_login_while_offline_settles_true_at_once_and_logs_in_when_online() {
+    clear_storage();
+    let (accid, token) = create_account().await;
+    let first = manager(&[]);
+    login_ok(&first, &accid, &token).await;
+    drop(first); // the page is reloaded …
+    let m = manager(&[]);
+    dispatch_window_event("offline"); // … without a network
+    let resumed = settle(m.auto_login(None)).await;
+    assert_eq!(
+        resumed.unwrap(),
+        JsValue::TRUE,
+        "never blocks the page's start-up"
+    );
+    assert_eq!(m.status().unwrap(), "offline");
+    assert_eq!(m.accid().unwrap().as_deref(), Some(accid.as_str()));
+    dispatch_window_event("online");
+    wait_status(&m, "loggedIn").await;
 }

@@ -1,12 +1,15 @@
 //! The app's hooks against the real server: `tokenProvider` is asked once
 //! per connection attempt (a string or a promise of one), and
-//! `reconnectDelay` decides the backoff.
+//! `reconnectDelay` decides the backoff. Both are app code, called when the
+//! manager is not busy: they may read it, even call it.
 #![cfg(target_arch = "wasm32")]
 
 mod browser_support;
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+
+use imlogin::LoginManager;
 
 use browser_support::*;
 use js_sys::{Function, Promise};
@@ -109,4 +112,83 @@ async fn reconnect_delay_decides_the_backoff() {
         "the default it was offered: {default_ms}"
     );
     wait_status(&m, "loggedIn").await;
+}
+
+/// A slot for a manager that its own hooks can reach.
+type Slot = Rc<RefCell<Option<LoginManager>>>;
+
+#[wasm_bindgen_test]
+async fn a_token_provider_may_read_the_manager() {
+    clear_storage();
+    let (accid, token) = create_account().await;
+    let slot: Slot = Rc::new(RefCell::new(None));
+    let seen = Rc::new(RefCell::new(Vec::<Result<String, String>>::new()));
+    let (reach, log) = (slot.clone(), seen.clone());
+    let provider = Closure::<dyn FnMut(JsValue) -> JsValue>::new(move |_| {
+        let status = reach
+            .borrow()
+            .as_ref()
+            .map(|m| m.status().map_err(|e| error_text(&e)))
+            .unwrap_or_else(|| Err("no manager".into()));
+        log.borrow_mut().push(status);
+        JsValue::from_str(&token)
+    });
+    let function: &Function = provider.as_ref().unchecked_ref();
+    *slot.borrow_mut() = Some(manager(&[("tokenProvider", function.clone().into())]));
+    let login =
+        slot.borrow()
+            .as_ref()
+            .unwrap()
+            .login(accid.as_str().into(), JsValue::UNDEFINED, None);
+    if let Err(e) = settle(login).await {
+        panic!("login rejected: {}", error_text(&e));
+    }
+    assert_eq!(
+        *seen.borrow(),
+        vec![Ok("connecting".to_owned())],
+        "the provider read the status while the attempt was under way"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_reconnect_delay_hook_may_read_the_manager_and_even_log_it_out() {
+    clear_storage();
+    pause_links(0).await;
+    let (accid, token) = create_account().await;
+    let slot: Slot = Rc::new(RefCell::new(None));
+    let seen = Rc::new(RefCell::new(Vec::<String>::new()));
+    let (reach, log) = (slot.clone(), seen.clone());
+    let hook = Closure::<dyn FnMut(JsValue, JsValue) -> JsValue>::new(move |_, _| {
+        let manager = reach.borrow();
+        let m = manager.as_ref().unwrap();
+        log.borrow_mut()
+            .push(m.status().unwrap_or_else(|e| error_text(&e)));
+        if log.borrow().len() == 2 {
+            // The second failure: the app gives up from inside the hook.
+            drop(m.logout());
+        }
+        JsValue::from_f64(50.0)
+    });
+    let function: &Function = hook.as_ref().unchecked_ref();
+    *slot.borrow_mut() = Some(manager(&[("reconnectDelay", function.clone().into())]));
+    let rec = Recorder::new(slot.borrow().as_ref().unwrap());
+    let login =
+        slot.borrow()
+            .as_ref()
+            .unwrap()
+            .login(accid.as_str().into(), token.as_str().into(), None);
+    settle(login).await.expect("login");
+    pause_links(5_000).await;
+    drop_all_links().await;
+    wait_until("two delays asked", || seen.borrow().len() >= 2).await;
+    pause_links(0).await;
+    let m = slot.borrow_mut().take().unwrap();
+    wait_status(&m, "loggedOut").await;
+    assert_eq!(*seen.borrow(), vec!["waiting", "waiting"]);
+    // One reconnecting event: the second retry was ended by the logout
+    // before its delay was known.
+    assert_eq!(rec.of("reconnecting").len(), 1, "{:?}", rec.statuses());
+    sleep(QUIET_MS).await;
+    assert_eq!(m.status().unwrap(), "loggedOut");
+    assert!(sessions(&accid).await.is_empty());
 }

@@ -19,9 +19,14 @@ export class ImPanel {
     im.on("loginFailed", (e) => this.log("error", `Login failed — ${loginErrorText(e)}`));
     im.on("kicked", (d) => this.onKicked(d));
     im.on("reconnecting", (r) => this.onReconnecting(r));
-    im.on("clients", (list) => {
-      if (list.length !== this.deviceCount) this.log("info", `Other devices logged in: ${list.length}`);
-      this.renderDevices(list);
+    im.on("clients", ({ clients, change, client }) => {
+      if (client) {
+        const what = change === "login" ? "logged in" : "logged out";
+        this.log("info", `A ${client.clientType} device ${what} (${client.deviceId.slice(0, 8)}…)`);
+      } else if (clients.length !== this.deviceCount) {
+        this.log("info", `Other devices logged in: ${clients.length}`);
+      }
+      this.renderDevices(clients);
     });
     $("im-login").addEventListener("click", () => this.login());
     $("im-logout").addEventListener("click", () => this.logout());
@@ -90,9 +95,10 @@ export class ImPanel {
     this.showError(`You were logged out of IM: ${kickText(reason)}. It will not reconnect by itself.`);
   }
 
-  onReconnecting({ attempt, delayMs }) {
+  onReconnecting({ attempt, delayMs, reason, closeCode, code }) {
     this.nextAttemptAt = performance.now() + delayMs;
-    this.log("info", `Reconnecting: attempt ${attempt} in ${(delayMs / 1000).toFixed(1)} s`);
+    const why = closeCode ? `${reason} ${closeCode}` : code ? `${reason} ${code}` : reason;
+    this.log("info", `Reconnecting: attempt ${attempt} in ${(delayMs / 1000).toFixed(1)} s (${why})`);
     this.updateCountdown();
   }
 

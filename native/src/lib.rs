@@ -1,12 +1,13 @@
-//! A native driver for [`imlogin::LoginMachine`]: one tokio task per client
-//! runs the very machine the browser package runs, over a real WebSocket
+//! A native driver for [`imlogin_core::LoginMachine`]: one tokio task per
+//! client runs the very machine the browser package runs (the same
+//! `imlogin-core` crate), over a real WebSocket
 //! (tokio-tungstenite), with tokio's clock for `now` and one sleep until the
 //! machine's `poll_timeout()`. Used by the end-to-end tests of core + server,
 //! and by load generators.
 //!
 //! ```no_run
 //! # async fn demo() {
-//! use imlogin::{Config, Status};
+//! use imlogin_core::{Config, Status};
 //! use imlogin_native::NativeClient;
 //!
 //! let mut client = NativeClient::spawn(Config::new("app-key", "device-1"), "ws://127.0.0.1:8080/link", 7);
@@ -19,8 +20,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use futures_util::{SinkExt, StreamExt};
-use imlogin::protocol::LoginCode;
-use imlogin::{
+use imlogin_core::protocol::LoginCode;
+use imlogin_core::{
     Config, ConnId, Event, LoginError, LoginMachine, Output, RequestId, Status, StoredSession,
 };
 use tokio::sync::{mpsc, oneshot, watch};
@@ -422,8 +423,12 @@ impl Driver {
         while let Some(output) = self.machine.poll_output() {
             match output {
                 Output::Connect(conn) => self.connect(conn),
-                // Native clients log in with fixed tokens (no provider).
+                // Native clients log in with fixed tokens (no provider) …
                 Output::FetchToken(conn, _) => self.machine.handle_token(self.now(), conn, None),
+                // … and keep the machine's backoff (no delay hook).
+                Output::ChooseDelay { conn, .. } => {
+                    self.machine.handle_delay(self.now(), conn, None);
+                }
                 Output::Send(conn, frame) => {
                     if let Some(socket) = self.sockets.get(&conn) {
                         let _ = socket.send(SocketCommand::Send(frame.to_json()));

@@ -1,20 +1,22 @@
 //! The exported `LoginManager` class: argument checking and promises; the
-//! work is done by the [`Driver`](super::driver).
+//! work is done by the [`Driver`](super::driver) and its tab-group core.
 
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use imlogin_protocol::LoginCode;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::driver::{self, Driver, Parts};
 use super::js;
+use super::lifetime;
 use super::network;
-use super::options::{force_option, Options};
+use super::options::{auto_login_options, force_option, Options};
 use super::payloads::{self, EVENT_NAMES};
 use super::storage::Store;
-use crate::{Event, LoginError, LoginMachine, TabCall};
+use crate::protocol::LoginCode;
+use crate::tab_group::{Call, WireCredentials};
+use crate::{Event, LoginError, LoginMachine};
 
 fn new_promise() -> (Promise, Function, Function) {
     let mut slots = None;
@@ -29,17 +31,16 @@ fn rejected(error: JsValue) -> Promise {
     Promise::reject(&error)
 }
 
+/// The manager is in the middle of its own work: only possible if a
+/// browser API it calls ran app code synchronously.
 fn busy() -> JsValue {
-    js_sys::Error::new(
-        "imlogin: the LoginManager was called from inside its own reconnectDelay hook",
-    )
-    .into()
+    js_sys::Error::new("imlogin: the LoginManager was called while it was busy").into()
 }
 
 /// Logs in to an IM link server and keeps the session alive: manual and
 /// auto login, reconnection with backoff, online/offline handling, session
 /// persistence, one connection shared by all tabs, and events. See the
-/// package README and DESIGN §5.
+/// package README and docs/behaviour.md.
 #[wasm_bindgen]
 pub struct LoginManager {
     inner: Rc<RefCell<Driver>>,
@@ -59,18 +60,7 @@ impl LoginManager {
         let mut config = options.config;
         config.device_id = store.device_id();
         let app_key = config.app_key.clone();
-        let mut machine = LoginMachine::new(config, js::random_u64());
-        if let Some(hook) = options.reconnect_delay {
-            machine.set_delay_hook(Some(Box::new(move |default_ms: f64, attempt: u32| {
-                hook.call2(&JsValue::UNDEFINED, &default_ms.into(), &attempt.into())
-                    .ok()
-                    .and_then(|v| v.as_f64())
-                    .unwrap_or(f64::NAN)
-            })));
-        }
-        if !network::is_online() {
-            machine.handle_offline(js::performance_now());
-        }
+        let machine = LoginMachine::new(config, js::random_u64());
         let inner = driver::start(Parts {
             machine,
             app_key,
@@ -78,22 +68,49 @@ impl LoginManager {
             lbs_url: options.lbs_url,
             debug: options.debug,
             token_provider: options.token_provider,
+            reconnect_delay: options.reconnect_delay,
             store,
             shared_tabs: options.shared_tabs,
+            online: network::is_online(),
+        });
+        driver::pump(&inner);
+        lifetime::constructing(Rc::downgrade(&inner), || {
+            LoginManager {
+                inner: Rc::clone(&inner),
+            }
+            .into()
         });
         Ok(LoginManager { inner })
     }
 
-    /// Runs (or forwards to the tab group's leader) an app call.
-    fn call(&self, call: TabCall, resolves_value: bool) -> Promise {
+    /// Makes an app call (here, or through the tab group's leader).
+    fn call(&self, call: Call, resolves_value: bool) -> Promise {
         let Ok(mut driver) = self.inner.try_borrow_mut() else {
             return rejected(busy());
         };
         let (promise, resolve, reject) = new_promise();
-        driver.dispatch(call, resolve, reject, resolves_value);
+        driver.call(call, resolve, reject, resolves_value);
         drop(driver);
         driver::pump(&self.inner);
         promise
+    }
+
+    /// Refuses a call whose arguments are not even strings (414), as the
+    /// machine refuses bad ones: `loginFailed` fires and the promise
+    /// rejects, and nothing else changes.
+    fn refuse(&self, message: &'static str) -> Promise {
+        let error = LoginError::new(LoginCode::BadParameter, message);
+        if let Ok(mut driver) = self.inner.try_borrow_mut() {
+            driver.emit_local(&Event::LoginFailed(error.clone()));
+        }
+        driver::pump(&self.inner);
+        rejected(payloads::login_error(&error))
+    }
+
+    fn has_token_provider(&self) -> bool {
+        self.inner
+            .try_borrow()
+            .is_ok_and(|d| d.token_provider.is_some())
     }
 
     /// Manual login. Resolves once logged in; rejects with a `LoginError`
@@ -113,29 +130,18 @@ impl LoginManager {
             Ok(f) => f,
             Err(e) => return rejected(e),
         };
-        let dynamic = self
-            .inner
-            .try_borrow()
-            .is_ok_and(|d| d.token_provider.is_some());
         let token = match token.as_string() {
-            None if dynamic && token.is_undefined() => Some(String::new()),
+            None if self.has_token_provider() && token.is_undefined() => Some(String::new()),
             t => t,
         };
-        let (Some(accid), Some(token)) = (accid.as_string(), token) else {
-            let field = if accid.as_string().is_none() {
-                "accid must be a string"
-            } else {
-                "token must be a string"
-            };
-            let error = LoginError::new(LoginCode::BadParameter, field);
-            if let Ok(mut driver) = self.inner.try_borrow_mut() {
-                driver.emit_local(&Event::LoginFailed(error.clone()));
-            }
-            driver::pump(&self.inner);
-            return rejected(payloads::login_error(&error));
+        let Some(accid) = accid.as_string() else {
+            return self.refuse("accid must be a string");
+        };
+        let Some(token) = token else {
+            return self.refuse("token must be a string");
         };
         self.call(
-            TabCall::Login {
+            Call::Login {
                 accid,
                 token,
                 force,
@@ -144,22 +150,52 @@ impl LoginManager {
         )
     }
 
-    /// Auto login with the session persisted by an earlier successful login.
-    /// Settles on the first outcome: `false` at once when none is persisted;
-    /// `true` once logged in, and `true` too as soon as an attempt fails for
-    /// network reasons or the browser is offline (the session is kept and
-    /// resumed by itself; `status` tells where it stands); rejects on a
-    /// terminal refusal (302, 403, 414, 417, 422) or 499. Called again while
-    /// a login is under way, it joins it.
+    /// Auto login. Without credentials it resumes the session saved by an
+    /// earlier successful login (or the one the tab group holds); with
+    /// `{ accid, token }` — credentials your app server has just issued —
+    /// it logs in with those instead, in auto mode, and saves them on
+    /// success (CommsEase's "auto login with the ID issued by the server";
+    /// add `force: true` to skip the device check).
+    ///
+    /// Settles on the first outcome: `false` at once when nothing is saved;
+    /// `true` once logged in, and `true` too as soon as an attempt fails
+    /// for network reasons or the browser is offline (the session is kept
+    /// and resumed by itself; `status` tells where it stands); rejects on a
+    /// terminal refusal (302, 403, 414, 417, 422) or 499. Called again
+    /// while a login is under way, it joins it.
     #[wasm_bindgen(js_name = autoLogin, unchecked_return_type = "Promise<boolean>")]
     pub fn auto_login(
         &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "LoginOptions")] options: Option<JsValue>,
+        #[wasm_bindgen(unchecked_optional_param_type = "AutoLoginOptions")] options: Option<
+            JsValue,
+        >,
     ) -> Promise {
-        match force_option(options.as_ref()) {
-            Ok(force) => self.call(TabCall::AutoLogin { force }, true),
-            Err(e) => rejected(e),
-        }
+        let options = match auto_login_options(options.as_ref()) {
+            Ok(o) => o,
+            Err(e) => return rejected(e),
+        };
+        let call = match options.issued {
+            None => {
+                let saved = self
+                    .inner
+                    .try_borrow()
+                    .ok()
+                    .and_then(|d| d.store.load_session());
+                Call::auto_login(saved.as_ref(), options.force)
+            }
+            Some((accid, token)) => {
+                let token = match token {
+                    Some(t) => t,
+                    None if self.has_token_provider() => String::new(),
+                    None => return self.refuse("token must be a string"),
+                };
+                Call::AutoLoginWith {
+                    credentials: WireCredentials { accid, token },
+                    force: options.force,
+                }
+            }
+        };
+        self.call(call, true)
     }
 
     /// Ends another live session of this account (one of `clients`).
@@ -171,7 +207,7 @@ impl LoginManager {
         #[wasm_bindgen(unchecked_param_type = "string")] client_id: JsValue,
     ) -> Promise {
         match client_id.as_string() {
-            Some(client_id) => self.call(TabCall::KickClient { client_id }, false),
+            Some(client_id) => self.call(Call::KickClient { client_id }, false),
             None => rejected(payloads::login_error(&LoginError::new(
                 LoginCode::BadParameter,
                 "clientId must be a string",
@@ -184,36 +220,52 @@ impl LoginManager {
     /// id stays), and rejects a pending login with 499.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn logout(&self) -> Promise {
-        self.call(TabCall::Logout, false)
+        self.call(Call::Logout, false)
     }
 
     /// The current status: `"loggedOut"`, `"connecting"`, `"loggedIn"`,
-    /// `"waiting"` or `"offline"`.
+    /// `"waiting"` or `"offline"` (with shared tabs, the group's).
     #[wasm_bindgen(getter, unchecked_return_type = "LoginStatus")]
     pub fn status(&self) -> Result<String, JsValue> {
         let driver = self.inner.try_borrow().map_err(|_| busy())?;
-        Ok(driver.status().as_str().to_owned())
+        Ok(driver.core().status().as_str().to_owned())
     }
 
     /// The accid being logged in with or logged in (lower case), if any.
     #[wasm_bindgen(getter)]
     pub fn accid(&self) -> Result<Option<String>, JsValue> {
         let driver = self.inner.try_borrow().map_err(|_| busy())?;
-        Ok(driver.accid())
+        Ok(driver.core().accid().map(str::to_owned))
     }
 
-    /// This browser profile's device id (kept across logouts).
+    /// The device id the server sees for this browser profile (kept
+    /// across logouts; with shared tabs, the group's).
     #[wasm_bindgen(getter, js_name = deviceId)]
     pub fn device_id(&self) -> Result<String, JsValue> {
         let driver = self.inner.try_borrow().map_err(|_| busy())?;
-        Ok(driver.machine.device_id().to_owned())
+        Ok(driver.core().device_id().to_owned())
     }
 
     /// The account's other live sessions.
     #[wasm_bindgen(getter, unchecked_return_type = "Client[]")]
     pub fn clients(&self) -> Result<JsValue, JsValue> {
         let driver = self.inner.try_borrow().map_err(|_| busy())?;
-        Ok(payloads::clients(driver.clients()))
+        Ok(payloads::clients(driver.core().clients()))
+    }
+
+    /// The last kick this manager reported (`kicked`), with `at` in ms
+    /// since the Unix epoch: `{ reason, clientType?, at }`, or `undefined`
+    /// if there was none. It stays readable after the event, until the
+    /// next kick.
+    #[wasm_bindgen(getter, js_name = lastKick, unchecked_return_type = "LastKick | undefined")]
+    pub fn last_kick(&self) -> Result<JsValue, JsValue> {
+        let driver = self.inner.try_borrow().map_err(|_| busy())?;
+        Ok(driver
+            .core()
+            .last_kick()
+            .map_or(JsValue::UNDEFINED, |kick| {
+                payloads::last_kick(kick, js::performance_now())
+            }))
     }
 
     /// Adds a listener for `"status"`, `"loginFailed"`, `"kicked"`,

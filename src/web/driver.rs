@@ -1,122 +1,80 @@
-//! The driver: runs the login machine against the browser, and plays this
-//! manager's part in the app's tab group.
+//! The driver: runs this manager's tab-group core (and through it the
+//! login machine) against the browser.
 //!
 //! All state lives in a [`Driver`] behind `Rc<RefCell<…>>`; browser
-//! callbacks hold a `Weak` to it. An input is applied under the borrow, the
-//! machine's outputs that touch the browser (socket, timers, storage, the
-//! tab channel) are carried out there too, and only the calls into app code
-//! — listeners and promise settlement — happen after the borrow ends, so a
-//! listener may call back into the manager freely.
-//!
-//! **Roles** (`tabs: "shared"`, the default): the managers of one appKey in
-//! one browser profile elect a leader with the Web Locks API. Only the
-//! leader's machine connects; it sends its state and events to the others
-//! over a BroadcastChannel and runs the calls they forward. When the
-//! leader's tab closes or crashes, the browser hands the lock to the next
-//! manager, which logs in again by itself (auto mode, same deviceId) if the
-//! group had a session. Without Web Locks or BroadcastChannel, or with
-//! `tabs: "perTab"`, each manager is on its own (`Solo`); a logout in one tab
-//! still reaches the others through the `storage` event on the record.
+//! callbacks hold a `Weak` to it. An input is applied under the borrow, and
+//! the core's outputs that touch only the browser (socket, timer, storage,
+//! the group's channel) are carried out there too. Everything that runs app
+//! code — listeners, promise settlement, `tokenProvider`, `reconnectDelay`
+//! — is collected as an [`AppCall`] and made after the borrow ends, so app
+//! code may call back into the manager freely (read `status`, call
+//! `logout()`, …).
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use imlogin_protocol::{Client, LoginCode};
+use imlogin_core::tab_group::{
+    Call, CallId, Input, Sharing, TabConfig, TabGroup, TabId, TabOutput,
+};
+use imlogin_core::{ConnId, Event, LoginError, Output};
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
-use super::debug::debug_log;
+use super::debug;
+use super::group::{GroupLink, GroupSignal};
 use super::js;
 use super::lbs;
+use super::lifetime::Anchor;
 use super::network::{NetworkEvent, NetworkListeners, StorageWatch};
 use super::payloads;
 use super::storage::{Store, WriteError};
-use super::tabs::{TabLink, TabSignal};
 use super::timers::WakeTimer;
 use super::transport::{Socket, SocketEvent};
 use super::wire;
-use crate::{
-    ConnId, Event, LoginError, LoginMachine, Output, RequestId, Status, TabCall, TabMessage,
-};
 
-/// Who settles a request once its outcome is known.
-pub enum Settler {
-    /// A promise of this manager.
-    Local { resolve: Function, reject: Function },
-    /// A follower's forwarded call: answered with a `Reply` message.
-    Remote { to: String, id: u64 },
+/// A call into app code, made after the driver's borrow ends.
+pub enum AppCall {
+    /// An event listener; what it throws is reported, never propagated.
+    Listener(Function, JsValue),
+    /// A promise's `resolve` or `reject`.
+    Settle(Function, JsValue),
+    /// `tokenProvider(accid)` for attempt `conn`.
+    FetchToken(Function, ConnId, String),
+    /// `reconnectDelay(defaultMs, attempt)` for the attempt `conn` that
+    /// failed.
+    ChooseDelay(Function, ConnId, f64, u32),
 }
 
-/// A request the machine is working on.
-struct Waiter {
-    request: RequestId,
-    settler: Settler,
+/// A promise of this manager's app, waiting for its call's outcome.
+struct Pending {
+    id: CallId,
+    resolve: Function,
+    reject: Function,
     /// `autoLogin` resolves with a boolean; the others with `undefined`.
     resolves_value: bool,
 }
 
-/// A call waiting for the leader (a follower's), or for the election.
-struct Forwarded {
-    id: u64,
-    call: TabCall,
-    resolve: Function,
-    reject: Function,
-    resolves_value: bool,
-}
-
-/// A call into app code, made after the driver's borrow ends.
-pub struct Call {
-    function: Function,
-    argument: JsValue,
-    /// Listener exceptions are reported, never propagated.
-    is_listener: bool,
-}
-
-/// This manager's part in its tab group.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    /// On its own: `tabs: "perTab"`, or no Web Locks / BroadcastChannel.
-    Solo,
-    /// Waiting for the election's answer: calls are queued.
-    Electing,
-    /// Holds the group's connection.
-    Leader,
-    /// Mirrors the leader.
-    Follower,
-}
-
-/// What a follower knows of the leader.
-#[derive(Default)]
-struct Mirror {
-    leader: Option<String>,
-    status: Option<Status>,
-    accid: Option<String>,
-    clients: Vec<Client>,
-}
-
 /// Everything one `LoginManager` owns.
 pub struct Driver {
-    pub machine: LoginMachine,
-    pub app_key: String,
-    pub link_url: Option<String>,
-    pub lbs_url: Option<String>,
-    pub debug: bool,
+    core: TabGroup,
+    app_key: String,
+    link_url: Option<String>,
+    lbs_url: Option<String>,
+    debug: bool,
     pub token_provider: Option<Function>,
+    reconnect_delay: Option<Function>,
     pub store: Store,
     socket: Option<(ConnId, Socket)>,
     timer: WakeTimer,
     _network: NetworkListeners,
     _storage_watch: Option<StorageWatch>,
+    group: Option<GroupLink>,
     pub listeners: Vec<(&'static str, Function)>,
-    waiters: Vec<Waiter>,
-    app_calls: Vec<Call>,
-    /// This manager's id in its tab group.
-    id: String,
-    role: Role,
-    tabs: Option<TabLink>,
-    mirror: Mirror,
-    forwarded: Vec<Forwarded>,
-    next_call: u64,
+    pending: Vec<Pending>,
+    app_calls: Vec<AppCall>,
+    /// Keeps the manager's JS object alive while it holds a session.
+    pub anchor: Anchor,
+    holding: bool,
     weak: Weak<RefCell<Driver>>,
 }
 
@@ -131,7 +89,7 @@ pub fn run(weak: &Weak<RefCell<Driver>>, input: impl FnOnce(&mut Driver, f64)) {
     pump(&rc);
 }
 
-/// Carries out the machine's outputs until there are none, calling app code
+/// Carries out the core's outputs until there are none, calling app code
 /// only between borrows.
 pub fn pump(rc: &Rc<RefCell<Driver>>) {
     loop {
@@ -143,59 +101,108 @@ pub fn pump(rc: &Rc<RefCell<Driver>>) {
             return;
         }
         for call in calls {
-            let result = call.function.call1(&JsValue::UNDEFINED, &call.argument);
-            if let (Err(e), true) = (result, call.is_listener) {
+            make(rc, call);
+        }
+    }
+}
+
+/// Makes one call into app code (no borrow is held).
+fn make(rc: &Rc<RefCell<Driver>>, call: AppCall) {
+    let undefined = &JsValue::UNDEFINED;
+    match call {
+        AppCall::Listener(listener, payload) => {
+            if let Err(e) = listener.call1(undefined, &payload) {
                 js::console_error("imlogin: an event listener threw", &e);
             }
+        }
+        AppCall::Settle(settle, value) => {
+            let _ = settle.call1(undefined, &value);
+        }
+        AppCall::FetchToken(provider, conn, accid) => {
+            // A string, or a promise of one; a throw, a rejection or
+            // anything else is a failed attempt (retried).
+            let answer = provider.call1(undefined, &JsValue::from_str(&accid));
+            let weak = Rc::downgrade(rc);
+            wasm_bindgen_futures::spawn_local(async move {
+                let token = match answer {
+                    Ok(value) => wasm_bindgen_futures::JsFuture::from(Promise::resolve(&value))
+                        .await
+                        .ok()
+                        .and_then(|v| v.as_string()),
+                    Err(_) => None,
+                };
+                run(&weak, |d, now| d.input(now, Input::Token(conn, token)));
+            });
+        }
+        AppCall::ChooseDelay(hook, conn, default_ms, attempt) => {
+            let answer = hook
+                .call2(undefined, &default_ms.into(), &attempt.into())
+                .ok()
+                .and_then(|v| v.as_f64());
+            // A hook that called the manager may have moved it on: the core
+            // ignores an answer that comes too late.
+            run(&Rc::downgrade(rc), |d, now| {
+                d.input(now, Input::Delay(conn, answer))
+            });
         }
     }
 }
 
 /// The parts of a new driver that the constructor decided.
 pub struct Parts {
-    pub machine: LoginMachine,
+    pub machine: imlogin_core::LoginMachine,
     pub app_key: String,
     pub link_url: Option<String>,
     pub lbs_url: Option<String>,
     pub debug: bool,
     pub token_provider: Option<Function>,
+    pub reconnect_delay: Option<Function>,
     pub store: Store,
     pub shared_tabs: bool,
+    pub online: bool,
 }
 
-/// Builds the driver and wires its callbacks.
+/// Builds the driver, joins the tab group and wires its callbacks.
 pub fn start(parts: Parts) -> Rc<RefCell<Driver>> {
+    let now = js::performance_now();
     Rc::new_cyclic(|weak: &Weak<RefCell<Driver>>| {
         let on_timer = weak.clone();
         let on_network = weak.clone();
-        let on_tab = weak.clone();
+        let on_group = weak.clone();
         let on_cleared = weak.clone();
-        let tabs = if parts.shared_tabs {
-            TabLink::join(&parts.app_key, move |signal| {
-                run(&on_tab, |d, now| d.on_tab(now, signal))
+        let group = if parts.shared_tabs {
+            GroupLink::join(&parts.app_key, move |signal| {
+                run(&on_group, |d, now| d.on_group(now, signal))
             })
         } else {
             None
         };
-        let role = if tabs.is_some() {
-            Role::Electing
+        let sharing = if group.is_some() {
+            Sharing::Shared
         } else {
-            Role::Solo
+            Sharing::PerTab
         };
-        let storage_watch = if role == Role::Solo {
-            StorageWatch::new(parts.store.session_key().to_owned(), move || {
-                run(&on_cleared, |d, now| d.on_record_removed(now))
+        let id = TabId(js::random_hex(8));
+        let mut core = TabGroup::new(parts.machine, id, sharing, TabConfig::default(), now);
+        if !parts.online {
+            core.handle_input(now, Input::Offline);
+        }
+        // Another tab clearing the record logs a manager on its own out
+        // (the core ignores it in a group, where the leader's logout
+        // reaches everyone).
+        let storage_watch = StorageWatch::new(parts.store.session_key().to_owned(), move || {
+            run(&on_cleared, |d, now| {
+                d.core.handle_session_cleared_elsewhere(now)
             })
-        } else {
-            None
-        };
+        });
         RefCell::new(Driver {
-            machine: parts.machine,
+            core,
             app_key: parts.app_key,
             link_url: parts.link_url,
             lbs_url: parts.lbs_url,
             debug: parts.debug,
             token_provider: parts.token_provider,
+            reconnect_delay: parts.reconnect_delay,
             store: parts.store,
             socket: None,
             timer: WakeTimer::new(move || run(&on_timer, |d, now| d.on_timer(now))),
@@ -203,143 +210,35 @@ pub fn start(parts: Parts) -> Rc<RefCell<Driver>> {
                 run(&on_network, |d, now| d.on_network(now, event))
             }),
             _storage_watch: storage_watch,
+            group,
             listeners: Vec::new(),
-            waiters: Vec::new(),
+            pending: Vec::new(),
             app_calls: Vec::new(),
-            id: js::random_hex(8),
-            role,
-            tabs,
-            mirror: Mirror::default(),
-            forwarded: Vec::new(),
-            next_call: 0,
+            anchor: Anchor::new(),
+            holding: false,
             weak: weak.clone(),
         })
     })
 }
 
-fn resolution(value: bool, resolves_value: bool) -> JsValue {
-    if resolves_value {
-        JsValue::from_bool(value)
-    } else {
-        JsValue::UNDEFINED
-    }
-}
-
 impl Driver {
     // ----- what the app sees -----
 
-    /// The status the app sees: the leader's, in a follower.
-    pub fn status(&self) -> Status {
-        match (self.role, self.mirror.status) {
-            (Role::Follower, Some(s)) => s,
-            _ => self.machine.status(),
-        }
+    /// The tab-group core: what this manager shows.
+    pub fn core(&self) -> &TabGroup {
+        &self.core
     }
 
-    /// The accid the app sees.
-    pub fn accid(&self) -> Option<String> {
-        match self.role {
-            Role::Follower => self.mirror.accid.clone(),
-            _ => self.machine.accid().map(str::to_owned),
-        }
-    }
-
-    /// The other sessions the app sees.
-    pub fn clients(&self) -> &[Client] {
-        match self.role {
-            Role::Follower => &self.mirror.clients,
-            _ => self.machine.clients(),
-        }
-    }
-
-    /// Runs an app call here, forwards it to the leader, or queues it
-    /// until the election has answered.
-    pub fn dispatch(
-        &mut self,
-        call: TabCall,
-        resolve: Function,
-        reject: Function,
-        resolves_value: bool,
-    ) {
-        match self.role {
-            Role::Solo | Role::Leader => {
-                self.execute(call, Settler::Local { resolve, reject }, resolves_value)
-            }
-            Role::Electing => self.forwarded.push(Forwarded {
-                id: 0,
-                call,
-                resolve,
-                reject,
-                resolves_value,
-            }),
-            Role::Follower => self.forward(Forwarded {
-                id: 0,
-                call,
-                resolve,
-                reject,
-                resolves_value,
-            }),
-        }
-    }
-
-    fn forward(&mut self, mut f: Forwarded) {
-        self.next_call += 1;
-        f.id = self.next_call;
-        let message = TabMessage::Call {
-            from: self.id.clone(),
-            id: f.id,
-            call: f.call.clone(),
-        };
-        self.post(&message);
-        self.forwarded.push(f);
-    }
-
-    /// Runs a call on this manager's machine.
-    fn execute(&mut self, call: TabCall, settler: Settler, resolves_value: bool) {
-        let now = js::performance_now();
-        let request = match call {
-            TabCall::Login {
-                accid,
-                token,
-                force,
-            } => Some(self.machine.login(now, &accid, &token, force)),
-            TabCall::AutoLogin { force } => {
-                let stored = self.store.load_session();
-                self.machine.auto_login(now, stored, force)
-            }
-            TabCall::KickClient { client_id } => Some(self.machine.kick_client(now, &client_id)),
-            TabCall::Logout => {
-                self.machine.logout(now);
-                None
-            }
-        };
-        match request {
-            Some(request) => self.waiters.push(Waiter {
-                request,
-                settler,
-                resolves_value,
-            }),
-            // Logout, and an auto login with nothing stored, settle at once.
-            None => self.settle(settler, Ok(false), resolves_value),
-        }
-    }
-
-    fn settle(&mut self, settler: Settler, result: Result<bool, LoginError>, resolves_value: bool) {
-        match settler {
-            Settler::Local { resolve, reject } => self.app_calls.push(match result {
-                Ok(value) => Call {
-                    function: resolve,
-                    argument: resolution(value, resolves_value),
-                    is_listener: false,
-                },
-                Err(e) => Call {
-                    function: reject,
-                    argument: payloads::login_error(&e),
-                    is_listener: false,
-                },
-            }),
-            Settler::Remote { to, id } => self.post(&TabMessage::Reply { to, id, result }),
-        }
+    /// Makes an app call (carried out here, or by the group's leader); its
+    /// promise settles with the outcome.
+    pub fn call(&mut self, call: Call, resolve: Function, reject: Function, resolves_value: bool) {
+        let id = self.core.call(js::performance_now(), call);
+        self.pending.push(Pending {
+            id,
+            resolve,
+            reject,
+            resolves_value,
+        });
     }
 
     /// Tells this manager's listeners about `event`.
@@ -347,71 +246,164 @@ impl Driver {
         let (name, payload) = payloads::event(event);
         for (n, listener) in &self.listeners {
             if *n == name {
-                self.app_calls.push(Call {
-                    function: listener.clone(),
-                    argument: payload.clone(),
-                    is_listener: true,
-                });
+                self.app_calls
+                    .push(AppCall::Listener(listener.clone(), payload.clone()));
             }
         }
     }
 
-    // ----- carrying out the machine's outputs -----
+    // ----- inputs -----
+
+    fn input(&mut self, now: f64, input: Input) {
+        self.core.handle_input(now, input);
+    }
+
+    fn on_timer(&mut self, now: f64) {
+        self.timer.fired();
+        self.core.handle_timeout(now);
+    }
+
+    fn on_network(&mut self, now: f64, event: NetworkEvent) {
+        let input = match event {
+            NetworkEvent::Online => Input::Online,
+            NetworkEvent::Offline => Input::Offline,
+            NetworkEvent::Visible => Input::Visible,
+        };
+        self.core.handle_input(now, input);
+    }
+
+    fn on_group(&mut self, now: f64, signal: GroupSignal) {
+        match signal {
+            GroupSignal::LockGranted => self.core.handle_lock_granted(now),
+            GroupSignal::LockHeldElsewhere => self.core.handle_lock_held_elsewhere(now),
+            GroupSignal::LockFailed => self.core.handle_lock_failed(now),
+            GroupSignal::Message(message) => self.core.handle_message(now, message),
+        }
+    }
+
+    fn on_socket(&mut self, now: f64, conn: ConnId, event: SocketEvent) {
+        let input = match event {
+            SocketEvent::Opened => Input::Opened(conn),
+            SocketEvent::Text(text) => {
+                if self.debug {
+                    debug::received(&text);
+                }
+                match wire::server_frame(&text) {
+                    Some(frame) => Input::Frame(conn, frame),
+                    None => Input::BadFrame(conn),
+                }
+            }
+            SocketEvent::Binary => Input::BadFrame(conn),
+            SocketEvent::Closed(code) => {
+                if self.socket.as_ref().is_some_and(|(c, _)| *c == conn) {
+                    self.socket = None;
+                }
+                Input::Closed(conn, code)
+            }
+        };
+        self.core.handle_input(now, input);
+    }
+
+    // ----- carrying out the core's outputs -----
 
     /// Carries out every pending output; returns the app calls to make.
-    fn drain(&mut self) -> Vec<Call> {
-        let mut emitted = false;
-        while let Some(output) = self.machine.poll_output() {
+    fn drain(&mut self) -> Vec<AppCall> {
+        while let Some(output) = self.core.poll_output() {
             if self.debug {
-                debug_log(&output);
+                debug::log(&output);
             }
             match output {
-                Output::Connect(conn) => self.connect(conn),
-                Output::FetchToken(conn, accid) => self.fetch_token(conn, &accid),
-                Output::Send(conn, frame) => {
-                    if let Some((c, socket)) = &self.socket {
-                        if *c == conn {
-                            socket.send(frame.to_json());
-                        }
+                TabOutput::Machine(action) => self.carry_out(action),
+                TabOutput::Post(message) => {
+                    if let Some(group) = &self.group {
+                        group.post(&message);
                     }
                 }
-                Output::Close(conn, code) => {
-                    if self.socket.as_ref().is_some_and(|(c, _)| *c == conn) {
-                        if let Some((_, socket)) = self.socket.take() {
-                            socket.close(code);
-                        }
-                    }
+                TabOutput::Emit(event) => self.emit_local(&event),
+                TabOutput::Settle(id, result) => self.settle(id, result),
+                TabOutput::Warn(warning) => {
+                    js::console_warn(warning.message(), &JsValue::UNDEFINED);
                 }
-                Output::Persist(session) => {
-                    if let Err(WriteError(e)) = self.store.save_session(&session) {
-                        // Reported, not thrown: the live session goes on.
-                        js::console_warn("imlogin: could not save the session record", &e);
-                    }
+                TabOutput::Note(_) => {}
+            }
+        }
+        self.timer.arm(self.core.poll_timeout());
+        let hold = self.core.accid().is_some() || self.core.has_open_calls();
+        if hold != self.holding {
+            self.holding = hold;
+            self.anchor.hold(hold);
+        }
+        std::mem::take(&mut self.app_calls)
+    }
+
+    fn settle(&mut self, id: CallId, result: Result<bool, LoginError>) {
+        let Some(i) = self.pending.iter().position(|p| p.id == id) else {
+            return;
+        };
+        let p = self.pending.swap_remove(i);
+        self.app_calls.push(match result {
+            Ok(value) => AppCall::Settle(
+                p.resolve,
+                if p.resolves_value {
+                    JsValue::from_bool(value)
+                } else {
+                    JsValue::UNDEFINED
+                },
+            ),
+            Err(e) => AppCall::Settle(p.reject, payloads::login_error(&e)),
+        });
+    }
+
+    fn carry_out(&mut self, action: Output) {
+        let now = js::performance_now();
+        match action {
+            Output::Connect(conn) => self.connect(conn),
+            Output::FetchToken(conn, accid) => match &self.token_provider {
+                Some(provider) => {
+                    self.app_calls
+                        .push(AppCall::FetchToken(provider.clone(), conn, accid))
                 }
-                Output::ClearPersisted => self.store.clear_session(),
-                Output::Emit(event) => {
-                    self.emit_local(&event);
-                    if self.role == Role::Leader {
-                        self.post(&TabMessage::Event {
-                            from: self.id.clone(),
-                            event,
-                        });
-                        emitted = true;
-                    }
+                None => self.core.handle_input(now, Input::Token(conn, None)),
+            },
+            Output::ChooseDelay {
+                conn,
+                attempt,
+                default_ms,
+            } => match &self.reconnect_delay {
+                Some(hook) => {
+                    self.app_calls.push(AppCall::ChooseDelay(
+                        hook.clone(),
+                        conn,
+                        default_ms,
+                        attempt,
+                    ));
                 }
-                Output::Settle(request, result) => {
-                    if let Some(i) = self.waiters.iter().position(|w| w.request == request) {
-                        let waiter = self.waiters.swap_remove(i);
-                        self.settle(waiter.settler, result.map(|()| true), waiter.resolves_value);
+                None => self.core.handle_input(now, Input::Delay(conn, None)),
+            },
+            Output::Send(conn, frame) => {
+                if let Some((c, socket)) = &self.socket {
+                    if *c == conn {
+                        socket.send(frame.to_json());
                     }
                 }
             }
+            Output::Close(conn, code) => {
+                if self.socket.as_ref().is_some_and(|(c, _)| *c == conn) {
+                    if let Some((_, socket)) = self.socket.take() {
+                        socket.close(code);
+                    }
+                }
+            }
+            Output::Persist(session) => {
+                if let Err(WriteError(e)) = self.store.save_session(&session) {
+                    // Reported, not thrown: the live session goes on.
+                    js::console_warn("imlogin: could not save the session record", &e);
+                }
+            }
+            Output::ClearPersisted => self.store.clear_session(),
+            // The core hands these over as `TabOutput::Emit`/`Settle`.
+            Output::Emit(_) | Output::Settle(..) => {}
         }
-        if emitted {
-            self.post_state();
-        }
-        self.timer.arm(self.machine.poll_timeout());
-        std::mem::take(&mut self.app_calls)
     }
 
     /// Starts connection `conn`: through the LBS when configured.
@@ -433,32 +425,8 @@ impl Driver {
         }
     }
 
-    /// Calls the app's `tokenProvider(accid)` for attempt `conn` and hands
-    /// the answer (a string, or a promise of one) to the machine. A throw,
-    /// a rejection or a non-string answer is a failed attempt, retried.
-    fn fetch_token(&mut self, conn: ConnId, accid: &str) {
-        let Some(provider) = &self.token_provider else {
-            self.machine.handle_token(js::performance_now(), conn, None);
-            return;
-        };
-        let answer = provider.call1(&JsValue::UNDEFINED, &JsValue::from_str(accid));
-        let weak = self.weak.clone();
-        wasm_bindgen_futures::spawn_local(async move {
-            let token = match answer {
-                Ok(value) => wasm_bindgen_futures::JsFuture::from(Promise::resolve(&value))
-                    .await
-                    .ok()
-                    .and_then(|v| v.as_string()),
-                Err(_) => None,
-            };
-            run(&weak, |d, now| {
-                d.machine.handle_token(now, conn, token.as_deref())
-            });
-        });
-    }
-
     fn open_socket(&mut self, now: f64, conn: ConnId, url: Option<String>) {
-        if self.machine.connection() != Some(conn) {
+        if self.core.machine().connection() != Some(conn) {
             return; // abandoned while the LBS answered
         }
         let weak = self.weak.clone();
@@ -469,201 +437,42 @@ impl Driver {
         });
         match opened {
             Some(socket) => self.socket = Some((conn, socket)),
-            None => self.machine.handle_closed(now, conn, 1006),
-        }
-    }
-
-    fn on_socket(&mut self, now: f64, conn: ConnId, event: SocketEvent) {
-        match event {
-            SocketEvent::Opened => self.machine.handle_opened(now, conn),
-            SocketEvent::Text(text) => {
-                if self.debug {
-                    js::console_log(
-                        "imlogin: received",
-                        &JsValue::from_str(&text),
-                        &JsValue::UNDEFINED,
-                    );
-                }
-                match wire::server_frame(&text) {
-                    Some(frame) => self.machine.handle_frame(now, conn, frame),
-                    None => self.machine.handle_bad_frame(now, conn),
-                }
-            }
-            SocketEvent::Binary => self.machine.handle_bad_frame(now, conn),
-            SocketEvent::Closed(code) => {
-                if self.socket.as_ref().is_some_and(|(c, _)| *c == conn) {
-                    self.socket = None;
-                }
-                self.machine.handle_closed(now, conn, code);
-            }
-        }
-    }
-
-    fn on_timer(&mut self, now: f64) {
-        self.timer.fired();
-        self.machine.handle_timeout(now);
-    }
-
-    fn on_network(&mut self, now: f64, event: NetworkEvent) {
-        match event {
-            NetworkEvent::Online => self.machine.handle_online(now),
-            NetworkEvent::Offline => self.machine.handle_offline(now),
-            NetworkEvent::Visible => self.machine.handle_visible(now),
-        }
-    }
-
-    /// Another tab removed the session record (a logout there): a solo
-    /// manager with a session logs out too.
-    fn on_record_removed(&mut self, now: f64) {
-        if self.machine.accid().is_some() {
-            self.machine.logout(now);
-        }
-    }
-
-    // ----- the tab group -----
-
-    fn post(&self, message: &TabMessage) {
-        if let Some(tabs) = &self.tabs {
-            tabs.post(&wire::to_json(message));
-        }
-    }
-
-    fn post_state(&self) {
-        self.post(&TabMessage::State {
-            from: self.id.clone(),
-            status: self.machine.status(),
-            accid: self.machine.accid().map(str::to_owned),
-            clients: self.machine.clients().to_vec(),
-        });
-    }
-
-    fn on_tab(&mut self, now: f64, signal: TabSignal) {
-        match signal {
-            TabSignal::Leader => self.become_leader(now),
-            TabSignal::Follower => {
-                self.role = Role::Follower;
-                self.post(&TabMessage::Hello {
-                    from: self.id.clone(),
-                });
-                for f in std::mem::take(&mut self.forwarded) {
-                    self.forward(f);
-                }
-            }
-            TabSignal::Message(text) => {
-                if let Some(message) = wire::from_json::<TabMessage>(&text) {
-                    self.on_message(message);
-                }
-            }
-        }
-    }
-
-    /// This manager now holds the group's connection: at once, or on taking
-    /// over from a leader whose tab closed or crashed.
-    fn become_leader(&mut self, now: f64) {
-        let took_over = self.role == Role::Follower;
-        let group_had_session = self.mirror.status.is_some_and(|s| s != Status::LoggedOut);
-        self.role = Role::Leader;
-        let pending = std::mem::take(&mut self.forwarded);
-        let resumes = pending.iter().any(|f| {
-            matches!(
-                f.call,
-                TabCall::Login { .. } | TabCall::AutoLogin { .. } | TabCall::Logout
-            )
-        });
-        for f in pending {
-            let settler = Settler::Local {
-                resolve: f.resolve,
-                reject: f.reject,
-            };
-            self.execute(f.call, settler, f.resolves_value);
-        }
-        if took_over && group_had_session && !resumes {
-            // Log in again by itself, from the same record and deviceId.
-            let stored = self.store.load_session();
-            let _ = self.machine.auto_login(now, stored, false);
-        }
-        self.post_state();
-    }
-
-    fn on_message(&mut self, message: TabMessage) {
-        match (self.role, message) {
-            (Role::Leader, TabMessage::Hello { .. }) => self.post_state(),
-            (Role::Leader, TabMessage::Call { from, id, call }) => {
-                self.execute(call, Settler::Remote { to: from, id }, true)
-            }
-            (
-                Role::Follower,
-                TabMessage::State {
-                    from,
-                    status,
-                    accid,
-                    clients,
-                },
-            ) => {
-                if self.mirror.leader.as_deref() != Some(from.as_str()) {
-                    // A new leader: calls sent to the old one may be lost.
-                    self.mirror.leader = Some(from);
-                    for f in std::mem::take(&mut self.forwarded) {
-                        self.forward(f);
-                    }
-                }
-                self.mirror.accid = accid;
-                if self.mirror.status != Some(status) {
-                    self.mirror.status = Some(status);
-                    self.emit_local(&Event::Status(status));
-                }
-                if self.mirror.clients != clients {
-                    self.mirror.clients = clients.clone();
-                    self.emit_local(&Event::Clients(clients));
-                }
-            }
-            (Role::Follower, TabMessage::Event { event, .. }) => match event {
-                Event::Status(s) => {
-                    if self.mirror.status != Some(s) {
-                        self.mirror.status = Some(s);
-                        self.emit_local(&Event::Status(s));
-                    }
-                }
-                Event::Clients(list) => {
-                    self.mirror.clients = list.clone();
-                    self.emit_local(&Event::Clients(list));
-                }
-                other => self.emit_local(&other),
-            },
-            (Role::Follower, TabMessage::Reply { to, id, result }) if to == self.id => {
-                if let Some(i) = self.forwarded.iter().position(|f| f.id == id) {
-                    let f = self.forwarded.swap_remove(i);
-                    self.settle(
-                        Settler::Local {
-                            resolve: f.resolve,
-                            reject: f.reject,
-                        },
-                        result,
-                        f.resolves_value,
-                    );
-                }
-            }
-            _ => {}
+            None => self.core.handle_input(now, Input::Closed(conn, 1006)),
         }
     }
 }
 
 impl Drop for Driver {
     fn drop(&mut self) {
-        // Socket, timers, listeners and the tab link detach themselves as
-        // fields drop; promises still waiting learn that nothing will
-        // settle them.
-        let error = payloads::login_error(&LoginError::new(
-            LoginCode::Cancelled,
-            "the LoginManager was freed",
-        ));
-        for waiter in self.waiters.drain(..) {
-            if let Settler::Local { reject, .. } = waiter.settler {
-                let _ = reject.call1(&JsValue::UNDEFINED, &error);
+        // The manager leaves its group without logging out: a leader
+        // publishes its last state and closes its socket (the next tab
+        // takes over); this manager's promises still waiting reject with
+        // 499. Socket, timer, listeners and the group link detach
+        // themselves as the fields drop.
+        self.core.close(js::performance_now());
+        while let Some(output) = self.core.poll_output() {
+            match output {
+                TabOutput::Machine(Output::Close(conn, code)) => {
+                    if let Some((c, socket)) = self.socket.take() {
+                        if c == conn {
+                            socket.close(code);
+                        }
+                    }
+                }
+                TabOutput::Post(message) => {
+                    if let Some(group) = &self.group {
+                        group.post(&message);
+                    }
+                }
+                TabOutput::Settle(id, Err(e)) => {
+                    if let Some(p) = self.pending.iter().find(|p| p.id == id) {
+                        let _ = p
+                            .reject
+                            .call1(&JsValue::UNDEFINED, &payloads::login_error(&e));
+                    }
+                }
+                _ => {}
             }
-        }
-        for f in self.forwarded.drain(..) {
-            let _ = f.reject.call1(&JsValue::UNDEFINED, &error);
         }
     }
 }

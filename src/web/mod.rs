@@ -1,22 +1,27 @@
-//! The browser driver (wasm32 only): wires [`crate::LoginMachine`] to a
-//! WebSocket, timers, Web Storage and the browser's online/offline and
+//! The browser driver (wasm32 only): wires this manager's tab-group core
+//! ([`crate::tab_group::TabGroup`], which owns its
+//! [`crate::LoginMachine`]) to a WebSocket, a timer, Web Storage, Web
+//! Locks, a BroadcastChannel and the browser's online/offline and
 //! visibility events, and exports the JS `LoginManager`.
 //!
 //! The stack, each crate for its own job: wasm-bindgen and js-sys (the JS
-//! boundary), web-sys (timers, online/offline, visibility, the `storage`
-//! event), gloo-net (the WebSocket and the LBS request), gloo-storage
+//! boundary), web-sys (online/offline, visibility, the `storage` event),
+//! gloo-net (the WebSocket and the LBS request), gloo-storage
 //! (localStorage/sessionStorage), serde-wasm-bindgen (options in, event
-//! payloads and errors out) and wasm-bindgen-futures (promises and tasks).
+//! payloads and errors out, server frames in, the tab group's messages in
+//! and out) and wasm-bindgen-futures (promises and tasks).
 //!
 //! One file per concern: [`js`] (the few globals used), [`options`]
-//! (constructor options → `Config`), [`lbs`] (link discovery), [`storage`]
-//! (session record and device id), [`transport`] (one WebSocket),
-//! [`timers`] (the one `setTimeout`, armed for the machine's deadline), [`network`]
-//! (online/offline/visibility listeners), [`payloads`] (JS shapes of errors
-//! and events), [`bindings`] (the exported class), [`driver`] (the pump that
-//! runs the machine, and the manager's role in its tab group), [`tabs`] (Web
-//! Locks + BroadcastChannel), [`debug`] (console logging), [`types`]
-//! (TypeScript).
+//! (constructor and call options → `Config`), [`lbs`] (link discovery),
+//! [`storage`] (session record and device id), [`transport`] (one
+//! WebSocket), [`wire`] (server frames from their text), [`timers`] (the
+//! one `setTimeout`, armed for the core's deadline), [`network`]
+//! (online/offline/visibility and `storage` listeners), [`group`] (Web
+//! Locks + BroadcastChannel for the tab group), [`lifetime`] (a manager
+//! that holds a session outlives the app's last reference), [`payloads`]
+//! (JS shapes of errors and events), [`bindings`] (the exported class),
+//! [`driver`] (the pump that runs the core and calls app code outside its
+//! borrow), [`debug`] (console logging), [`types`] (TypeScript).
 //!
 //! Every closure handed to the browser is owned by the object that
 //! registered it and unregistered on drop; callbacks hold only a weak
@@ -25,13 +30,14 @@
 mod bindings;
 mod debug;
 mod driver;
+mod group;
 mod js;
 mod lbs;
+mod lifetime;
 mod network;
 mod options;
 mod payloads;
 mod storage;
-mod tabs;
 mod timers;
 mod transport;
 mod types;

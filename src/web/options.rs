@@ -1,5 +1,5 @@
-//! The `LoginManager` constructor options and the `{ force }` options of
-//! `login`/`autoLogin`: JS objects decoded with serde-wasm-bindgen into
+//! The `LoginManager` constructor options, the `{ force }` options of
+//! `login` and the `{ force, accid, token }` options of `autoLogin`: JS objects decoded with serde-wasm-bindgen into
 //! serde-derived structs, then range-checked by [`Config::validate`].
 //!
 //! Every error is a `TypeError` whose message starts with
@@ -9,7 +9,7 @@
 //! `deserialize_with` function names its field and says what it must be),
 //! or a value out of range. `undefined` and `null` both mean "not set".
 
-use imlogin_protocol::field_names;
+use crate::protocol::field_names;
 use js_sys::{Array, Function, Object};
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
@@ -83,11 +83,22 @@ struct BackoffOptions {
     max_ms: Option<f64>,
 }
 
-/// `{ force?: boolean }`, the options of `login` and `autoLogin`.
+/// `{ force?: boolean }`, the options of `login`.
 #[derive(Deserialize)]
 struct LoginOptions {
     #[serde(default, deserialize_with = "force")]
     force: Option<bool>,
+}
+
+/// `{ force?, accid?, token? }`, the options of `autoLogin`.
+#[derive(Deserialize)]
+struct AutoLoginOptions {
+    #[serde(default, deserialize_with = "force")]
+    force: Option<bool>,
+    #[serde(default, deserialize_with = "accid")]
+    accid: Option<String>,
+    #[serde(default, deserialize_with = "token")]
+    token: Option<String>,
 }
 
 // What each kind of field must be. `Err(())` becomes the field's own
@@ -162,6 +173,8 @@ fields! {
     initial_ms: f64 = number, "initialMs must be a finite number";
     max_ms: f64 = number, "maxMs must be a finite number";
     force: bool = boolean, "force must be a boolean";
+    accid: String = string, "accid must be a string";
+    token: String = string, "token must be a string";
 }
 
 fn is_plain_object(value: &JsValue) -> bool {
@@ -279,6 +292,7 @@ impl Options {
         }
         config.custom_tag = o.custom_tag;
         config.dynamic_token = o.token_provider.is_some();
+        config.delay_hook = o.reconnect_delay.is_some();
 
         // Every range check in one place, shared with the native tests.
         config.validate().map_err(config_error)?;
@@ -309,4 +323,39 @@ pub fn force_option(value: Option<&JsValue>) -> Result<bool, JsValue> {
     }
     let options: LoginOptions = decode(value, "", "is not a known login option")?;
     Ok(options.force.unwrap_or(false))
+}
+
+/// What `autoLogin(options)` asks for.
+pub struct AutoLogin {
+    /// Mandatory login: skip the device rule.
+    pub force: bool,
+    /// Credentials the app server has just issued (`accid`, and `token`
+    /// unless a `tokenProvider` gives tokens), instead of the saved ones.
+    pub issued: Option<(String, Option<String>)>,
+}
+
+/// Reads `{ force?, accid?, token? }`, the options of `autoLogin`
+/// (`undefined` or `null`: no options). A `token` without an `accid` is a
+/// `TypeError`.
+pub fn auto_login_options(value: Option<&JsValue>) -> Result<AutoLogin, JsValue> {
+    let Some(value) = value.filter(|v| !v.is_undefined() && !v.is_null()) else {
+        return Ok(AutoLogin {
+            force: false,
+            issued: None,
+        });
+    };
+    if !value.is_object() {
+        return Err(type_error(
+            "force",
+            "options must be an object { force?, accid?, token? }",
+        ));
+    }
+    let o: AutoLoginOptions = decode(value, "", "is not a known autoLogin option")?;
+    if o.accid.is_none() && o.token.is_some() {
+        return Err(type_error("token", "needs an accid"));
+    }
+    Ok(AutoLogin {
+        force: o.force.unwrap_or(false),
+        issued: o.accid.map(|accid| (accid, o.token)),
+    })
 }

@@ -3,12 +3,12 @@
 //! JSON-compatible serializer (plain objects and arrays, numbers, strings;
 //! an absent optional field is left out).
 
-use imlogin_protocol::{Client, ClientType, KickReason, LoginCode};
+use imlogin_core::protocol::{Client, ClientType, KickReason, LoginCode};
+use imlogin_core::tab_group::LastKick;
+use imlogin_core::{ClientsUpdate, Disconnect, Event, LoginError};
 use js_sys::Object;
 use serde::Serialize;
 use wasm_bindgen::{JsCast, JsValue};
-
-use crate::{Event, LoginError};
 
 /// `value` as a JS value; `undefined` if it has no JSON form (an integer
 /// above 2^53, which no JS number holds exactly).
@@ -40,6 +40,30 @@ struct Kicked {
 struct Reconnecting {
     attempt: u32,
     delay_ms: f64,
+    reason: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    close_code: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<LoginCode>,
+}
+
+/// The payload of `clients`.
+#[derive(Serialize)]
+struct Clients<'a> {
+    clients: &'a [Client],
+    change: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client: Option<&'a Client>,
+}
+
+/// The value of `lastKick`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct LastKickValue {
+    reason: KickReason,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_type: Option<ClientType>,
+    at: f64,
 }
 
 /// A `LoginError`: an `Error` with `name`, `message`, and the `code` and
@@ -58,6 +82,28 @@ pub fn login_error(error: &LoginError) -> JsValue {
 /// An array of `{ clientId, clientType, deviceId, customTag?, loginAt }`.
 pub fn clients(list: &[Client]) -> JsValue {
     to_js(list)
+}
+
+/// `{ clients, change, client? }`.
+fn clients_update(update: &ClientsUpdate) -> JsValue {
+    to_js(&Clients {
+        clients: &update.clients,
+        change: update.change.map_or("list", |c| match c {
+            imlogin_core::protocol::ClientsChange::Login => "login",
+            imlogin_core::protocol::ClientsChange::Logout => "logout",
+        }),
+        client: update.client.as_ref(),
+    })
+}
+
+/// `{ reason, clientType?, at }`, `at` in ms since the Unix epoch (the
+/// kick's time on the driver's clock, `now_ms` being that clock now).
+pub fn last_kick(kick: &LastKick, now_ms: f64) -> JsValue {
+    to_js(&LastKickValue {
+        reason: kick.reason,
+        client_type: kick.client_type,
+        at: (js_sys::Date::now() - (now_ms - kick.at)).round(),
+    })
 }
 
 /// The listener name of `event`.
@@ -83,11 +129,24 @@ pub fn event(event: &Event) -> (&'static str, JsValue) {
             reason: *reason,
             client_type: *client_type,
         }),
-        Event::Reconnecting { attempt, delay_ms } => to_js(&Reconnecting {
+        Event::Reconnecting {
+            attempt,
+            delay_ms,
+            reason,
+        } => to_js(&Reconnecting {
             attempt: *attempt,
             delay_ms: *delay_ms,
+            reason: reason.as_str(),
+            close_code: match reason {
+                Disconnect::Closed(code) => Some(*code),
+                _ => None,
+            },
+            code: match reason {
+                Disconnect::Refused(code) => Some(*code),
+                _ => None,
+            },
         }),
-        Event::Clients(list) => clients(list),
+        Event::Clients(update) => clients_update(update),
     };
     (event_name(event), payload)
 }

@@ -9,9 +9,9 @@
 //! leaves the manager working from memory, and a failed write (full) is
 //! reported, never thrown.
 
+use crate::protocol::limits;
 use gloo_storage::errors::StorageError;
 use gloo_storage::{LocalStorage, SessionStorage, Storage};
-use imlogin_protocol::limits;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use wasm_bindgen::JsValue;

@@ -37,18 +37,28 @@ export interface LoginManagerOptions {
   customTag?: string;
   /** Log state transitions to the console (tokens redacted); default false. */
   debug?: boolean;
-  /** `"shared"` (default): the managers of this appKey in all tabs of the browser profile share one connection (a leader tab holds it; the others mirror it and take over when it closes). `"perTab"`: each manager connects on its own. */
+  /** `"shared"` (default): the managers of this appKey in all tabs of the browser profile share one connection (a leader tab holds it; the others mirror it and take over when it closes or crashes). `"perTab"`: each manager connects on its own. Where Web Locks are refused or never answer, a manager falls back to `"perTab"` within 2 s and warns once in the console. */
   tabs?: "shared" | "perTab";
-  /** Dynamic tokens: called before every (re)login attempt with the accid; its token is used for that attempt. A throw, rejection or non-string answer fails the attempt, which is retried. */
+  /** Dynamic tokens: called before every (re)login attempt with the accid; its token is used for that attempt. A throw, rejection or non-string answer fails the attempt, which is retried. It may read the manager (e.g. `status`). */
   tokenProvider?: (accid: string) => string | Promise<string>;
-  /** Overrides the backoff delay: return ms; a non-finite answer keeps the default. Must not call the manager. */
+  /** Overrides the backoff delay: return ms; a non-finite or negative answer, or a throw, keeps the default, and the server's `retryAfterMs` stays a floor. It may read the manager. */
   reconnectDelay?: (defaultMs: number, attempt: number) => number;
 }
 
-/** Options of `login()` and `autoLogin()`. */
+/** Options of `login()`. */
 export interface LoginOptions {
   /** Mandatory login: skips the device rule and may kick another device. */
   force?: boolean;
+}
+
+/** Options of `autoLogin()`. */
+export interface AutoLoginOptions {
+  /** Mandatory login: skips the device rule and may kick another device. */
+  force?: boolean;
+  /** With `token`: credentials your app server has just issued, used instead of the saved session (auto mode; saved on success). */
+  accid?: string;
+  /** The token of `accid`; may be left out with a `tokenProvider`. */
+  token?: string;
 }
 
 /** Every rejection and every `loginFailed` payload. */
@@ -76,12 +86,42 @@ export interface KickedEvent {
   clientType?: ClientType;
 }
 
+/** The last kick, as `lastKick` keeps it. */
+export interface LastKick extends KickedEvent {
+  /** When it was reported, in ms since the Unix epoch. */
+  at: number;
+}
+
+/**
+ * Why the connection was lost or the attempt failed: `"unreachable"` (the link server could not be reached), `"closed"`
+ * (an open connection closed: see `closeCode`), `"timeout"` (no answer within `connectTimeoutMs`), `"noPong"` (a heartbeat
+ * went unanswered), `"refused"` (the server refused with a retryable `code`: 416, 5xx), `"badFrame"` (the server sent
+ * something unreadable), `"tokenProvider"` (it gave no token).
+ */
+export type ReconnectReason = "unreachable" | "closed" | "timeout" | "noPong" | "refused" | "badFrame" | "tokenProvider";
+
 /** Payload of `reconnecting`. */
 export interface ReconnectingEvent {
   /** Failed attempts in a row, from 1. */
   attempt: number;
   /** ms until the next attempt. */
   delayMs: number;
+  /** Why the connection was lost or the attempt failed. */
+  reason: ReconnectReason;
+  /** With `"closed"`: the WebSocket close code (1006: the connection broke; 1012: the server restarted). */
+  closeCode?: number;
+  /** With `"refused"`: the server's login code. */
+  code?: number;
+}
+
+/** Payload of `clients`. */
+export interface ClientsEvent {
+  /** The account's other live sessions, after the change. */
+  clients: Client[];
+  /** `"login"` or `"logout"`: another session came or went (`client`, when the lists tell which); `"list"`: the whole list as it stands (at this session's login, or emptied when it ends). */
+  change: "login" | "logout" | "list";
+  /** The session that logged in or out. */
+  client?: Client;
 }
 
 /** Event names and their payloads. */
@@ -90,7 +130,7 @@ export interface LoginManagerEvents {
   loginFailed: LoginError;
   kicked: KickedEvent;
   reconnecting: ReconnectingEvent;
-  clients: Client[];
+  clients: ClientsEvent;
 }
 
 export interface LoginManager {

@@ -1,27 +1,17 @@
-//! JSON text to and from serde types through the browser's own
-//! `JSON.parse`/`JSON.stringify` and serde-wasm-bindgen.
+//! JSON text to serde types through the browser's own `JSON.parse` and
+//! serde-wasm-bindgen: server frames and the LBS answer.
 
-use imlogin_protocol::limits::MAX_SERVER_FRAME_BYTES;
-use imlogin_protocol::{decode_server_variant, ServerFrame};
+use crate::protocol::limits::MAX_SERVER_FRAME_BYTES;
+use crate::protocol::{decode_server_variant, ServerFrame};
 use js_sys::{Object, Reflect};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use wasm_bindgen::JsValue;
 
 /// `text` read as a `T`; `None` when it is not JSON or not a `T`.
 pub fn from_json<T: DeserializeOwned>(text: &str) -> Option<T> {
     let value = js_sys::JSON::parse(text).ok()?;
     serde_wasm_bindgen::from_value(value).ok()
-}
-
-/// `value` as JSON text.
-pub fn to_json<T: Serialize>(value: &T) -> String {
-    value
-        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .ok()
-        .and_then(|v| js_sys::JSON::stringify(&v).ok())
-        .and_then(|s| s.as_string())
-        .unwrap_or_default()
 }
 
 /// The `"t"` of a frame.

@@ -541,3 +541,147 @@ pub fn session_storage_get(key: &str) -> Option<String> {
 pub fn dispatch_window_event(name: &str) {
     dispatch_event(&Event::new(name));
 }
+
+/// Fires `new Event(name)` on document (`"visibilitychange"`), with
+/// `document.visibilityState` reading `state` from then on (until the next
+/// call, or [`restore_visibility`]).
+pub fn set_visibility(state: &str) {
+    let document: Object = window().document().unwrap().unchecked_into();
+    let getter = Function::new_no_args(&format!("return {state:?}"));
+    let descriptor = Object::new();
+    Reflect::set(&descriptor, &"get".into(), &getter).unwrap();
+    Reflect::set(&descriptor, &"configurable".into(), &true.into()).unwrap();
+    Reflect::define_property(&document, &"visibilityState".into(), &descriptor).unwrap();
+    let target: web_sys::EventTarget = document.unchecked_into();
+    let event = web_sys::Event::new("visibilitychange").unwrap();
+    target.dispatch_event(&event).unwrap();
+}
+
+/// `document.visibilityState` as the browser has it again.
+pub fn restore_visibility() {
+    let document: Object = window().document().unwrap().unchecked_into();
+    Reflect::delete_property(&document, &"visibilityState".into()).unwrap();
+}
+
+/// How `navigator.locks.request` answers while a test has replaced it.
+#[derive(Debug, Clone, Copy)]
+pub enum BrokenLocks {
+    /// Every request rejects with a `SecurityError` (a sandboxed frame, an
+    /// opaque origin).
+    Refusing,
+    /// Every request throws at once.
+    Throwing,
+    /// Requests never answer.
+    Silent,
+}
+
+/// Replaces `navigator.locks.request` until dropped.
+pub struct LocksOverride;
+
+impl LocksOverride {
+    pub fn new(how: BrokenLocks) -> LocksOverride {
+        let locks = Reflect::get(&window().navigator(), &"locks".into()).unwrap();
+        let body = match how {
+            BrokenLocks::Refusing => {
+                "return Promise.reject(new DOMException('The request is not allowed', 'SecurityError'))"
+            }
+            BrokenLocks::Throwing => "throw new DOMException('The operation is insecure.', 'SecurityError')",
+            BrokenLocks::Silent => "return new Promise(() => {})",
+        };
+        let descriptor = Object::new();
+        Reflect::set(&descriptor, &"value".into(), &Function::new_no_args(body)).unwrap();
+        Reflect::set(&descriptor, &"configurable".into(), &true.into()).unwrap();
+        let object: Object = locks.unchecked_into();
+        assert_eq!(
+            Reflect::define_property(&object, &"request".into(), &descriptor),
+            Ok(true)
+        );
+        LocksOverride
+    }
+}
+
+impl Drop for LocksOverride {
+    fn drop(&mut self) {
+        let locks = Reflect::get(&window().navigator(), &"locks".into()).unwrap();
+        let object: &Object = locks.unchecked_ref();
+        Reflect::delete_property(object, &"request".into()).unwrap();
+    }
+}
+
+/// Records what the page writes with `console.<method>` until dropped
+/// (and passes nothing on).
+pub struct ConsoleCapture {
+    method: &'static str,
+    original: JsValue,
+    lines: Rc<RefCell<Vec<String>>>,
+    _recorder: Closure<dyn FnMut(JsValue, JsValue, JsValue)>,
+}
+
+impl ConsoleCapture {
+    pub fn new(method: &'static str) -> ConsoleCapture {
+        let console = js_sys::global().unchecked_into::<Object>();
+        let console = Reflect::get(&console, &"console".into()).unwrap();
+        let original = Reflect::get(&console, &method.into()).unwrap();
+        let lines = Rc::new(RefCell::new(Vec::new()));
+        let sink = lines.clone();
+        let recorder = Closure::<dyn FnMut(JsValue, JsValue, JsValue)>::new(
+            move |a: JsValue, b: JsValue, c: JsValue| {
+                let text: Vec<String> = [a, b, c]
+                    .iter()
+                    .filter(|v| !v.is_undefined())
+                    .map(|v| {
+                        v.as_string().unwrap_or_else(|| {
+                            js_sys::JSON::stringify(v)
+                                .map(String::from)
+                                .unwrap_or_default()
+                        })
+                    })
+                    .collect();
+                sink.borrow_mut().push(text.join(" "));
+            },
+        );
+        Reflect::set(&console, &method.into(), recorder.as_ref()).unwrap();
+        ConsoleCapture {
+            method,
+            original,
+            lines,
+            _recorder: recorder,
+        }
+    }
+
+    /// Every line written so far.
+    pub fn lines(&self) -> Vec<String> {
+        self.lines.borrow().clone()
+    }
+}
+
+impl Drop for ConsoleCapture {
+    fn drop(&mut self) {
+        let console = js_sys::global().unchecked_into::<Object>();
+        let console = Reflect::get(&console, &"console".into()).unwrap();
+        Reflect::set(&console, &self.method.into(), &self.original).unwrap();
+    }
+}
+
+/// An account the server API blocked before the tests started
+/// (scripts/browser-tests.sh): `(accid, token)`.
+pub fn blocked_account() -> (&'static str, &'static str) {
+    match (
+        option_env!("IMLOGIN_TEST_BLOCKED_ACCID"),
+        option_env!("IMLOGIN_TEST_BLOCKED_TOKEN"),
+    ) {
+        (Some(accid), Some(token)) if !accid.is_empty() => (accid, token),
+        _ => panic!(
+            "IMLOGIN_TEST_BLOCKED_ACCID was not set when these tests were compiled: \
+             run them with scripts/browser-tests.sh"
+        ),
+    }
+}
+
+/// A stored session record for `accid`/`token`, as a login would save it.
+pub fn save_record(accid: &str, token: &str) {
+    local_set(
+        &session_key(),
+        &format!(r#"{{"v":1,"accid":"{accid}","token":"{token}","savedAt":1}}"#),
+    );
+}

@@ -4,7 +4,9 @@
 import init, {
   LoginManager,
   type Client,
+  type ClientsEvent,
   type KickedEvent,
+  type LastKick,
   type LoginError,
   type LoginManagerOptions,
   type LoginStatus,
@@ -65,16 +67,24 @@ im.on("kicked", (d: KickedEvent) => {
 im.on("reconnecting", (r: ReconnectingEvent) => {
   const attempt: number = r.attempt;
   const delayMs: number = r.delayMs;
-  console.log(attempt, delayMs);
+  const reason: "unreachable" | "closed" | "timeout" | "noPong" | "refused" | "badFrame" | "tokenProvider" =
+    r.reason;
+  const closeCode: number | undefined = r.closeCode;
+  const code: number | undefined = r.code;
+  console.log(attempt, delayMs, reason, closeCode, code);
 });
-im.on("clients", (list) => {
-  for (const c of list) {
+im.on("clients", ({ clients, change, client }) => {
+  const what: "login" | "logout" | "list" = change;
+  const who: Client | undefined = client;
+  for (const c of clients) {
     const id: string = c.clientId;
     const tag: string | undefined = c.customTag;
     const at: number = c.loginAt;
     console.log(id, c.clientType, c.deviceId, tag, at);
   }
+  console.log(what, who?.clientId);
 });
+im.on("clients", (e: ClientsEvent) => e.clients.length);
 
 // Methods and getters.
 try {
@@ -82,7 +92,9 @@ try {
   await im.login("alice", "token", { force: true });
   const resumed: boolean = await im.autoLogin();
   const forced: boolean = await im.autoLogin({ force: false });
-  console.log(resumed, forced);
+  // Credentials the app server has just issued (CommsEase's recipe).
+  const issued: boolean = await im.autoLogin({ accid: "alice", token: "fresh", force: true });
+  console.log(resumed, forced, issued);
   const others: Client[] = im.clients;
   if (others.length > 0) {
     await im.kickClient(others[0].clientId);
@@ -97,5 +109,6 @@ try {
 const status: LoginStatus = im.status;
 const accid: string | undefined = im.accid;
 const deviceId: string = im.deviceId;
-console.log(status, accid, deviceId);
+const kick: LastKick | undefined = im.lastKick;
+console.log(status, accid, deviceId, kick?.reason, kick?.at);
 im.free();

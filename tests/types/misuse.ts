@@ -28,9 +28,13 @@ im.on("statsu", () => {});
 // @ts-expect-error: reason is a string union
 im.on("kicked", (d) => { const n: number = d.reason; return n; });
 // @ts-expect-error: clientId is a string
-im.on("clients", (list) => list[0].clientId.toFixed());
+im.on("clients", (e) => e.clients[0].clientId.toFixed());
+// @ts-expect-error: the clients payload is an object, not the list
+im.on("clients", (list) => list.length);
 // @ts-expect-error: delayMs is a number
 im.on("reconnecting", (r) => r.delayMs.toUpperCase());
+// @ts-expect-error: reason is a string union
+im.on("reconnecting", (r) => { const n: number = r.reason; return n; });
 // @ts-expect-error: code is a number
 im.on("loginFailed", (e) => { const c: string = e.code; return c; });
 // @ts-expect-error: force is a boolean
@@ -39,6 +43,12 @@ await im.login("alice", "token", { force: "yes" });
 await im.login("alice", "token", { forse: true });
 // @ts-expect-error: accid is a string
 await im.login(42, "token");
+// @ts-expect-error: unknown autoLogin option
+await im.autoLogin({ acid: "alice" });
+// @ts-expect-error: token is a string
+await im.autoLogin({ accid: "alice", token: 42 });
+// @ts-expect-error: lastKick is read-only
+im.lastKick = undefined;
 // @ts-expect-error: autoLogin resolves a boolean
 const resumed: string = await im.autoLogin();
 // @ts-expect-error: status is a string union

@@ -14,8 +14,8 @@ export function useImLogin(im) {
     status.value = next;
     accid.value = im.accid;
   };
-  const onClients = (list) => {
-    clients.value = list;
+  const onClients = (event) => {
+    clients.value = event.clients;
   };
   const onFailed = (e) => {
     error.value = e;

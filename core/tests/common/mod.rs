@@ -5,12 +5,12 @@
 
 use std::collections::{HashMap, VecDeque};
 
-use imlogin::protocol::{
+use imlogin_core::protocol::{
     Client, ClientFrame, ClientType, KickReason, LoginCode, LoginFrame, LoginMode, ServerFrame,
 };
-use imlogin::{
-    Config, ConnId, Credentials, Event, LoginError, LoginMachine, Output, RequestId, Status,
-    StoredSession,
+use imlogin_core::{
+    Config, ConnId, Credentials, Disconnect, Event, LoginError, LoginMachine, Output, RequestId,
+    Status, StoredSession,
 };
 
 /// How the scripted server answers the next connection attempt.
@@ -55,6 +55,11 @@ pub struct Harness {
     /// When set, token requests wait in `deferred_tokens` for the test.
     pub defer_tokens: bool,
     pub deferred_tokens: Vec<ConnId>,
+    /// With `Config::delay_hook`: the app's answers to the next
+    /// `ChooseDelay`s (`None`: it gave none); after these, none.
+    pub delay_answers: VecDeque<Option<f64>>,
+    /// What the machine asked the app: `(attempt, default_ms)`.
+    pub delay_questions: Vec<(u32, f64)>,
 }
 
 pub const APP_KEY: &str = "app-key";
@@ -93,6 +98,8 @@ impl Harness {
             token_requests: Vec::new(),
             defer_tokens: false,
             deferred_tokens: Vec::new(),
+            delay_answers: VecDeque::new(),
+            delay_questions: Vec::new(),
         }
     }
 
@@ -133,6 +140,15 @@ impl Harness {
                         .pop_front()
                         .unwrap_or_else(|| Some(format!("dyn-{}", conn.0)));
                     self.m.handle_token(self.now, conn, answer.as_deref());
+                }
+                Output::ChooseDelay {
+                    conn,
+                    attempt,
+                    default_ms,
+                } => {
+                    self.delay_questions.push((attempt, default_ms));
+                    let answer = self.delay_answers.pop_front().flatten();
+                    self.m.handle_delay(self.now, conn, answer);
                 }
                 Output::Close(conn, _) => {
                     assert_eq!(
@@ -302,7 +318,20 @@ impl Harness {
         self.events()
             .into_iter()
             .filter_map(|e| match e {
-                Event::Reconnecting { attempt, delay_ms } => Some((attempt, delay_ms)),
+                Event::Reconnecting {
+                    attempt, delay_ms, ..
+                } => Some((attempt, delay_ms)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Why each `reconnecting` event said the connection was lost.
+    pub fn reconnect_reasons(&self) -> Vec<Disconnect> {
+        self.events()
+            .into_iter()
+            .filter_map(|e| match e {
+                Event::Reconnecting { reason, .. } => Some(reason),
                 _ => None,
             })
             .collect()

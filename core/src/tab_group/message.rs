@@ -247,9 +247,18 @@ impl Stamped {
     }
 }
 
+/// The version of [`GroupMessage`]'s form: drivers put it in the names of
+/// the group's channel and lock, so that the tabs of two versions of an
+/// app (during a deploy) form two groups that ignore each other instead of
+/// one that misreads itself.
+pub const GROUP_VERSION: u32 = 2;
+
 /// One message on the group's channel.
+///
+/// Externally tagged (`{"state": {…}}`): a reader finds the variant by its
+/// key without buffering the message first.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", tag = "k")]
+#[serde(rename_all = "camelCase")]
 pub enum GroupMessage {
     /// A tab that joined asks the leader for its state.
     Hello {
@@ -411,8 +420,19 @@ mod tests {
             Event::Reconnecting {
                 attempt: 2,
                 delay_ms: 1500.0,
+                reason: crate::Disconnect::Closed(1012),
             },
-            Event::Clients(vec![]),
+            Event::Reconnecting {
+                attempt: 3,
+                delay_ms: 0.0,
+                reason: crate::Disconnect::Refused(LoginCode::Unavailable),
+            },
+            Event::Clients(crate::ClientsUpdate::list(vec![])),
+            Event::Clients(crate::ClientsUpdate {
+                clients: vec![],
+                change: Some(imlogin_protocol::ClientsChange::Logout),
+                client: None,
+            }),
         ] {
             round_trip(GroupMessage::Event {
                 from: a.clone(),

@@ -11,12 +11,14 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use imlogin::protocol::{ClientFrame, KickReason, LoginCode, LoginFrame, LoginMode, ServerFrame};
-use imlogin::tab_group::{
+use imlogin_core::protocol::{
+    ClientFrame, KickReason, LoginCode, LoginFrame, LoginMode, ServerFrame,
+};
+use imlogin_core::tab_group::{
     Call, CallId, GroupMessage, Input, Note, Role, Sharing, TabConfig, TabGroup, TabId, TabOutput,
     Warning,
 };
-use imlogin::{
+use imlogin_core::{
     Config, ConnId, Event, LoginError, LoginMachine, Output, Rng, Status, StoredSession,
 };
 
@@ -82,7 +84,7 @@ pub struct SimTab {
     pub calls: BTreeMap<u64, CallRecord>,
     pub statuses: Vec<Status>,
     pub clients_events: usize,
-    pub last_clients: Vec<imlogin::protocol::Client>,
+    pub last_clients: Vec<imlogin_core::protocol::Client>,
     pub events: Vec<Event>,
     pub warnings: Vec<Warning>,
     pub roles: Vec<Role>,
@@ -386,7 +388,7 @@ impl Sim {
             }
             CallKind::AutoLoginWith(accid) => (
                 Call::AutoLoginWith {
-                    credentials: imlogin::tab_group::WireCredentials {
+                    credentials: imlogin_core::tab_group::WireCredentials {
                         accid: accid.into(),
                         token: format!("token-{accid}"),
                     },
@@ -624,9 +626,9 @@ impl Sim {
                 let tab = self.tab_mut(index).expect("open");
                 match &event {
                     Event::Status(s) => tab.statuses.push(*s),
-                    Event::Clients(list) => {
+                    Event::Clients(update) => {
                         tab.clients_events += 1;
-                        tab.last_clients = list.clone();
+                        tab.last_clients.clone_from(&update.clients);
                     }
                     _ => {}
                 }
@@ -671,6 +673,11 @@ impl Sim {
                 let tab = self.tab_mut(index).expect("open");
                 tab.core
                     .handle_input(now, Input::Token(conn, Some("provided".into())));
+            }
+            Output::ChooseDelay { conn, .. } => {
+                let now = self.now;
+                let tab = self.tab_mut(index).expect("open");
+                tab.core.handle_input(now, Input::Delay(conn, None));
             }
             Output::Send(conn, frame) => {
                 if self.tab(index).is_some_and(|t| t.socket == Some(conn)) {

@@ -1,4 +1,5 @@
-//! The login state machine: DESIGN §2's transition table, with no I/O.
+//! The login state machine: the transition table of `docs/behaviour.md`,
+//! with no I/O.
 //!
 //! [`LoginMachine`] never reads a clock, touches a socket or draws entropy.
 //! Every input carries `now` (ms on the driver's monotonic clock); every
@@ -33,22 +34,9 @@ use imlogin_protocol::{
 use crate::config::MAX_DURATION_MS;
 use crate::timer::{Timer, TimerTable};
 use crate::{
-    Config, ConnId, Credentials, Event, LoginError, Output, RequestId, Rng, Status, StoredSession,
+    ClientsUpdate, Config, ConnId, Credentials, Disconnect, Event, LoginError, Output, RequestId,
+    Rng, Status, StoredSession,
 };
-
-/// An app-supplied override of the backoff delay:
-/// `(default_ms, attempt) -> ms`. A non-finite or negative answer falls back
-/// to the default.
-///
-/// `Send` on native targets so that a machine can move between threads
-/// (tokio tasks); wasm32 has one thread, and its hooks hold JS functions.
-#[cfg(not(target_arch = "wasm32"))]
-pub type DelayHook = Box<dyn FnMut(f64, u32) -> f64 + Send>;
-/// An app-supplied override of the backoff delay:
-/// `(default_ms, attempt) -> ms`. A non-finite or negative answer falls back
-/// to the default.
-#[cfg(target_arch = "wasm32")]
-pub type DelayHook = Box<dyn FnMut(f64, u32) -> f64>;
 
 /// The connection the machine currently owns.
 #[derive(Debug)]
@@ -97,6 +85,21 @@ pub(crate) struct Handover {
     pub manual: bool,
 }
 
+/// A retry whose delay the app is choosing ([`Output::ChooseDelay`]).
+#[derive(Debug, Clone, Copy)]
+struct PendingDelay {
+    /// The attempt that failed, which the answer names.
+    conn: ConnId,
+    /// When the retry began.
+    since: f64,
+    attempt: u32,
+    /// The machine's own delay, used until (and unless) the app answers.
+    default_ms: f64,
+    /// The server's `retryAfterMs`: no answer goes below it.
+    floor_ms: f64,
+    reason: Disconnect,
+}
+
 /// How a session ends, for [`LoginMachine::stop`].
 enum Ending {
     /// A failure: reported (`loginFailed`), and the waiting calls reject
@@ -108,11 +111,12 @@ enum Ending {
 }
 
 /// The sans-IO login machine. See the module documentation for the driver
-/// contract, and `DESIGN.md` §2 for the behaviour.
+/// contract, and `docs/behaviour.md` for the behaviour.
 pub struct LoginMachine {
     config: Config,
     rng: Rng,
-    delay_hook: Option<DelayHook>,
+    /// A retry waiting for the app's `reconnectDelay` answer.
+    pending_delay: Option<PendingDelay>,
     outputs: VecDeque<Output>,
     timers: TimerTable,
     status: Status,
@@ -142,11 +146,14 @@ impl core::fmt::Debug for LoginMachine {
             .field("session", &self.session)
             .field("waiters", &self.waiters)
             .field("timers", &self.timers)
+            .field("pending_delay", &self.pending_delay)
             .finish_non_exhaustive()
     }
 }
 
 const NOT_REACHABLE: &str = "could not reach the link server";
+/// The close code of a connection that broke without a close frame.
+const ABNORMAL_CLOSE: u16 = 1006;
 const CONNECTION_LOST: &str = "connection to the link server lost";
 
 impl LoginMachine {
@@ -159,7 +166,7 @@ impl LoginMachine {
         LoginMachine {
             config,
             rng: Rng::new(seed),
-            delay_hook: None,
+            pending_delay: None,
             outputs: VecDeque::new(),
             timers: TimerTable::default(),
             status: Status::LoggedOut,
@@ -176,11 +183,6 @@ impl LoginMachine {
             failures: 0,
             retry_floor_ms: 0.0,
         }
-    }
-
-    /// Installs (or removes) the `reconnectDelay` hook.
-    pub fn set_delay_hook(&mut self, hook: Option<DelayHook>) {
-        self.delay_hook = hook;
     }
 
     // ----- getters -----
@@ -487,7 +489,7 @@ impl LoginMachine {
             None => {
                 let error =
                     LoginError::new(LoginCode::Unavailable, "the tokenProvider gave no token");
-                self.retry(now, error);
+                self.retry(now, error, Disconnect::NoToken);
             }
         }
     }
@@ -532,7 +534,7 @@ impl LoginMachine {
     pub fn handle_bad_frame(&mut self, now: f64, conn: ConnId) {
         if self.is_current(conn) {
             let error = LoginError::new(LoginCode::ServerError, "bad frame from the link server");
-            self.retry(now, error);
+            self.retry(now, error, Disconnect::BadFrame);
         }
     }
 
@@ -559,7 +561,7 @@ impl LoginMachine {
                 if code.is_retryable() {
                     self.retry_floor_ms =
                         retry_after_ms.map_or(0.0, |ms| (ms as f64).min(MAX_DURATION_MS));
-                    self.retry(now, error);
+                    self.retry(now, error, Disconnect::Refused(code));
                 } else {
                     self.stop(Ending::Failed(error), code.clears_session());
                 }
@@ -576,9 +578,10 @@ impl LoginMachine {
                 });
                 self.stop(Ending::Cancelled(cancelled), reason.clears_session());
             }
-            ServerFrame::Clients { clients, .. } if self.status == Status::LoggedIn => {
-                self.clients = clients.clone();
-                self.emit(Event::Clients(clients));
+            ServerFrame::Clients { clients, change } if self.status == Status::LoggedIn => {
+                let update = ClientsUpdate::changed(&self.clients, clients, change);
+                self.clients.clone_from(&update.clients);
+                self.emit(Event::Clients(update));
             }
             ServerFrame::KickResult { client_id, code } => {
                 if let Some(i) = self.kicks.iter().position(|(_, id)| *id == client_id) {
@@ -600,23 +603,55 @@ impl LoginMachine {
     }
 
     /// The connection `conn` closed (or failed to open) with `code`.
-    pub fn handle_closed(&mut self, now: f64, conn: ConnId, _code: u16) {
-        if !self.is_current(conn) {
+    pub fn handle_closed(&mut self, now: f64, conn: ConnId, code: u16) {
+        let Some(current) = self.conn.take_if(|c| c.id == conn) else {
             return;
-        }
+        };
         // The socket is gone: nothing to close any more.
-        self.conn = None;
         let message = if self.status == Status::LoggedIn {
             CONNECTION_LOST
         } else {
             NOT_REACHABLE
         };
-        self.retry(now, LoginError::new(LoginCode::NetworkUnavailable, message));
+        let reason = if current.opened {
+            Disconnect::Closed(code)
+        } else {
+            Disconnect::Unreachable
+        };
+        let error = LoginError::new(LoginCode::NetworkUnavailable, message);
+        self.retry(now, error, reason);
     }
 
-    /// The connection `conn` reported an error; treated as closed.
+    /// The connection `conn` reported an error; treated as closed without
+    /// a close frame (1006).
     pub fn handle_error(&mut self, now: f64, conn: ConnId) {
-        self.handle_closed(now, conn, close::NORMAL);
+        self.handle_closed(now, conn, ABNORMAL_CLOSE);
+    }
+
+    /// With [`Config::delay_hook`]: the app's answer to
+    /// [`Output::ChooseDelay`] for attempt `conn` — the delay in ms, or
+    /// `None` when it gave none (a throw, or not a number). A non-finite or
+    /// negative answer keeps the machine's own delay; the server's
+    /// `retryAfterMs` stays a floor. The `reconnecting` event follows. An
+    /// answer that comes late (the machine moved on) is ignored; one that
+    /// makes the retry due already takes effect at the next
+    /// [`handle_timeout`](Self::handle_timeout).
+    pub fn handle_delay(&mut self, _now: f64, conn: ConnId, delay_ms: Option<f64>) {
+        let Some(pending) = self.pending_delay.filter(|p| p.conn == conn) else {
+            return;
+        };
+        self.pending_delay = None;
+        let chosen = match delay_ms {
+            Some(ms) if ms.is_finite() && ms >= 0.0 => ms.min(MAX_DURATION_MS),
+            _ => pending.default_ms,
+        };
+        let delay_ms = chosen.max(pending.floor_ms);
+        self.arm(Timer::Reconnect, pending.since + delay_ms);
+        self.emit(Event::Reconnecting {
+            attempt: pending.attempt,
+            delay_ms,
+            reason: pending.reason,
+        });
     }
 
     // ----- timer and browser inputs -----
@@ -760,11 +795,20 @@ impl LoginMachine {
             Timer::ConnectTimeout => {
                 if self.status == Status::Connecting {
                     let error = LoginError::new(LoginCode::Timeout, "connection attempt timed out");
-                    self.retry(now, error);
+                    self.retry(now, error, Disconnect::Timeout);
                 }
             }
             Timer::Reconnect => {
                 if self.status == Status::Waiting {
+                    // The app never answered: its retry goes ahead with the
+                    // machine's delay, announced as every retry is.
+                    if let Some(p) = self.pending_delay.take() {
+                        self.emit(Event::Reconnecting {
+                            attempt: p.attempt,
+                            delay_ms: p.default_ms.max(p.floor_ms),
+                            reason: p.reason,
+                        });
+                    }
                     self.reconnect(now);
                 }
             }
@@ -779,7 +823,7 @@ impl LoginMachine {
                 if self.status == Status::LoggedIn {
                     let error =
                         LoginError::new(LoginCode::NetworkUnavailable, "no pong: connection lost");
-                    self.retry(now, error);
+                    self.retry(now, error, Disconnect::NoPong);
                 }
             }
         }
@@ -815,6 +859,7 @@ impl LoginMachine {
 
     fn disarm_all(&mut self) {
         self.timers = TimerTable::default();
+        self.pending_delay = None;
     }
 
     fn close_conn(&mut self) {
@@ -870,6 +915,7 @@ impl LoginMachine {
     /// Opens a new connection attempt.
     fn connect(&mut self, now: f64) {
         self.close_conn();
+        self.pending_delay = None;
         self.next_conn += 1;
         let id = ConnId(self.next_conn);
         self.conn = Some(Conn {
@@ -957,17 +1003,18 @@ impl LoginMachine {
         if heartbeat_ms > 0 {
             self.heartbeat_ms = clamp_ms(heartbeat_ms as f64, 1_000.0);
         }
-        self.clients = clients.clone();
+        self.clients.clone_from(&clients);
         self.outputs.push_back(Output::Persist(stored));
         self.set_status(Status::LoggedIn);
-        self.emit(Event::Clients(clients));
+        self.emit(Event::Clients(ClientsUpdate::list(clients)));
         self.settle_waiters(Ok(()));
         self.arm(Timer::Heartbeat, now + self.heartbeat_ms);
     }
 
-    /// A connection attempt failed or a live connection was lost: back off
-    /// and try again, unless a manual login has used up its attempts.
-    fn retry(&mut self, now: f64, error: LoginError) {
+    /// A connection attempt failed or a live connection was lost (for
+    /// `reason`): back off and try again, unless a manual login has used up
+    /// its attempts.
+    fn retry(&mut self, now: f64, error: LoginError, reason: Disconnect) {
         self.close_conn();
         for timer in [
             Timer::ConnectTimeout,
@@ -985,40 +1032,46 @@ impl LoginMachine {
             return;
         }
         self.failures = self.failures.saturating_add(1);
-        let delay_ms = self.backoff_delay();
+        let default_ms = self.backoff_delay();
+        let floor_ms = core::mem::take(&mut self.retry_floor_ms);
+        let attempt = self.failures;
         self.set_status(Status::Waiting);
-        self.arm(Timer::Reconnect, now + delay_ms);
-        self.emit(Event::Reconnecting {
-            attempt: self.failures,
-            delay_ms,
-        });
+        self.arm(Timer::Reconnect, now + default_ms.max(floor_ms));
+        if self.config.delay_hook {
+            let conn = ConnId(self.next_conn);
+            self.pending_delay = Some(PendingDelay {
+                conn,
+                since: now,
+                attempt,
+                default_ms,
+                floor_ms,
+                reason,
+            });
+            self.outputs.push_back(Output::ChooseDelay {
+                conn,
+                attempt,
+                default_ms,
+            });
+        } else {
+            self.emit(Event::Reconnecting {
+                attempt,
+                delay_ms: default_ms.max(floor_ms),
+                reason,
+            });
+        }
         self.network_outcome();
     }
 
-    /// Full jitter: `random(0, min(max, initial · 2^(failures−1)))`, then
-    /// the hook's override, then the server's `retryAfterMs` floor.
+    /// Full jitter: `random(0, min(max, initial · 2^(failures−1)))`.
     fn backoff_delay(&mut self) -> f64 {
         let backoff = self.config.backoff;
         let exponent = self.failures.saturating_sub(1).min(52);
         let ceiling = (backoff.initial_ms * 2f64.powi(exponent as i32)).min(backoff.max_ms);
-        let default_ms = if self.config.backoff_jitter {
+        if self.config.backoff_jitter {
             (self.rng.next_f64() * (ceiling + 1.0)).floor().min(ceiling)
         } else {
             ceiling
-        };
-        let chosen = match &mut self.delay_hook {
-            Some(hook) => {
-                let ms = hook(default_ms, self.failures);
-                if ms.is_finite() && ms >= 0.0 {
-                    ms.min(MAX_DURATION_MS)
-                } else {
-                    default_ms
-                }
-            }
-            None => default_ms,
-        };
-        let floor = core::mem::take(&mut self.retry_floor_ms);
-        chosen.max(floor)
+        }
     }
 
     /// Ends everything: close, cancel timers, settle the waiting calls

@@ -60,8 +60,8 @@
 //! [`poll_timeout`](TabGroup::poll_timeout). The core never calls app code.
 //!
 //! ```
-//! use imlogin::tab_group::{Call, Role, Sharing, TabConfig, TabGroup, TabId, TabOutput};
-//! use imlogin::{Config, LoginMachine};
+//! use imlogin_core::tab_group::{Call, Role, Sharing, TabConfig, TabGroup, TabId, TabOutput};
+//! use imlogin_core::{Config, LoginMachine};
 //!
 //! let tab = |id: &str| {
 //!     let machine = LoginMachine::new(Config::new("app-key", "device-1"), 7);
@@ -98,12 +98,16 @@ use std::collections::VecDeque;
 
 use imlogin_protocol::{Client, LoginCode, ServerFrame};
 
-use crate::{ConnId, Event, LoginError, LoginMachine, Output, RequestId, Status, StoredSession};
+use crate::{
+    ClientsUpdate, ConnId, Event, LoginError, LoginMachine, Output, RequestId, Status,
+    StoredSession,
+};
 use ledger::Ledger;
 pub use message::{
     Call, CallRef, GroupMessage, GroupState, SessionRecord, Stamped, TabId, WireCredentials,
+    GROUP_VERSION,
 };
-pub use output::{CallId, Note, Role, TabOutput, Warning};
+pub use output::{CallId, LastKick, Note, Role, TabOutput, Warning};
 
 /// How long the group waits for the browser, in ms of the driver's clock.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -145,10 +149,15 @@ pub enum Input {
     /// Dynamic tokens: the token fetched for the attempt (`None` when the
     /// provider failed).
     Token(ConnId, Option<String>),
+    /// The app's `reconnectDelay` answer for the attempt that failed
+    /// (`None` when it gave none): see `Output::ChooseDelay`.
+    Delay(ConnId, Option<f64>),
     /// A text frame arrived.
     Text(ConnId, String),
     /// A decoded frame arrived.
     Frame(ConnId, ServerFrame),
+    /// A frame arrived that does not decode (the driver decoded it).
+    BadFrame(ConnId),
     /// The connection closed (or failed to open) with this code.
     Closed(ConnId, u16),
     /// The connection reported an error.
@@ -235,6 +244,8 @@ pub struct TabGroup {
     /// When the wait for the lock's answer, or for a leader, ends.
     election_deadline: Option<f64>,
     warned: bool,
+    /// The last kick this tab's app was told of.
+    last_kick: Option<LastKick>,
 }
 
 fn freed() -> LoginError {
@@ -277,6 +288,7 @@ impl TabGroup {
             done: Ledger::default(),
             election_deadline: None,
             warned: false,
+            last_kick: None,
         };
         if sharing == Sharing::Shared {
             group.role = Role::Electing;
@@ -333,6 +345,18 @@ impl TabGroup {
     /// connection or works on its own).
     pub fn machine(&self) -> &LoginMachine {
         &self.machine
+    }
+
+    /// The last kick this tab's app was told of (NIM's
+    /// `getKickedOfflineDetail`), with the time on the driver's clock at
+    /// which it was told; it stays until the next kick.
+    pub fn last_kick(&self) -> Option<&LastKick> {
+        self.last_kick.as_ref()
+    }
+
+    /// Whether this tab's app has a call still waiting for its outcome.
+    pub fn has_open_calls(&self) -> bool {
+        !self.own.is_empty()
     }
 
     /// The next action for the driver, in order; `None` when there is none.
@@ -517,11 +541,13 @@ impl TabGroup {
                     if let Some(mirror) = &mut self.mirror {
                         match &event {
                             Event::Status(s) => mirror.state.status = *s,
-                            Event::Clients(list) => mirror.state.clients = list.clone(),
+                            Event::Clients(update) => {
+                                mirror.state.clients.clone_from(&update.clients);
+                            }
                             _ => {}
                         }
                     }
-                    self.show_event(event);
+                    self.show_event(now, event);
                 }
             }
             GroupMessage::Call { from, to, id, call } => {
@@ -557,8 +583,10 @@ impl TabGroup {
         match input {
             Input::Opened(conn) => m.handle_opened(now, conn),
             Input::Token(conn, token) => m.handle_token(now, conn, token.as_deref()),
+            Input::Delay(conn, delay_ms) => m.handle_delay(now, conn, delay_ms),
             Input::Text(conn, text) => m.handle_text(now, conn, &text),
             Input::Frame(conn, frame) => m.handle_frame(now, conn, frame),
+            Input::BadFrame(conn) => m.handle_bad_frame(now, conn),
             Input::Closed(conn, code) => m.handle_closed(now, conn, code),
             Input::Error(conn) => m.handle_error(now, conn),
             Input::Online => m.handle_online(now),
@@ -962,10 +990,20 @@ impl TabGroup {
         self.role == Role::Solo || (self.role == Role::Leader && !self.is_taking_over())
     }
 
-    fn show_event(&mut self, event: Event) {
+    fn show_event(&mut self, now: f64, event: Event) {
         match &event {
             Event::Status(s) => self.shown.status = *s,
-            Event::Clients(list) => self.shown.clients = list.clone(),
+            Event::Clients(update) => self.shown.clients.clone_from(&update.clients),
+            Event::Kicked {
+                reason,
+                client_type,
+            } => {
+                self.last_kick = Some(LastKick {
+                    reason: *reason,
+                    client_type: *client_type,
+                    at: now,
+                });
+            }
             _ => {}
         }
         self.outputs.push_back(TabOutput::Emit(event));
@@ -973,7 +1011,7 @@ impl TabGroup {
 
     /// Carries the machine's outputs on: actions to the driver, events to
     /// the app (and, from a leader, to the group), outcomes to the calls.
-    fn pump_machine(&mut self) {
+    fn pump_machine(&mut self, now: f64) {
         while let Some(output) = self.machine.poll_output() {
             match output {
                 Output::Emit(event) => {
@@ -987,7 +1025,7 @@ impl TabGroup {
                             event: event.clone(),
                         });
                     }
-                    self.show_event(event);
+                    self.show_event(now, event);
                 }
                 Output::Settle(request, result) => {
                     let result = result.map(|()| true);
@@ -1013,7 +1051,7 @@ impl TabGroup {
 
     /// Makes what the app sees match its source (the machine, or the
     /// leader's state); every change of status or clients is an event.
-    fn reconcile(&mut self) {
+    fn reconcile(&mut self, now: f64) {
         let view = if self.shows_machine() {
             Some(View::of_machine(&self.machine))
         } else {
@@ -1021,10 +1059,13 @@ impl TabGroup {
         };
         let Some(view) = view else { return };
         if view.status != self.shown.status {
-            self.show_event(Event::Status(view.status));
+            self.show_event(now, Event::Status(view.status));
         }
         if view.clients != self.shown.clients {
-            self.show_event(Event::Clients(view.clients.clone()));
+            self.show_event(
+                now,
+                Event::Clients(ClientsUpdate::list(view.clients.clone())),
+            );
         }
         self.shown = view;
     }
@@ -1067,12 +1108,12 @@ impl TabGroup {
         self.published = Some(state);
     }
 
-    fn after_input(&mut self, _now: f64) {
+    fn after_input(&mut self, now: f64) {
         if self.role == Role::Closed {
             return;
         }
-        self.pump_machine();
-        self.reconcile();
+        self.pump_machine(now);
+        self.reconcile(now);
         self.publish();
     }
 }

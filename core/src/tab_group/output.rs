@@ -1,5 +1,7 @@
 //! What the tab group core asks its driver to do, and tells its app.
 
+use imlogin_protocol::{ClientType, KickReason};
+
 use crate::{Event, LoginError, Output};
 
 use super::message::{GroupMessage, TabId};
@@ -68,6 +70,17 @@ impl Warning {
             }
         }
     }
+}
+
+/// The last kick a tab's app was told of.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LastKick {
+    /// Why the server ended the session.
+    pub reason: KickReason,
+    /// The kind of device whose login caused it, when one did.
+    pub client_type: Option<ClientType>,
+    /// When this tab told its app, on the driver's clock (ms).
+    pub at: f64,
 }
 
 /// Something worth a line in a debug log (`debug: true`); nothing to do.

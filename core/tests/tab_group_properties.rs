@@ -30,8 +30,8 @@ mod tab_sim;
 
 use std::collections::HashSet;
 
-use imlogin::tab_group::{Role, TabId};
-use imlogin::Status;
+use imlogin_core::tab_group::{Role, TabId};
+use imlogin_core::Status;
 use proptest::prelude::*;
 use tab_sim::*;
 

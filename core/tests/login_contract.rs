@@ -4,8 +4,10 @@
 mod common;
 
 use common::*;
-use imlogin::protocol::{ClientFrame, KickReason, LoginMode, ServerFrame};
-use imlogin::{BackoffConfig, Event, Output, Status};
+use imlogin_core::protocol::{
+    ClientFrame, ClientsChange, KickReason, LoginCode, LoginMode, ServerFrame,
+};
+use imlogin_core::{BackoffConfig, ClientsUpdate, Disconnect, Event, Output, Status};
 
 // ----- starting a login -----
 
@@ -617,11 +619,33 @@ fn clients_frames_update_the_list_and_emit() {
     let mut h = Harness::logged_in_as("alice");
     let list = vec![client("c9", "device-b")];
     h.server_sends(ServerFrame::Clients {
-        change: imlogin::protocol::ClientsChange::Login,
+        change: imlogin_core::protocol::ClientsChange::Login,
         clients: list.clone(),
     });
     assert_eq!(h.m.clients(), &list[..]);
-    assert!(h.events().contains(&Event::Clients(list)));
+    let update = ClientsUpdate {
+        clients: list.clone(),
+        change: Some(ClientsChange::Login),
+        client: Some(list[0].clone()),
+    };
+    assert!(
+        h.events().contains(&Event::Clients(update)),
+        "{:?}",
+        h.events()
+    );
+    h.server_sends(ServerFrame::Clients {
+        change: ClientsChange::Logout,
+        clients: vec![],
+    });
+    let gone = ClientsUpdate {
+        clients: vec![],
+        change: Some(ClientsChange::Logout),
+        client: Some(list[0].clone()),
+    };
+    assert!(
+        h.events().contains(&Event::Clients(gone)),
+        "which client left"
+    );
 }
 
 #[test]
@@ -832,17 +856,11 @@ fn rate_limit_retry_after_is_honoured() {
 
 #[test]
 fn reconnect_delay_hook_overrides_the_default_but_not_the_server_floor() {
-    let mut h = Harness::new();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let log = seen.clone();
-    h.m.set_delay_hook(Some(Box::new(move |default_ms, attempt| {
-        log.lock().unwrap().push((default_ms, attempt));
-        if attempt == 2 {
-            f64::NAN
-        } else {
-            77.0
-        }
-    })));
+    let mut config = config();
+    config.delay_hook = true;
+    let mut h = Harness::with_config(config, 7);
+    h.delay_answers
+        .extend([Some(77.0), Some(f64::NAN), Some(0.0)]);
     h.replies
         .extend([Reply::Refuse, Reply::Refuse, Reply::Err(416, Some(5_000))]);
     h.auto_login(Some(creds("alice", "tok")));
@@ -852,15 +870,103 @@ fn reconnect_delay_hook_overrides_the_default_but_not_the_server_floor() {
     let delays: Vec<f64> = h.reconnect_delays().iter().map(|d| d.1).collect();
     assert_eq!(delays[0], 77.0);
     assert!(
-        delays[1] <= 2_000.0,
-        "a NaN answer falls back to the default"
+        delays[1] <= 2_000.0 && delays[1] == h.delay_questions[1].1,
+        "a NaN answer keeps the default: {delays:?} {:?}",
+        h.delay_questions
     );
     assert_eq!(delays[2], 5_000.0, "retryAfterMs is a floor");
     assert_eq!(
-        seen.lock().unwrap().iter().map(|s| s.1).collect::<Vec<_>>(),
+        h.delay_questions.iter().map(|q| q.0).collect::<Vec<_>>(),
         vec![1, 2, 3]
     );
     assert_eq!(h.status(), Status::LoggedIn);
+}
+
+#[test]
+fn the_app_is_asked_for_the_delay_by_an_output_and_its_answer_comes_back_as_an_input() {
+    // The machine never calls app code: it asks, waits in `waiting` with
+    // its own delay armed, and announces `reconnecting` with the answer.
+    let mut config = config();
+    config.delay_hook = true;
+    let mut h = Harness::with_config(config, 7);
+    let id = h.login("alice", "tok");
+    assert_eq!(h.outcome(id), Some(Ok(())));
+    h.m.handle_closed(h.now, h.open.take().unwrap(), 1012);
+    let asked = h.m.poll_output();
+    let Some(Output::Emit(Event::Status(Status::Waiting))) = asked else {
+        panic!("{asked:?}");
+    };
+    let Some(Output::ChooseDelay {
+        conn,
+        attempt: 1,
+        default_ms,
+    }) = h.m.poll_output()
+    else {
+        panic!("the machine asks for the delay");
+    };
+    assert!(
+        h.m.poll_output().is_none(),
+        "no reconnecting event before the answer"
+    );
+    assert_eq!(
+        h.m.poll_timeout(),
+        Some(h.now + default_ms),
+        "its own delay meanwhile"
+    );
+    h.m.handle_delay(h.now, conn, Some(4_321.0));
+    assert_eq!(h.m.poll_timeout(), Some(h.now + 4_321.0));
+    h.pump();
+    assert_eq!(
+        h.reconnect_reasons(),
+        vec![Disconnect::Closed(1012)],
+        "the event carries why"
+    );
+    assert_eq!(h.reconnect_delays(), vec![(1, 4_321.0)]);
+    // A late answer for the same attempt changes nothing.
+    h.m.handle_delay(h.now, conn, Some(1.0));
+    assert_eq!(h.m.poll_timeout(), Some(h.now + 4_321.0));
+    h.advance(4_321.0);
+    assert_eq!(h.status(), Status::LoggedIn);
+}
+
+#[test]
+fn without_an_answer_the_retry_goes_ahead_with_the_machines_delay_and_is_announced() {
+    let mut config = config();
+    config.delay_hook = true;
+    let mut h = Harness::with_config(config, 7);
+    h.login("alice", "tok");
+    let conn = h.open.take().unwrap();
+    h.m.handle_closed(h.now, conn, 1006);
+    while h.m.poll_output().is_some() {} // the driver never answers
+    h.advance(30_000.0);
+    let delays = h.reconnect_delays();
+    assert_eq!(delays.len(), 1, "{delays:?}");
+    assert_eq!(h.connects(), 2);
+}
+
+#[test]
+fn every_reconnecting_event_says_why_the_connection_was_lost() {
+    let mut h = Harness::logged_in_as("alice");
+    h.drop_connection(1012);
+    h.replies.extend([
+        Reply::Refuse,
+        Reply::Hang,
+        Reply::Err(503, None),
+        Reply::Accept,
+    ]);
+    h.advance(120_000.0);
+    assert_eq!(
+        h.reconnect_reasons(),
+        vec![
+            Disconnect::Closed(1012),
+            Disconnect::Unreachable,
+            Disconnect::Timeout,
+            Disconnect::Refused(LoginCode::Unavailable),
+        ]
+    );
+    h.answers_ping = false;
+    h.advance(120_000.0);
+    assert_eq!(h.reconnect_reasons()[4], Disconnect::NoPong);
 }
 
 #[test]

@@ -53,6 +53,12 @@ pub struct Config {
     /// before every connection attempt the machine asks the driver for a
     /// fresh token with [`crate::Output::FetchToken`] and logs in with it.
     pub dynamic_token: bool,
+    /// The app chooses reconnect delays (the JS `reconnectDelay`): at every
+    /// retry the machine asks the driver with
+    /// [`crate::Output::ChooseDelay`] and waits for
+    /// `LoginMachine::handle_delay`, keeping its own backoff delay until
+    /// the answer comes.
+    pub delay_hook: bool,
 }
 
 impl Config {
@@ -71,6 +77,7 @@ impl Config {
             backoff_jitter: true,
             default_heartbeat_ms: 30_000.0,
             dynamic_token: false,
+            delay_hook: false,
         }
     }
 

@@ -5,9 +5,9 @@
 
 mod tab_sim;
 
-use imlogin::protocol::{LoginCode, LoginMode};
-use imlogin::tab_group::{Role, Sharing, Warning};
-use imlogin::Status;
+use imlogin_core::protocol::{LoginCode, LoginMode};
+use imlogin_core::tab_group::{Role, Sharing, Warning};
+use imlogin_core::Status;
 use tab_sim::*;
 
 const PERSISTENCES: [Persistence; 3] =
@@ -300,8 +300,8 @@ fn a_terminal_refusal_reaches_every_tab_and_rejects_the_forwarded_call() {
     let mut sim = leader_and_follower(Persistence::Local);
     // The account's device was forgotten (kicked): an auto login from it
     // without force is refused with 403.
-    sim.local_record = Some(imlogin::StoredSession {
-        credentials: imlogin::Credentials::new("alice", "token-alice").unwrap(),
+    sim.local_record = Some(imlogin_core::StoredSession {
+        credentials: imlogin_core::Credentials::new("alice", "token-alice").unwrap(),
         saved_at: 1,
     });
     let id = sim.call(1, CallKind::AutoLogin).unwrap();
@@ -316,7 +316,7 @@ fn a_terminal_refusal_reaches_every_tab_and_rejects_the_forwarded_call() {
         assert!(
             tab.events
                 .iter()
-                .any(|e| matches!(e, imlogin::Event::LoginFailed(_))),
+                .any(|e| matches!(e, imlogin_core::Event::LoginFailed(_))),
             "tab {i} was told"
         );
     }
@@ -331,8 +331,8 @@ fn a_followers_older_record_does_not_replace_the_group_session() {
     let mut sim = leader_and_follower(Persistence::Session);
     sim.call(0, CallKind::Login("alice"));
     sim.advance(1_000.0);
-    sim.tabs[1].as_mut().unwrap().session_record = Some(imlogin::StoredSession {
-        credentials: imlogin::Credentials::new("bob", "token-bob").unwrap(),
+    sim.tabs[1].as_mut().unwrap().session_record = Some(imlogin_core::StoredSession {
+        credentials: imlogin_core::Credentials::new("bob", "token-bob").unwrap(),
         saved_at: 1,
     });
     let id = sim.call(1, CallKind::AutoLogin).unwrap();

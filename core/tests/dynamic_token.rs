@@ -5,8 +5,8 @@
 mod common;
 
 use common::*;
-use imlogin::protocol::ClientFrame;
-use imlogin::{Output, Status};
+use imlogin_core::protocol::ClientFrame;
+use imlogin_core::{Output, Status};
 
 fn dynamic() -> Harness {
     let mut c = config();

@@ -3,8 +3,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use imlogin::protocol::{ClientType, KickReason, LoginCode, ServerFrame};
-use imlogin::{
+use imlogin_core::protocol::{ClientType, KickReason, LoginCode, ServerFrame};
+use imlogin_core::{
     Config, ConnId, Credentials, Event, LoginMachine, Output, RequestId, Status, StoredSession,
 };
 use proptest::prelude::*;
@@ -142,7 +142,9 @@ impl World {
                         "a token fetched for a dead connection"
                     )
                 }
-                Output::Emit(Event::Reconnecting { attempt, delay_ms }) => {
+                Output::Emit(Event::Reconnecting {
+                    attempt, delay_ms, ..
+                }) => {
                     let bound = (1_000.0 * 2f64.powi(attempt as i32 - 1)).min(30_000.0);
                     let floor = self.floor.take().unwrap_or(0.0);
                     prop_assert!(
