@@ -403,9 +403,11 @@ async fn debug_output_tells_what_happens_and_never_shows_the_token() {
     let (accid, token) = create_account().await;
     let console = ConsoleCapture::new("log");
     let m = manager(&[("debug", true.into())]);
+    let rec = Recorder::new(&m);
     login_ok(&m, &accid, &token).await;
     drop_all_links().await;
-    wait_until("back", || m.status().unwrap() == "loggedIn").await;
+    rec.wait_for("reconnecting").await;
+    wait_status(&m, "loggedIn").await;
     settle(m.logout()).await.expect("logout");
     let lines = console.lines();
     drop(console);

@@ -344,3 +344,28 @@ fn a_followers_older_record_does_not_replace_the_group_session() {
     assert_eq!(sim.server.logins.len(), 1, "the session went on untouched");
     assert_clean(&sim);
 }
+
+#[test]
+fn a_tab_that_fell_back_gives_back_a_lock_granted_later() {
+    use imlogin_core::tab_group::{TabConfig, TabGroup, TabId, TabOutput};
+    use imlogin_core::{Config, LoginMachine};
+    let machine = LoginMachine::new(Config::new(APP_KEY, "device"), 1);
+    let mut tab = TabGroup::new(
+        machine,
+        TabId("t".into()),
+        Sharing::Shared,
+        TabConfig::default(),
+        0.0,
+    );
+    // Queued behind a leader that is never heard from (a frozen tab).
+    tab.handle_lock_held_elsewhere(0.0);
+    let deadline = tab.poll_timeout().expect("waits for a leader");
+    tab.handle_timeout(deadline);
+    assert_eq!(tab.role(), Role::Solo);
+    while tab.poll_output().is_some() {}
+    // The queue's grant comes later: this tab works on its own now, and
+    // holding the lock would keep the group from its next leader.
+    tab.handle_lock_granted(deadline + 10_000.0);
+    assert_eq!(tab.role(), Role::Solo);
+    assert_eq!(tab.poll_output(), Some(TabOutput::ReleaseLock));
+}

@@ -87,12 +87,13 @@ pub fn log(output: &TabOutput) {
             text(&e.message),
         ),
         TabOutput::Warn(_) => return,
+        TabOutput::ReleaseLock => ("imlogin: tabs: lock given back", none.clone(), none),
         TabOutput::Note(Note::Role(role)) => ("imlogin: tabs: role", text(role.as_str()), none),
-        TabOutput::Note(Note::CarriedOut { caller, call, .. }) => (
-            "imlogin: tabs: carried out, for tab",
-            text(call),
-            text(&caller.0),
-        ),
+        TabOutput::Note(Note::CarriedOut { caller, call, .. }) => {
+            let mut of = String::from("of tab ");
+            of.push_str(&caller.0);
+            ("imlogin: tabs: carried out", text(call), text(&of))
+        }
         TabOutput::Note(Note::Resumed { accid }) => {
             ("imlogin: tabs: took over the session of", text(accid), none)
         }

@@ -319,6 +319,11 @@ impl Driver {
                         group.post(&message);
                     }
                 }
+                TabOutput::ReleaseLock => {
+                    if let Some(group) = &self.group {
+                        group.let_go();
+                    }
+                }
                 TabOutput::Emit(event) => self.emit_local(&event),
                 TabOutput::Settle(id, result) => self.settle(id, result),
                 TabOutput::Warn(warning) => {

@@ -65,6 +65,14 @@ export class GroupLink {
     if (!this.closed) this.channel.postMessage(data);
   }
 
+  // Gives the lock back (the next manager in line gets it) when this
+  // manager no longer wants it: it was granted after this one fell back to
+  // working on its own.
+  letGo() {
+    if (this.release) this.release();
+    this.release = null;
+  }
+
   close() {
     if (this.closed) return;
     this.closed = true;

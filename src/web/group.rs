@@ -22,6 +22,9 @@ extern "C" {
     #[wasm_bindgen(method, js_class = "GroupLink")]
     fn post(this: &JsGroupLink, data: &JsValue);
 
+    #[wasm_bindgen(method, js_class = "GroupLink", js_name = letGo)]
+    fn let_go(this: &JsGroupLink);
+
     #[wasm_bindgen(method, js_class = "GroupLink")]
     fn close(this: &JsGroupLink);
 }
@@ -90,6 +93,13 @@ impl GroupLink {
         if let Ok(data) = message.serialize(&serializer) {
             self.link.post(&data);
         }
+    }
+}
+
+impl GroupLink {
+    /// Gives the lock back to the next manager in line.
+    pub fn let_go(&self) {
+        self.link.let_go();
     }
 }
 

@@ -446,12 +446,18 @@ impl TabGroup {
 
     /// The driver holds the Web Lock: this tab becomes the leader — at once
     /// when it knew of no leader before, else after gathering what the
-    /// group knows (a takeover). Ignored on its own (a late answer after
-    /// the fall-back) or when already leading.
+    /// group knows (a takeover). Ignored when already leading. A tab that
+    /// fell back to working on its own gives the lock back
+    /// ([`TabOutput::ReleaseLock`]): held, it would keep the group from its
+    /// next leader.
     pub fn handle_lock_granted(&mut self, now: f64) {
-        if matches!(self.role, Role::Electing | Role::Follower) {
-            self.lead(now);
-            self.after_input(now);
+        match self.role {
+            Role::Electing | Role::Follower => {
+                self.lead(now);
+                self.after_input(now);
+            }
+            Role::Solo => self.outputs.push_back(TabOutput::ReleaseLock),
+            Role::Leader | Role::Closed => {}
         }
     }
 

@@ -116,6 +116,9 @@ pub enum TabOutput {
     Machine(Output),
     /// Post this message to the group's other tabs.
     Post(GroupMessage),
+    /// Give the Web Lock back (the next tab in line gets it): it was
+    /// granted to a tab that no longer wants it.
+    ReleaseLock,
     /// Tell this tab's app (call its listeners, outside any borrow).
     Emit(Event),
     /// Settle the promise of this tab's call: `Ok(value)` resolves it

@@ -319,6 +319,13 @@ impl Sim {
             self.tell_server(index, Happening::ServerLoses { tab: index, conn });
         }
         self.lock_queue.retain(|&t| t != index);
+        self.pass_lock(index);
+        self.check();
+    }
+
+    /// Tab `index` lets go of the lock, if it holds it: the next in line
+    /// gets it.
+    fn pass_lock(&mut self, index: usize) {
         if self.lock_holder == Some(index) {
             self.lock_holder = self.lock_queue.pop_front();
             if let Some(next) = self.lock_holder {
@@ -328,7 +335,6 @@ impl Sim {
                 });
             }
         }
-        self.check();
     }
 
     pub fn tab(&self, index: usize) -> Option<&SimTab> {
@@ -644,6 +650,7 @@ impl Sim {
                         .push(format!("{name} settled unknown call {}", id.0)),
                 }
             }
+            TabOutput::ReleaseLock => self.pass_lock(index),
             TabOutput::Warn(w) => self.tab_mut(index).expect("open").warnings.push(w),
             TabOutput::Note(Note::Role(role)) => {
                 self.tab_mut(index).expect("open").roles.push(role)
