@@ -356,6 +356,6 @@ async fn a_follower_hears_why_the_leader_reconnects_and_what_changed_in_the_clie
     drop_all_links().await;
     let event = rec.wait_for("reconnecting").await;
     assert_eq!(get_str(&event, "reason"), "closed", "{}", stringify(&event));
-    assert_eq!(get_f64(&event, "closeCode"), Some(1012.0));
+    assert_restart_close_code(&event);
     wait_status(&follower, "loggedIn").await;
 }

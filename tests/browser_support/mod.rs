@@ -310,6 +310,19 @@ pub fn error_text(e: &JsValue) -> String {
     )
 }
 
+/// Checks the `closeCode` of a `reconnecting` event after the server
+/// closed the link with 1012 (service restart). WebKit fails a connection
+/// closed with that code (it does not know it) and reports 1006, as it
+/// does for any connection that broke.
+pub fn assert_restart_close_code(event: &JsValue) {
+    let code = get_f64(event, "closeCode");
+    assert!(
+        matches!(code, Some(1012.0) | Some(1006.0)),
+        "closeCode {code:?} in {}",
+        stringify(event)
+    );
+}
+
 /// Checks that `e` is a `LoginError` with `code` and well-typed fields.
 pub fn assert_login_error(e: &JsValue, code: u16) {
     assert!(
