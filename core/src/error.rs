@@ -7,14 +7,23 @@ use serde::{Deserialize, Serialize};
 
 /// A failed login or kick: a protocol code and a human message.
 ///
-/// Becomes a JS `Error` with `name === "LoginError"`, `code`, `message` and
-/// `retryable`. Its serde form is `{"code": 302, "message": "…"}`.
+/// Becomes an instance of the package's JS `LoginError` class (an `Error`
+/// with `name === "LoginError"`, `code`, `message`, `retryable` and, when
+/// the server gave one, `retryAfterMs`). Its serde form is
+/// `{"code": 302, "message": "…"}`, with `"retryAfterMs"` when set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginError {
-    /// The code (DESIGN §3 numbering, client-side codes included).
+    /// The code (docs/protocol.md numbering, client-side codes included).
     pub code: LoginCode,
     /// What happened, for people.
     pub message: Cow<'static, str>,
+    /// The server's `retryAfterMs` with a refusal (416), if it gave one.
+    #[serde(
+        default,
+        rename = "retryAfterMs",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub retry_after_ms: Option<u64>,
 }
 
 impl LoginError {
@@ -23,6 +32,7 @@ impl LoginError {
         LoginError {
             code,
             message: Cow::Borrowed(code.description()),
+            retry_after_ms: None,
         }
     }
 
@@ -31,7 +41,15 @@ impl LoginError {
         LoginError {
             code,
             message: message.into(),
+            retry_after_ms: None,
         }
+    }
+
+    /// The same error with the server's `retryAfterMs`.
+    #[must_use]
+    pub fn with_retry_after(mut self, retry_after_ms: Option<u64>) -> Self {
+        self.retry_after_ms = retry_after_ms;
+        self
     }
 
     /// Whether trying again later may succeed (408, 415, 416, 5xx).

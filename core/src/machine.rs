@@ -457,6 +457,28 @@ impl LoginMachine {
         self.stop(Ending::Cancelled(cancelled), true);
     }
 
+    /// The app aborted call `request` (its `AbortSignal`): the call settles
+    /// with 498 at once. When no other call waits on the same login and
+    /// that login has not succeeded yet, it stops too — the connection
+    /// attempt closes, timers stop, the status becomes `loggedOut`, the
+    /// persisted session is kept and nothing is reported (an abort is not a
+    /// failure). A call already settled, or one that joined a session that
+    /// had logged in (reconnecting), leaves the session as it is.
+    pub fn abort(&mut self, _now: f64, request: RequestId) {
+        let Some(i) = self.waiters.iter().position(|r| *r == request) else {
+            return;
+        };
+        self.waiters.remove(i);
+        let aborted = LoginError::from_code(LoginCode::Aborted);
+        self.outputs
+            .push_back(Output::Settle(request, Err(aborted.clone())));
+        let attempt_only_for_it =
+            self.waiters.is_empty() && self.session.as_ref().is_some_and(|s| !s.established);
+        if attempt_only_for_it {
+            self.stop(Ending::Cancelled(aborted), false);
+        }
+    }
+
     // ----- transport inputs -----
 
     /// The connection `conn` opened: send the login frame (with dynamic
@@ -557,7 +579,7 @@ impl LoginMachine {
                 message,
                 retry_after_ms,
             } if logging_in => {
-                let error = LoginError::new(code, message);
+                let error = LoginError::new(code, message).with_retry_after(retry_after_ms);
                 if code.is_retryable() {
                     self.retry_floor_ms =
                         retry_after_ms.map_or(0.0, |ms| (ms as f64).min(MAX_DURATION_MS));

@@ -1067,6 +1067,108 @@ fn logout_cancels_a_pending_login_with_499() {
 }
 
 #[test]
+fn abort_of_a_pending_manual_login_rejects_498_and_stops_the_attempt() {
+    let mut h = Harness::new();
+    h.default_reply = Reply::Hang;
+    h.persisted = Some(creds("bob", "old"));
+    let id = h.login("alice", "tok");
+    assert_eq!(h.status(), Status::Connecting);
+    h.m.abort(h.now, id);
+    h.pump();
+    assert_eq!(h.rejected_code(id), 498);
+    assert_eq!(h.status(), Status::LoggedOut);
+    assert_eq!(h.open, None, "the connection attempt is closed");
+    assert_eq!(h.m.poll_timeout(), None, "no timer stays armed");
+    assert!(
+        !h.events()
+            .iter()
+            .any(|e| matches!(e, Event::LoginFailed(_))),
+        "an abort is no failure"
+    );
+    assert_eq!(
+        h.persisted.as_ref().map(|s| s.credentials.accid.as_str()),
+        Some("bob"),
+        "the persisted session is kept"
+    );
+    h.advance(60_000.0);
+    assert_eq!(h.connects(), 1, "nothing reconnects");
+}
+
+#[test]
+fn abort_of_a_pending_auto_login_stops_it_and_keeps_the_saved_session() {
+    let mut h = Harness::new();
+    h.default_reply = Reply::Hang;
+    h.persisted = Some(creds("alice", "tok"));
+    let id = h.auto_login(Some(creds("alice", "tok"))).unwrap();
+    h.m.abort(h.now, id);
+    h.pump();
+    assert_eq!(h.rejected_code(id), 498);
+    assert_eq!(h.status(), Status::LoggedOut);
+    assert!(h.persisted.is_some());
+    h.advance(120_000.0);
+    assert_eq!(h.connects(), 1);
+}
+
+#[test]
+fn abort_of_one_of_two_calls_on_a_login_leaves_the_login_to_the_other() {
+    let mut h = Harness::new();
+    h.default_reply = Reply::Hang;
+    let login = h.login("alice", "tok");
+    let joined = h.auto_login(None).unwrap();
+    h.m.abort(h.now, joined);
+    h.pump();
+    assert_eq!(h.rejected_code(joined), 498);
+    assert_eq!(h.outcome(login), None);
+    assert_eq!(h.status(), Status::Connecting);
+    h.m.abort(h.now, login);
+    h.pump();
+    assert_eq!(h.rejected_code(login), 498);
+    assert_eq!(h.status(), Status::LoggedOut);
+}
+
+#[test]
+fn abort_after_the_call_settled_changes_nothing() {
+    let mut h = Harness::new();
+    let id = h.login("alice", "tok");
+    assert_eq!(h.outcome(id), Some(Ok(())));
+    h.m.abort(h.now, id);
+    h.pump();
+    assert_eq!(h.outcome(id), Some(Ok(())));
+    assert_eq!(h.status(), Status::LoggedIn);
+}
+
+#[test]
+fn abort_of_a_call_that_joined_a_reconnecting_session_keeps_the_session() {
+    let mut h = Harness::logged_in_as("alice");
+    h.default_reply = Reply::Hang;
+    h.drop_connection(1006);
+    h.advance(h.next_wake_in().unwrap());
+    assert_eq!(h.status(), Status::Connecting);
+    let id = h.auto_login(Some(creds("alice", "tok"))).unwrap();
+    h.m.abort(h.now, id);
+    h.pump();
+    assert_eq!(h.rejected_code(id), 498);
+    assert_eq!(h.status(), Status::Connecting, "the session reconnects on");
+    assert_eq!(h.m.accid(), Some("alice"));
+}
+
+#[test]
+fn a_refusal_carries_the_servers_retry_after() {
+    let mut config = config();
+    config.retry_count = 1;
+    let mut h = Harness::with_config(config, 1);
+    h.replies.push_back(Reply::Err(416, Some(12_345)));
+    let id = h.login("alice", "tok");
+    match h.outcome(id) {
+        Some(Err(e)) => {
+            assert_eq!(e.code.as_u16(), 416);
+            assert_eq!(e.retry_after_ms, Some(12_345));
+        }
+        other => panic!("expected a 416 rejection, got {other:?}"),
+    }
+}
+
+#[test]
 fn a_newer_login_cancels_the_pending_one_with_499() {
     let mut h = Harness::new();
     h.default_reply = Reply::Hang;

@@ -369,3 +369,33 @@ fn a_tab_that_fell_back_gives_back_a_lock_granted_later() {
     assert_eq!(tab.role(), Role::Solo);
     assert_eq!(tab.poll_output(), Some(TabOutput::ReleaseLock));
 }
+
+#[test]
+fn an_aborted_login_settles_498_and_is_cancelled_in_the_leader_whichever_tab_made_it() {
+    for caller in [0, 1] {
+        let mut sim = leader_and_follower(Persistence::Local);
+        let id = sim.call(caller, CallKind::Login("alice")).unwrap();
+        sim.abort(caller, id);
+        match sim.outcome(caller, id) {
+            Some(Err(e)) => assert_eq!(e.code, LoginCode::Aborted, "tab {caller}"),
+            other => panic!("tab {caller}: expected 498 at once, got {other:?}"),
+        }
+        sim.advance(5_000.0);
+        for i in [0, 1] {
+            let core = &sim.tab(i).unwrap().core;
+            assert_eq!(core.status(), Status::LoggedOut, "caller {caller}, tab {i}");
+            assert_eq!(core.accid(), None);
+        }
+        assert!(
+            sim.server.live.is_empty(),
+            "caller {caller}: no session left"
+        );
+        assert_eq!(sim.local_record, None);
+        assert_eq!(
+            sim.tab(caller).unwrap().calls[&id.0].settled.len(),
+            1,
+            "settled once"
+        );
+        assert_clean(&sim);
+    }
+}

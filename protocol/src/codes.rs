@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 /// The outcome of a login, a kick request or a server API call.
 ///
 /// Numbers follow NIM. The server sends 200, 302, 403, 414, 416, 417, 422,
-/// 500 and 503; 408, 415 and 499 are produced by the client only. Any other
+/// 500 and 503; 408, 415, 498 and 499 are produced by the client only. Any other
 /// number received from a server is kept as [`LoginCode::Other`] so that a
 /// newer server never breaks an older client (an unknown 5xx is retryable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -31,6 +31,8 @@ pub enum LoginCode {
     DevicePolicy,
     /// 422: the account is blocked.
     Blocked,
+    /// 498 (client-side): the call's `AbortSignal` was aborted.
+    Aborted,
     /// 499 (client-side): cancelled by `logout()` or a newer `login()`.
     Cancelled,
     /// 500: server error.
@@ -55,6 +57,7 @@ impl LoginCode {
             LoginCode::RateLimited => 416,
             LoginCode::DevicePolicy => 417,
             LoginCode::Blocked => 422,
+            LoginCode::Aborted => 498,
             LoginCode::Cancelled => 499,
             LoginCode::ServerError => 500,
             LoginCode::Unavailable => 503,
@@ -90,6 +93,7 @@ impl LoginCode {
             LoginCode::RateLimited => "too many attempts, retry later",
             LoginCode::DevicePolicy => "the account's device limit is reached; use force to log in",
             LoginCode::Blocked => "account blocked",
+            LoginCode::Aborted => "aborted by the caller's AbortSignal",
             LoginCode::Cancelled => "cancelled by logout or a newer login",
             LoginCode::ServerError => "server error",
             LoginCode::Unavailable => "service unavailable",
@@ -111,6 +115,7 @@ impl From<u16> for LoginCode {
             416 => LoginCode::RateLimited,
             417 => LoginCode::DevicePolicy,
             422 => LoginCode::Blocked,
+            498 => LoginCode::Aborted,
             499 => LoginCode::Cancelled,
             500 => LoginCode::ServerError,
             503 => LoginCode::Unavailable,
@@ -132,7 +137,7 @@ mod tests {
     #[test]
     fn numbers_round_trip() {
         for n in [
-            200, 302, 403, 404, 408, 414, 415, 416, 417, 422, 499, 500, 503, 502, 999,
+            200, 302, 403, 404, 408, 414, 415, 416, 417, 422, 498, 499, 500, 503, 502, 999,
         ] {
             assert_eq!(LoginCode::from(n).as_u16(), n);
         }

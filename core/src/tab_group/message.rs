@@ -251,7 +251,7 @@ impl Stamped {
 /// the group's channel and lock, so that the tabs of two versions of an
 /// app (during a deploy) form two groups that ignore each other instead of
 /// one that misreads itself.
-pub const GROUP_VERSION: u32 = 2;
+pub const GROUP_VERSION: u32 = 3;
 
 /// One message on the group's channel.
 ///
@@ -317,6 +317,18 @@ pub enum GroupMessage {
         /// What to do.
         call: Call,
     },
+    /// The calling tab's app aborted its call (an `AbortSignal`): the
+    /// leader cancels the login it waits on, unless another call waits on
+    /// it too. The caller has already settled it (498).
+    #[serde(rename_all = "camelCase")]
+    Abort {
+        /// The calling tab.
+        from: TabId,
+        /// The leader the call was sent to.
+        to: TabId,
+        /// The caller's number for the call.
+        id: u64,
+    },
     /// The outcome of a call, for the tab that made it.
     #[serde(rename_all = "camelCase")]
     Reply {
@@ -341,6 +353,7 @@ impl GroupMessage {
             | GroupMessage::Known { from, .. }
             | GroupMessage::Event { from, .. }
             | GroupMessage::Call { from, .. }
+            | GroupMessage::Abort { from, .. }
             | GroupMessage::Reply { from, .. } => from,
             GroupMessage::State { stamped } => &stamped.leader,
         }

@@ -419,6 +419,36 @@ impl TabGroup {
         CallId(id)
     }
 
+    /// The app aborted its call `id` (the call's `AbortSignal`): it settles
+    /// at once with 498, and the login it waits on is cancelled as
+    /// [`LoginMachine::abort`] says — here, or by the leader it was sent
+    /// to. A call not sent anywhere yet is dropped; one already settled is
+    /// left alone.
+    pub fn abort(&mut self, now: f64, id: CallId) {
+        let Some(i) = self.own.iter().position(|c| c.id == id.0) else {
+            return;
+        };
+        let call = self.own.remove(i);
+        self.outputs.push_back(TabOutput::Settle(
+            id,
+            Err(LoginError::from_code(LoginCode::Aborted)),
+        ));
+        let origin = CallRef {
+            tab: self.id.clone(),
+            id: id.0,
+        };
+        match call.sent_to {
+            Some(to) if to == self.id => self.cancel(now, &origin),
+            Some(to) => self.post(GroupMessage::Abort {
+                from: self.id.clone(),
+                to,
+                id: id.0,
+            }),
+            None => {}
+        }
+        self.after_input(now);
+    }
+
     /// This tab leaves (its page goes away, or the app frees the manager):
     /// a leader publishes its last state and closes its connection without
     /// logging out — the session moves on with the group, and the driver
@@ -566,6 +596,11 @@ impl TabGroup {
                     } else {
                         self.execute(now, origin, call);
                     }
+                }
+            }
+            GroupMessage::Abort { from, to, id } => {
+                if to == self.id && self.role == Role::Leader {
+                    self.cancel(now, &CallRef { tab: from, id });
                 }
             }
             GroupMessage::Reply { to, id, result, .. } => {
@@ -959,6 +994,23 @@ impl TabGroup {
                 let request = m.kick_client(now, &client_id);
                 self.kicks.push((request, origin));
             }
+        }
+    }
+
+    /// Cancels the call `origin` that its tab aborted (and settled): a
+    /// queued call is dropped; a carried-out login is aborted on the
+    /// machine unless another call shares its request.
+    fn cancel(&mut self, now: f64, origin: &CallRef) {
+        if let Some(i) = self.queue.iter().position(|(o, _)| o == origin) {
+            self.queue.remove(i);
+            return;
+        }
+        let Some(i) = self.requests.iter().position(|(_, o)| o == origin) else {
+            return;
+        };
+        let (request, _) = self.requests.remove(i);
+        if !self.requests.iter().any(|(r, _)| *r == request) {
+            self.machine.abort(now, request);
         }
     }
 

@@ -428,6 +428,16 @@ impl Sim {
         Some(id)
     }
 
+    /// The app of tab `index` aborts its call `id` (an `AbortSignal`).
+    pub fn abort(&mut self, index: usize, id: CallId) {
+        let now = self.now;
+        if let Some(tab) = self.tab_mut(index) {
+            tab.core.abort(now, id);
+        }
+        self.drain(index);
+        self.check();
+    }
+
     // ----- network and server -----
 
     pub fn set_online(&mut self, online: bool) {
