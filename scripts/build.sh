@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/: the release wasm, wasm-bindgen's `web`
 # target glue, then wasm-opt -Oz from the npm `binaryen` package (Debian's
-# wasm-opt 108 produces modules that break at run time), the minified glue
-# and declarations that type-check under TypeScript's default libraries.
+# wasm-opt 108 produces modules that break at run time), the glue finished
+# (scripts/lib/glue.mjs) and minified, and declarations that type-check
+# under TypeScript's default libraries.
 # `npm run build` runs it, and so does `npm pack` / `npm publish` (prepack).
 #
 # The wasm is built on nightly with the standard library rebuilt for size
@@ -70,6 +71,11 @@ declarations() {
   node scripts/lib/declarations.mjs "$OUT"
 }
 
+finish_glue() {
+  header "finish the JS glue (LoginError/LoginCode exports, the error before init, LoginManager.create)"
+  node scripts/lib/glue.mjs "$OUT"
+}
+
 optimize() {
   header "wasm-opt -Oz"
   # Features are read from the module's target_features section (kept
@@ -122,6 +128,7 @@ check_tools
 build_wasm
 bind
 declarations
+finish_glue
 optimize
 minify_glue
 smoke_load

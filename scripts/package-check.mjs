@@ -11,6 +11,9 @@
 //   5. the size budget (size-limit, the "size-limit" entry of package.json,
 //      measured on the files inside the tarball), and that the budget check
 //      does fail when a package exceeds it.
+//   6. the JS API as an app imports it (tests/package/api.test.mjs, in
+//      Node): the error before init, LoginManager.create, the LoginError
+//      class and LoginCode constants, on/once, the signal of login.
 //
 // Usage: node scripts/package-check.mjs target/npm/imlogin.tgz
 import { execFileSync, spawnSync } from "node:child_process";
@@ -151,9 +154,21 @@ try {
   } else {
     console.log("    control: a 1 kB budget fails, as it must");
   }
+
+  // 6. The JS API of the entry.
+  header("the JS API of the entry (node --test tests/package/api.test.mjs on the unpacked tarball)");
+  const api = spawnSync(process.execPath, ["--test", "--test-reporter=spec", join(root, "tests/package/api.test.mjs")], {
+    encoding: "utf8",
+    env: { ...process.env, IMLOGIN_PACKAGE_DIR: dir },
+  });
+  process.stdout.write(api.stdout.replace(/^/gm, "    "));
+  if (api.status !== 0) {
+    process.stderr.write(api.stderr);
+    fail("the package's JS API tests failed");
+  }
 } finally {
   rmSync(unpacked, { recursive: true, force: true });
 }
 
 if (failed) process.exit(1);
-console.log("\nok: the packed package is complete, lint-clean, correctly typed and within budget");
+console.log("\nok: the packed package is complete, lint-clean, correctly typed, within budget, and its JS API works");

@@ -13,6 +13,9 @@
 //    declaration says so (a string URL) rather than describing the raw wasm
 //    exports, which no app imports.
 //
+// 3. `LoginManager.create`, which scripts/lib/glue.mjs adds to the glue, is
+//    declared in the class.
+//
 // Usage: node scripts/lib/declarations.mjs pkg
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -39,6 +42,27 @@ if (members === 0 || members !== classes.length) {
   process.exit(1);
 }
 dts = dts.replace(disposeMember, "");
+const managerClass = /^export class LoginManager \{\n/m;
+if (!managerClass.test(dts)) {
+  console.error(`${dtsPath}: no 'export class LoginManager {' to declare create() in`);
+  process.exit(1);
+}
+dts = dts.replace(
+  managerClass,
+  `export class LoginManager {
+    /**
+     * Initialises the WebAssembly module if it is not yet (once, however
+     * many calls race; \`wasm\` is what \`init\` takes, e.g.
+     * \`{ module_or_path: url }\`), then constructs a manager:
+     * \`const im = await LoginManager.create(options)\`. Rejects as \`init\`
+     * and the constructor throw.
+     */
+    static create(
+        options: LoginManagerOptions,
+        wasm?: { module_or_path: InitInput | Promise<InitInput> },
+    ): Promise<LoginManager>;
+`,
+);
 dts += `
 /**
  * The \`Symbol.dispose\` of the app's TypeScript library, or \`never\` where
@@ -70,4 +94,6 @@ declare const wasmUrl: string;
 export default wasmUrl;
 `,
 );
-console.log(`declarations: [Symbol.dispose] made conditional in ${classes.join(", ")}; imlogin_bg.wasm.d.ts declares its URL`);
+console.log(
+  `declarations: [Symbol.dispose] made conditional in ${classes.join(", ")}; LoginManager.create declared; imlogin_bg.wasm.d.ts declares its URL`,
+);

@@ -11,12 +11,13 @@ use super::driver::{self, Driver, Parts};
 use super::js;
 use super::lifetime;
 use super::network;
-use super::options::{auto_login_options, force_option, Options};
+use super::options::{auto_login_options, login_options, Options};
 use super::payloads::{self, EVENT_NAMES};
 use super::storage::Store;
 use crate::protocol::LoginCode;
 use crate::tab_group::{Call, WireCredentials};
 use crate::{Event, LoginError, LoginMachine};
+use web_sys::AbortSignal;
 
 fn new_promise() -> (Promise, Function, Function) {
     let mut slots = None;
@@ -83,13 +84,14 @@ impl LoginManager {
         Ok(LoginManager { inner })
     }
 
-    /// Makes an app call (here, or through the tab group's leader).
-    fn call(&self, call: Call, resolves_value: bool) -> Promise {
+    /// Makes an app call (here, or through the tab group's leader),
+    /// which `signal` may abort.
+    fn call(&self, call: Call, resolves_value: bool, signal: Option<AbortSignal>) -> Promise {
         let Ok(mut driver) = self.inner.try_borrow_mut() else {
             return rejected(busy());
         };
         let (promise, resolve, reject) = new_promise();
-        driver.call(call, resolve, reject, resolves_value);
+        driver.call(call, resolve, reject, resolves_value, signal);
         drop(driver);
         driver::pump(&self.inner);
         promise
@@ -115,10 +117,16 @@ impl LoginManager {
 
     /// Manual login. Resolves once logged in; rejects with a `LoginError`
     /// (414 bad arguments, 415 offline, 302/403/417/422 from the server,
-    /// 408 timeout, 499 cancelled by `logout()` or a newer login). Makes at
-    /// most `retryCount` attempts; nothing reconnects after a failure.
-    /// With a `tokenProvider` the token may be omitted: every attempt asks
-    /// the provider.
+    /// 408 timeout, 498 aborted by `signal`, 499 cancelled by `logout()`
+    /// or a newer login). Makes at most `retryCount` attempts; nothing
+    /// reconnects after a failure. With a `tokenProvider` the token may be
+    /// omitted: every attempt asks the provider.
+    ///
+    /// An abort of `options.signal` rejects at once with 498 (its `cause`
+    /// is the signal's `reason`) and stops the login: the connection
+    /// attempt closes and the status becomes `"loggedOut"`; the saved
+    /// session is left as it was. An already aborted signal rejects before
+    /// anything starts.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn login(
         &self,
@@ -126,10 +134,13 @@ impl LoginManager {
         #[wasm_bindgen(unchecked_optional_param_type = "string")] token: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "LoginOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let force = match force_option(options.as_ref()) {
-            Ok(f) => f,
+        let options = match login_options(options.as_ref()) {
+            Ok(o) => o,
             Err(e) => return rejected(e),
         };
+        if let Some(aborted) = already_aborted(options.signal.as_ref()) {
+            return aborted;
+        }
         let token = match token.as_string() {
             None if self.has_token_provider() && token.is_undefined() => Some(String::new()),
             t => t,
@@ -144,9 +155,10 @@ impl LoginManager {
             Call::Login {
                 accid,
                 token,
-                force,
+                force: options.force,
             },
             false,
+            options.signal,
         )
     }
 
@@ -161,8 +173,15 @@ impl LoginManager {
     /// `true` once logged in, and `true` too as soon as an attempt fails
     /// for network reasons or the browser is offline (the session is kept
     /// and resumed by itself; `status` tells where it stands); rejects on a
-    /// terminal refusal (302, 403, 414, 417, 422) or 499. Called again
-    /// while a login is under way, it joins it.
+    /// terminal refusal (302, 403, 414, 417, 422), 498 (aborted by
+    /// `signal`) or 499. Called again while a login is under way, it joins
+    /// it.
+    ///
+    /// An abort of `options.signal` rejects at once with 498 and stops the
+    /// login it started — unless another call still waits on it, or the
+    /// session had logged in before (then it reconnects on); the saved
+    /// session is kept. An already aborted signal rejects before anything
+    /// starts.
     #[wasm_bindgen(js_name = autoLogin, unchecked_return_type = "Promise<boolean>")]
     pub fn auto_login(
         &self,
@@ -174,6 +193,9 @@ impl LoginManager {
             Ok(o) => o,
             Err(e) => return rejected(e),
         };
+        if let Some(aborted) = already_aborted(options.signal.as_ref()) {
+            return aborted;
+        }
         let call = match options.issued {
             None => {
                 let saved = self
@@ -195,7 +217,7 @@ impl LoginManager {
                 }
             }
         };
-        self.call(call, true)
+        self.call(call, true, options.signal)
     }
 
     /// Ends another live session of this account (one of `clients`).
@@ -207,7 +229,7 @@ impl LoginManager {
         #[wasm_bindgen(unchecked_param_type = "string")] client_id: JsValue,
     ) -> Promise {
         match client_id.as_string() {
-            Some(client_id) => self.call(Call::KickClient { client_id }, false),
+            Some(client_id) => self.call(Call::KickClient { client_id }, false, None),
             None => rejected(payloads::login_error(&LoginError::new(
                 LoginCode::BadParameter,
                 "clientId must be a string",
@@ -220,7 +242,7 @@ impl LoginManager {
     /// id stays), and rejects a pending login with 499.
     #[wasm_bindgen(unchecked_return_type = "Promise<void>")]
     pub fn logout(&self) -> Promise {
-        self.call(Call::Logout, false)
+        self.call(Call::Logout, false, None)
     }
 
     /// The current status: `"loggedOut"`, `"connecting"`, `"loggedIn"`,
@@ -246,54 +268,77 @@ impl LoginManager {
         Ok(driver.core().device_id().to_owned())
     }
 
-    /// The account's other live sessions.
-    #[wasm_bindgen(getter, unchecked_return_type = "Client[]")]
+    /// The account's other live sessions: a frozen array, the same object
+    /// on every read until the list changes (so it suits React's
+    /// `useSyncExternalStore`).
+    #[wasm_bindgen(getter, unchecked_return_type = "readonly Client[]")]
     pub fn clients(&self) -> Result<JsValue, JsValue> {
-        let driver = self.inner.try_borrow().map_err(|_| busy())?;
-        Ok(payloads::clients(driver.core().clients()))
+        let mut driver = self.inner.try_borrow_mut().map_err(|_| busy())?;
+        let driver = &mut *driver;
+        Ok(driver.views.clients(driver.core.clients()))
     }
 
     /// The last kick this manager reported (`kicked`), with `at` in ms
     /// since the Unix epoch: `{ reason, clientType?, at }`, or `undefined`
     /// if there was none. It stays readable after the event, until the
-    /// next kick.
+    /// next kick: a frozen object, the same on every read until then.
     #[wasm_bindgen(getter, js_name = lastKick, unchecked_return_type = "LastKick | undefined")]
     pub fn last_kick(&self) -> Result<JsValue, JsValue> {
-        let driver = self.inner.try_borrow().map_err(|_| busy())?;
+        let mut driver = self.inner.try_borrow_mut().map_err(|_| busy())?;
+        let driver = &mut *driver;
         Ok(driver
-            .core()
-            .last_kick()
-            .map_or(JsValue::UNDEFINED, |kick| {
-                payloads::last_kick(kick, js::performance_now())
-            }))
+            .views
+            .last_kick(driver.core.last_kick(), js::performance_now()))
     }
 
     /// Adds a listener for `"status"`, `"loginFailed"`, `"kicked"`,
-    /// `"reconnecting"` or `"clients"` (typed in `LoginManagerEvents`).
+    /// `"reconnecting"` or `"clients"` (typed in `LoginManagerEvents`);
+    /// returns a function that removes it. Adding the same function for
+    /// the same event again changes nothing.
     #[wasm_bindgen(skip_typescript)]
-    pub fn on(&self, name: &str, listener: Function) -> Result<(), JsValue> {
-        let name = event_name(name)?;
-        let mut driver = self.inner.try_borrow_mut().map_err(|_| busy())?;
-        if !driver
-            .listeners
-            .iter()
-            .any(|(n, f)| *n == name && *f == listener)
-        {
-            driver.listeners.push((name, listener));
-        }
-        Ok(())
+    pub fn on(&self, name: &str, listener: Function) -> Result<Function, JsValue> {
+        self.listen(name, listener, false)
     }
 
-    /// Removes a listener added with `on`.
+    /// Like `on`, but the listener is removed as it is called the first
+    /// time; returns a function that removes it before then.
+    #[wasm_bindgen(skip_typescript)]
+    pub fn once(&self, name: &str, listener: Function) -> Result<Function, JsValue> {
+        self.listen(name, listener, true)
+    }
+
+    fn listen(&self, name: &str, listener: Function, once: bool) -> Result<Function, JsValue> {
+        let name = event_name(name)?;
+        let mut driver = self.inner.try_borrow_mut().map_err(|_| busy())?;
+        let id = driver.listeners.add(name, listener, once);
+        let weak = Rc::downgrade(&self.inner);
+        let unsubscribe = Closure::<dyn Fn()>::new(move || {
+            let Some(rc) = weak.upgrade() else { return };
+            if let Ok(mut driver) = rc.try_borrow_mut() {
+                driver.listeners.remove_id(id);
+            };
+        });
+        Ok(unsubscribe.into_js_value().unchecked_into())
+    }
+
+    /// Removes a listener added with `on` or `once`.
     #[wasm_bindgen(skip_typescript)]
     pub fn off(&self, name: &str, listener: Function) -> Result<(), JsValue> {
         let name = event_name(name)?;
         let mut driver = self.inner.try_borrow_mut().map_err(|_| busy())?;
-        driver
-            .listeners
-            .retain(|(n, f)| !(*n == name && *f == listener));
+        driver.listeners.remove(name, &listener);
         Ok(())
     }
+}
+
+/// A promise rejected with 498 when `signal` has already aborted.
+fn already_aborted(signal: Option<&AbortSignal>) -> Option<Promise> {
+    let signal = signal.filter(|s| s.aborted())?;
+    let error = LoginError::from_code(LoginCode::Aborted);
+    Some(rejected(payloads::login_error_caused_by(
+        &error,
+        Some(&signal.reason()),
+    )))
 }
 
 fn event_name(name: &str) -> Result<&'static str, JsValue> {

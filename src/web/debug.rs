@@ -28,6 +28,7 @@ fn message_kind(message: &GroupMessage) -> &'static str {
         GroupMessage::State { .. } => "state",
         GroupMessage::Event { .. } => "event",
         GroupMessage::Call { .. } => "call",
+        GroupMessage::Abort { .. } => "abort",
         GroupMessage::Reply { .. } => "reply",
     }
 }

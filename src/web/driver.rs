@@ -16,20 +16,25 @@ use std::rc::{Rc, Weak};
 use imlogin_core::tab_group::{
     Call, CallId, Input, Sharing, TabConfig, TabGroup, TabId, TabOutput,
 };
+use imlogin_core::protocol::LoginCode;
 use imlogin_core::{ConnId, Event, LoginError, Output};
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
+use web_sys::AbortSignal;
 
+use super::abort::AbortWatch;
 use super::debug;
 use super::group::{GroupLink, GroupSignal};
 use super::js;
 use super::lbs;
 use super::lifetime::Anchor;
+use super::listeners::Listeners;
 use super::network::{NetworkEvent, NetworkListeners, StorageWatch};
 use super::payloads;
 use super::storage::{Store, WriteError};
 use super::timers::WakeTimer;
 use super::transport::{Socket, SocketEvent};
+use super::views::Views;
 use super::wire;
 
 /// A call into app code, made after the driver's borrow ends.
@@ -52,11 +57,13 @@ struct Pending {
     reject: Function,
     /// `autoLogin` resolves with a boolean; the others with `undefined`.
     resolves_value: bool,
+    /// The call's `signal`, watched until it settles.
+    abort: Option<AbortWatch>,
 }
 
 /// Everything one `LoginManager` owns.
 pub struct Driver {
-    core: TabGroup,
+    pub(super) core: TabGroup,
     app_key: String,
     link_url: Option<String>,
     lbs_url: Option<String>,
@@ -69,7 +76,9 @@ pub struct Driver {
     _network: NetworkListeners,
     _storage_watch: Option<StorageWatch>,
     group: Option<GroupLink>,
-    pub listeners: Vec<(&'static str, Function)>,
+    pub listeners: Listeners,
+    /// The values of the object-valued getters, kept while unchanged.
+    pub views: Views,
     pending: Vec<Pending>,
     app_calls: Vec<AppCall>,
     /// Keeps the manager's JS object alive while it holds a session.
@@ -211,7 +220,8 @@ pub fn start(parts: Parts) -> Rc<RefCell<Driver>> {
             }),
             _storage_watch: storage_watch,
             group,
-            listeners: Vec::new(),
+            listeners: Listeners::default(),
+            views: Views::default(),
             pending: Vec::new(),
             app_calls: Vec::new(),
             anchor: Anchor::new(),
@@ -230,25 +240,44 @@ impl Driver {
     }
 
     /// Makes an app call (carried out here, or by the group's leader); its
-    /// promise settles with the outcome.
-    pub fn call(&mut self, call: Call, resolve: Function, reject: Function, resolves_value: bool) {
+    /// promise settles with the outcome. An abort of `signal` while it is
+    /// pending settles it with 498 and cancels what it started (the core's
+    /// `abort`).
+    pub fn call(
+        &mut self,
+        call: Call,
+        resolve: Function,
+        reject: Function,
+        resolves_value: bool,
+        signal: Option<AbortSignal>,
+    ) {
         let id = self.core.call(js::performance_now(), call);
+        let abort = signal.map(|signal| {
+            let weak = self.weak.clone();
+            AbortWatch::new(signal, move || {
+                run(&weak, |d, now| d.core.abort(now, id));
+            })
+        });
         self.pending.push(Pending {
             id,
             resolve,
             reject,
             resolves_value,
+            abort,
         });
     }
 
     /// Tells this manager's listeners about `event`.
     pub fn emit_local(&mut self, event: &Event) {
         let (name, payload) = payloads::event(event);
-        for (n, listener) in &self.listeners {
-            if *n == name {
-                self.app_calls
-                    .push(AppCall::Listener(listener.clone(), payload.clone()));
-            }
+        if let Event::Clients(update) = event {
+            // The very array `clients` returns from now on.
+            let list = self.views.clients(&update.clients);
+            let _ = js_sys::Reflect::set(&payload, &JsValue::from_str("clients"), &list);
+        }
+        for listener in self.listeners.take_calls(name) {
+            self.app_calls
+                .push(AppCall::Listener(listener, payload.clone()));
         }
     }
 
@@ -355,7 +384,17 @@ impl Driver {
                     JsValue::UNDEFINED
                 },
             ),
-            Err(e) => AppCall::Settle(p.reject, payloads::login_error(&e)),
+            Err(e) => {
+                let cause = p
+                    .abort
+                    .as_ref()
+                    .filter(|_| e.code == LoginCode::Aborted)
+                    .map(AbortWatch::reason);
+                AppCall::Settle(
+                    p.reject,
+                    payloads::login_error_caused_by(&e, cause.as_ref()),
+                )
+            }
         });
     }
 

@@ -19,7 +19,10 @@
 //! (online/offline/visibility and `storage` listeners), [`group`] (Web
 //! Locks + BroadcastChannel for the tab group), [`lifetime`] (a manager
 //! that holds a session outlives the app's last reference), [`payloads`]
-//! (JS shapes of errors and events), [`bindings`] (the exported class),
+//! (JS shapes of errors and events, the `LoginError` class of `api.js`),
+//! [`listeners`] (`on`/`once`/`off`), [`views`] (getters that keep their
+//! object while its value is unchanged), [`abort`] (a call's
+//! `AbortSignal`), [`bindings`] (the exported class),
 //! [`driver`] (the pump that runs the core and calls app code outside its
 //! borrow), [`debug`] (console logging), [`types`] (TypeScript).
 //!
@@ -27,6 +30,7 @@
 //! registered it and unregistered on drop; callbacks hold only a weak
 //! reference to the driver, so `free()` ends everything.
 
+mod abort;
 mod bindings;
 mod debug;
 mod driver;
@@ -34,6 +38,7 @@ mod group;
 mod js;
 mod lbs;
 mod lifetime;
+mod listeners;
 mod network;
 mod options;
 mod payloads;
@@ -41,6 +46,7 @@ mod storage;
 mod timers;
 mod transport;
 mod types;
+mod views;
 mod wire;
 
 pub use bindings::LoginManager;

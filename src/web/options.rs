@@ -14,6 +14,7 @@ use js_sys::{Array, Function, Object};
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer};
 use wasm_bindgen::{JsCast, JsValue};
+use web_sys::AbortSignal;
 
 use crate::{BackoffConfig, Config, ConfigError};
 
@@ -83,18 +84,22 @@ struct BackoffOptions {
     max_ms: Option<f64>,
 }
 
-/// `{ force?: boolean }`, the options of `login`.
+/// `{ force?, signal? }`, the options of `login`.
 #[derive(Deserialize)]
 struct LoginOptions {
     #[serde(default, deserialize_with = "force")]
     force: Option<bool>,
+    #[serde(default, deserialize_with = "signal")]
+    signal: Option<AbortSignal>,
 }
 
-/// `{ force?, accid?, token? }`, the options of `autoLogin`.
+/// `{ force?, accid?, token?, signal? }`, the options of `autoLogin`.
 #[derive(Deserialize)]
 struct AutoLoginOptions {
     #[serde(default, deserialize_with = "force")]
     force: Option<bool>,
+    #[serde(default, deserialize_with = "signal")]
+    signal: Option<AbortSignal>,
     #[serde(default, deserialize_with = "accid")]
     accid: Option<String>,
     #[serde(default, deserialize_with = "token")]
@@ -146,6 +151,10 @@ fn object<'de, D: Deserializer<'de>>(d: D) -> Result<Option<JsValue>, ()> {
     js_value(d, is_plain_object)
 }
 
+fn abort_signal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<AbortSignal>, ()> {
+    js_value(d, JsValue::is_instance_of::<AbortSignal>).map(|s| s.map(JsCast::unchecked_into))
+}
+
 /// One `deserialize_with` function per field: its kind, and the message
 /// (field name first) of its TypeError.
 macro_rules! fields {
@@ -175,6 +184,7 @@ fields! {
     force: bool = boolean, "force must be a boolean";
     accid: String = string, "accid must be a string";
     token: String = string, "token must be a string";
+    signal: AbortSignal = abort_signal, "signal must be an AbortSignal";
 }
 
 fn is_plain_object(value: &JsValue) -> bool {
@@ -309,20 +319,34 @@ impl Options {
     }
 }
 
-/// Reads `{ force?: boolean }`, the options of `login` and `autoLogin`
-/// (`undefined` or `null`: no options).
-pub fn force_option(value: Option<&JsValue>) -> Result<bool, JsValue> {
+/// What `login(accid, token, options)` asks for.
+pub struct Login {
+    /// Mandatory login: skip the device rule.
+    pub force: bool,
+    /// Aborts the call.
+    pub signal: Option<AbortSignal>,
+}
+
+/// Reads `{ force?, signal? }`, the options of `login` (`undefined` or
+/// `null`: no options).
+pub fn login_options(value: Option<&JsValue>) -> Result<Login, JsValue> {
     let Some(value) = value.filter(|v| !v.is_undefined() && !v.is_null()) else {
-        return Ok(false);
+        return Ok(Login {
+            force: false,
+            signal: None,
+        });
     };
     if !value.is_object() {
         return Err(type_error(
             "force",
-            "options must be an object { force?: boolean }",
+            "options must be an object { force?, signal? }",
         ));
     }
     let options: LoginOptions = decode(value, "", "is not a known login option")?;
-    Ok(options.force.unwrap_or(false))
+    Ok(Login {
+        force: options.force.unwrap_or(false),
+        signal: options.signal,
+    })
 }
 
 /// What `autoLogin(options)` asks for.
@@ -332,9 +356,11 @@ pub struct AutoLogin {
     /// Credentials the app server has just issued (`accid`, and `token`
     /// unless a `tokenProvider` gives tokens), instead of the saved ones.
     pub issued: Option<(String, Option<String>)>,
+    /// Aborts the call.
+    pub signal: Option<AbortSignal>,
 }
 
-/// Reads `{ force?, accid?, token? }`, the options of `autoLogin`
+/// Reads `{ force?, accid?, token?, signal? }`, the options of `autoLogin`
 /// (`undefined` or `null`: no options). A `token` without an `accid` is a
 /// `TypeError`.
 pub fn auto_login_options(value: Option<&JsValue>) -> Result<AutoLogin, JsValue> {
@@ -342,12 +368,13 @@ pub fn auto_login_options(value: Option<&JsValue>) -> Result<AutoLogin, JsValue>
         return Ok(AutoLogin {
             force: false,
             issued: None,
+            signal: None,
         });
     };
     if !value.is_object() {
         return Err(type_error(
             "force",
-            "options must be an object { force?, accid?, token? }",
+            "options must be an object { force?, accid?, token?, signal? }",
         ));
     }
     let o: AutoLoginOptions = decode(value, "", "is not a known autoLogin option")?;
@@ -357,5 +384,6 @@ pub fn auto_login_options(value: Option<&JsValue>) -> Result<AutoLogin, JsValue>
     Ok(AutoLogin {
         force: o.force.unwrap_or(false),
         issued: o.accid.map(|accid| (accid, o.token)),
+        signal: o.signal,
     })
 }

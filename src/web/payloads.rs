@@ -6,9 +6,8 @@
 use imlogin_core::protocol::{Client, ClientType, KickReason, LoginCode};
 use imlogin_core::tab_group::LastKick;
 use imlogin_core::{ClientsUpdate, Disconnect, Event, LoginError};
-use js_sys::Object;
 use serde::Serialize;
-use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen::prelude::*;
 
 /// `value` as a JS value; `undefined` if it has no JSON form (an integer
 /// above 2^53, which no JS number holds exactly).
@@ -18,11 +17,23 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
         .unwrap_or(JsValue::UNDEFINED)
 }
 
-/// The fields a `LoginError` adds to its `Error`.
+/// The options of the `LoginError` constructor (src/web/api.js).
 #[derive(Serialize)]
-struct LoginErrorFields {
-    code: LoginCode,
+#[serde(rename_all = "camelCase")]
+struct LoginErrorOptions {
     retryable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retry_after_ms: Option<u64>,
+}
+
+#[wasm_bindgen(module = "/src/web/api.js")]
+extern "C" {
+    /// The package's `LoginError` class, exported next to `LoginManager`.
+    #[wasm_bindgen(js_name = LoginError, extends = js_sys::Error)]
+    type JsLoginError;
+
+    #[wasm_bindgen(constructor, js_class = "LoginError")]
+    fn new(code: u16, message: &str, options: &JsValue) -> JsLoginError;
 }
 
 /// The payload of `kicked`.
@@ -66,17 +77,23 @@ struct LastKickValue {
     at: f64,
 }
 
-/// A `LoginError`: an `Error` with `name`, `message`, and the `code` and
-/// `retryable` of [`LoginErrorFields`].
+/// A `LoginError` (an instance of the package's class): `name`,
+/// `message`, `code`, `retryable` and, when the server gave one,
+/// `retryAfterMs`.
 pub fn login_error(error: &LoginError) -> JsValue {
-    let e = js_sys::Error::new(&error.message);
-    e.set_name("LoginError");
-    let fields = to_js(&LoginErrorFields {
-        code: error.code,
+    login_error_caused_by(error, None)
+}
+
+/// A `LoginError` whose `cause` is `cause` (an aborted signal's reason).
+pub fn login_error_caused_by(error: &LoginError, cause: Option<&JsValue>) -> JsValue {
+    let options = to_js(&LoginErrorOptions {
         retryable: error.retryable(),
+        retry_after_ms: error.retry_after_ms,
     });
-    Object::assign(&e, fields.unchecked_ref());
-    e.into()
+    if let Some(cause) = cause {
+        let _ = js_sys::Reflect::set(&options, &JsValue::from_str("cause"), cause);
+    }
+    JsLoginError::new(error.code.as_u16(), &error.message, &options).into()
 }
 
 /// An array of `{ clientId, clientType, deviceId, customTag?, loginAt }`.

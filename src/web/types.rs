@@ -1,6 +1,7 @@
-//! TypeScript declarations for option and event objects, added to the
-//! generated `.d.ts`. `on`/`off` are declared here (merged into the class)
-//! so that each event name is tied to its payload type.
+//! TypeScript declarations for option and event objects, the `LoginError`
+//! class and `LoginCode` (src/web/api.js), added to the generated `.d.ts`.
+//! `on`/`once`/`off` are declared here (merged into the class) so that
+//! each event name is tied to its payload type.
 
 use wasm_bindgen::prelude::*;
 
@@ -49,6 +50,8 @@ export interface LoginManagerOptions {
 export interface LoginOptions {
   /** Mandatory login: skips the device rule and may kick another device. */
   force?: boolean;
+  /** Aborts the login: the promise rejects with a `LoginError` of code 498 (`LoginCode.Aborted`, its `cause` the signal's `reason`) and the attempt stops. */
+  signal?: AbortSignal;
 }
 
 /** Options of `autoLogin()`. */
@@ -59,15 +62,65 @@ export interface AutoLoginOptions {
   accid?: string;
   /** The token of `accid`; may be left out with a `tokenProvider`. */
   token?: string;
+  /** Aborts the call: the promise rejects with a `LoginError` of code 498 (`LoginCode.Aborted`) and the login it started stops, unless another call waits on it or the session had logged in before. */
+  signal?: AbortSignal;
 }
 
-/** Every rejection and every `loginFailed` payload. */
-export interface LoginError extends Error {
-  name: "LoginError";
-  /** 302, 403, 404, 408, 414, 415, 416, 417, 422, 499, 500, 503 (NIM's numbering; `LoginCode` in imlogin-protocol), or another code a newer server sends. */
-  code: number;
-  /** True for 408, 415, 416 and 5xx. */
-  retryable: boolean;
+/**
+ * The code of every `LoginError`, by name (NIM's numbering; docs/protocol.md): `LoginCode.TokenMismatch === 302`.
+ * A newer server may send a number not listed here.
+ */
+export declare const LoginCode: {
+  /** 302: the accid/token pair does not match (also: unknown accid). */
+  readonly TokenMismatch: 302;
+  /** 403: an auto login from a device other than the last one (log in with `force`). */
+  readonly Forbidden: 403;
+  /** 404: `kickClient` named no session of the account. */
+  readonly NotFound: 404;
+  /** 408: a manual login ran past `loginTimeoutMs`. */
+  readonly Timeout: 408;
+  /** 414: a missing, malformed or out-of-limits argument. */
+  readonly BadParameter: 414;
+  /** 415: the network is unavailable (offline, or not connected). */
+  readonly NetworkUnavailable: 415;
+  /** 416: rate limited; see `retryAfterMs`. */
+  readonly RateLimited: 416;
+  /** 417: the account's device policy refuses this login without `force`. */
+  readonly DevicePolicy: 417;
+  /** 422: the account is blocked. */
+  readonly Blocked: 422;
+  /** 498: the call's `AbortSignal` was aborted. */
+  readonly Aborted: 498;
+  /** 499: cancelled by `logout()`, a newer login, a kick, or `free()`. */
+  readonly Cancelled: 499;
+  /** 500: server error. */
+  readonly ServerError: 500;
+  /** 503: service unavailable. */
+  readonly Unavailable: 503;
+};
+/** One of the numbers of `LoginCode`. */
+export type LoginCode = (typeof LoginCode)[keyof typeof LoginCode];
+
+/** Options of the `LoginError` constructor. */
+export interface LoginErrorOptions {
+  /** Default: true for 408, 415, 416 and 5xx. */
+  retryable?: boolean;
+  /** The server's `retryAfterMs`. */
+  retryAfterMs?: number;
+  /** What caused it (an aborted signal's `reason`). */
+  cause?: unknown;
+}
+
+/** Every rejection and every `loginFailed` payload: `error instanceof LoginError` tells it from other errors. */
+export declare class LoginError extends Error {
+  constructor(code: number, message: string, options?: LoginErrorOptions);
+  readonly name: "LoginError";
+  /** One of `LoginCode` (302, 403, 404, 408, 414, 415, 416, 417, 422, 498, 499, 500, 503), or another code a newer server sends. */
+  readonly code: LoginCode | (number & {});
+  /** True for 408, 415, 416 and 5xx: a later try may succeed without anything changing. */
+  readonly retryable: boolean;
+  /** With 416, when the server said how long to wait: ms before the next try. */
+  readonly retryAfterMs?: number;
 }
 
 /** One of the account's other live sessions. */
@@ -116,8 +169,8 @@ export interface ReconnectingEvent {
 
 /** Payload of `clients`. */
 export interface ClientsEvent {
-  /** The account's other live sessions, after the change. */
-  clients: Client[];
+  /** The account's other live sessions, after the change: the array `clients` returns from now on. */
+  clients: readonly Client[];
   /** `"login"` or `"logout"`: another session came or went (`client`, when the lists tell which); `"list"`: the whole list as it stands (at this session's login, or emptied when it ends). */
   change: "login" | "logout" | "list";
   /** The session that logged in or out. */
@@ -134,9 +187,11 @@ export interface LoginManagerEvents {
 }
 
 export interface LoginManager {
-  /** Adds a listener. */
-  on<K extends keyof LoginManagerEvents>(name: K, listener: (payload: LoginManagerEvents[K]) => void): void;
-  /** Removes a listener added with `on`. */
+  /** Adds a listener; returns a function that removes it. The same function added again for the same event changes nothing. */
+  on<K extends keyof LoginManagerEvents>(name: K, listener: (payload: LoginManagerEvents[K]) => void): () => void;
+  /** Adds a listener called at most once (it is removed as it is called); returns a function that removes it before then. */
+  once<K extends keyof LoginManagerEvents>(name: K, listener: (payload: LoginManagerEvents[K]) => void): () => void;
+  /** Removes a listener added with `on` or `once`. */
   off<K extends keyof LoginManagerEvents>(name: K, listener: (payload: LoginManagerEvents[K]) => void): void;
 }
 "#;
