@@ -121,6 +121,8 @@ export declare class LoginError extends Error {
   readonly retryable: boolean;
   /** With 416, when the server said how long to wait: ms before the next try. */
   readonly retryAfterMs?: number;
+  /** With 498: the aborted signal's `reason` (declared here too for apps whose library predates ES2022). */
+  cause?: unknown;
 }
 
 /** One of the account's other live sessions. */

@@ -2,12 +2,14 @@
 // compiles it with `tsc --strict` and no skipLibCheck against the packed
 // package, under every configuration of its matrix.
 import init, {
+  LoginCode,
+  LoginError,
   LoginManager,
   type Client,
   type ClientsEvent,
   type KickedEvent,
   type LastKick,
-  type LoginError,
+  type LoginErrorOptions,
   type LoginManagerOptions,
   type LoginStatus,
   type ReconnectingEvent,
@@ -36,6 +38,11 @@ const options: LoginManagerOptions = {
 const im = new LoginManager(options);
 const minimal = new LoginManager({ appKey: "k", linkUrl: "ws://127.0.0.1:1/link" });
 minimal.free();
+// Initialise once and construct, in one step.
+const created: LoginManager = await LoginManager.create(options);
+const createdFrom: LoginManager = await LoginManager.create(options, { module_or_path: wasmUrl });
+created.free();
+createdFrom.free();
 
 // Every event's payload is typed.
 const onStatus = (s: LoginStatus) => {
@@ -44,13 +51,20 @@ const onStatus = (s: LoginStatus) => {
 };
 im.on("status", onStatus);
 im.off("status", onStatus);
+// on and once return a function that removes the listener.
+const unsubscribe: () => void = im.on("status", onStatus);
+unsubscribe();
+const cancelOnce: () => void = im.once("loginFailed", (e: LoginError) => e.code);
+cancelOnce();
+im.once("clients", ({ clients }) => clients.length);
 im.on("loginFailed", (e) => {
   const name: "LoginError" = e.name;
   const code: number = e.code;
   const message: string = e.message;
   const retryable: boolean = e.retryable;
+  const retryAfterMs: number | undefined = e.retryAfterMs;
   const asError: Error = e;
-  console.log(name, code, message, retryable, asError);
+  console.log(name, code, message, retryable, retryAfterMs, asError);
 });
 im.on("kicked", (d) => d.reason);
 im.on("kicked", (d: KickedEvent) => {
@@ -95,17 +109,36 @@ try {
   // Credentials the app server has just issued (CommsEase's recipe).
   const issued: boolean = await im.autoLogin({ accid: "alice", token: "fresh", force: true });
   console.log(resumed, forced, issued);
-  const others: Client[] = im.clients;
+  const others: readonly Client[] = im.clients;
   if (others.length > 0) {
     await im.kickClient(others[0].clientId);
   }
   await im.logout();
 } catch (err) {
-  const e = err as LoginError;
-  if (e.name === "LoginError" && e.retryable) {
-    console.log(e.code, e.message);
+  // The class narrows an unknown error; the codes have names.
+  if (err instanceof LoginError) {
+    if (err.code === LoginCode.TokenMismatch) console.log("wrong token", err.message);
+    if (err.code === LoginCode.Aborted) console.log("aborted", err.cause);
+    if (err.retryable) console.log(err.code, err.retryAfterMs ?? 0);
   }
 }
+
+// An AbortSignal cancels a login or an auto login.
+const controller = new AbortController();
+const pending = im.login("alice", "token", { signal: controller.signal, force: false });
+controller.abort();
+await pending.catch((e: unknown) => e instanceof LoginError && e.code === 498);
+await im.autoLogin({ signal: AbortSignal.timeout(5_000) }).catch(() => false);
+await im.autoLogin({ accid: "alice", token: "fresh", signal: controller.signal }).catch(() => false);
+
+// LoginCode: a const object and the union of its numbers.
+const tokenMismatch: 302 = LoginCode.TokenMismatch;
+const aborted: 498 = LoginCode.Aborted;
+const someCode: LoginCode = LoginCode.RateLimited;
+const errorOptions: LoginErrorOptions = { retryAfterMs: 1_000, cause: "server" };
+const made = new LoginError(LoginCode.RateLimited, "slow down", errorOptions);
+const madeCode: number = made.code;
+console.log(tokenMismatch, aborted, someCode, madeCode);
 const status: LoginStatus = im.status;
 const accid: string | undefined = im.accid;
 const deviceId: string = im.deviceId;

@@ -3,7 +3,7 @@
 // line below it compiles (TS2578, "unused directive"): so options, events,
 // LoginError and Client are real types, not `any`. scripts/types-check.sh
 // compiles this file with app.ts under every configuration of its matrix.
-import init, { LoginManager, type LoginError } from "imlogin";
+import init, { LoginCode, LoginError, LoginManager } from "imlogin";
 
 await init();
 const linkUrl = "ws://127.0.0.1:1/link";
@@ -60,4 +60,32 @@ im.kickClient();
 const e = {} as LoginError;
 // @ts-expect-error: retryable is a boolean
 const retryable: string = e.retryable;
-console.log(resumed, status, retryable);
+// @ts-expect-error: on returns a function, not a boolean
+const added: boolean = im.on("status", () => {});
+// @ts-expect-error: once takes an event name it knows
+im.once("statsu", () => {});
+// @ts-expect-error: the unsubscribe function takes no arguments
+im.on("status", () => {})("status");
+// @ts-expect-error: signal is an AbortSignal, not a controller
+await im.login("alice", "token", { signal: new AbortController() });
+// @ts-expect-error: signal is an AbortSignal, not a boolean
+await im.autoLogin({ signal: true });
+// @ts-expect-error: LoginCode's values are read-only
+LoginCode.TokenMismatch = 303;
+// @ts-expect-error: no such code name
+console.log(LoginCode.TokenMissmatch);
+// @ts-expect-error: TokenMismatch is 302
+const wrongCode: 303 = LoginCode.TokenMismatch;
+// @ts-expect-error: code is read-only
+e.code = 302;
+// @ts-expect-error: retryAfterMs is a number when present
+const after: number = e.retryAfterMs;
+// @ts-expect-error: LoginError needs a code and a message
+new LoginError("302");
+// @ts-expect-error: create takes the options
+await LoginManager.create();
+// @ts-expect-error: create resolves a LoginManager, not a boolean
+const createdFlag: boolean = await LoginManager.create({ appKey: "k", linkUrl });
+// @ts-expect-error: clients is read-only
+im.clients.push(im.clients[0]);
+console.log(resumed, status, retryable, added, wrongCode, after, createdFlag);

@@ -1,4 +1,4 @@
-import init, { LoginManager } from "imlogin";
+import { LoginManager } from "imlogin";
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { App } from "./App";
@@ -7,10 +7,10 @@ import { App } from "./App";
 // (?appKey=…&linkUrl=ws://…/link); a real app builds them in.
 const query = new URLSearchParams(location.search);
 
-// init() fetches the wasm module once; do it before rendering (or render a
-// loading state first). The manager lives as long as the page.
-await init();
-const im = new LoginManager({
+// create() fetches the wasm module once and constructs; do it before
+// rendering (or render a loading state first). The manager lives as long as
+// the page.
+const im = await LoginManager.create({
   appKey: query.get("appKey") ?? "demo",
   linkUrl: query.get("linkUrl") ?? "ws://127.0.0.1:8080/link",
 });

@@ -2,11 +2,12 @@
 // useSyncExternalStore, so that every component that calls it re-renders
 // when the status, the account or the list of other devices changes.
 //
-// useSyncExternalStore needs getSnapshot() to return the same object until
-// something changes. `im.clients` returns a new array on every read, so the
-// store below keeps its own snapshot and replaces it only when the manager
-// emits `status` or `clients`.
-import { useSyncExternalStore } from "react";
+// useSyncExternalStore needs a subscribe function that returns its
+// unsubscribe function, and a getSnapshot that returns the same value until
+// something changes: `im.on` returns that unsubscribe function, `status` and
+// `accid` are strings, and `im.clients` is the same (frozen) array until the
+// list changes, so the manager is the store.
+import { useCallback, useSyncExternalStore } from "react";
 import type { Client, LoginManager, LoginStatus } from "imlogin";
 
 export interface ImLoginState {
@@ -14,55 +15,27 @@ export interface ImLoginState {
   /** The account logged in, or being logged in to (lower case). */
   accid: string | undefined;
   /** The account's other live sessions. */
-  clients: Client[];
+  clients: readonly Client[];
 }
 
-interface Store {
-  subscribe(onChange: () => void): () => void;
-  getSnapshot(): ImLoginState;
-}
-
-const SERVER_SNAPSHOT: ImLoginState = { status: "loggedOut", accid: undefined, clients: [] };
-const stores = new WeakMap<LoginManager, Store>();
-
-function read(im: LoginManager): ImLoginState {
-  return { status: im.status, accid: im.accid, clients: im.clients };
-}
-
-function storeFor(im: LoginManager): Store {
-  let store = stores.get(im);
-  if (store) return store;
-  let snapshot = read(im);
-  const listeners = new Set<() => void>();
-  const update = () => {
-    snapshot = read(im);
-    for (const listener of listeners) listener();
-  };
-  store = {
-    subscribe(onChange) {
-      if (listeners.size === 0) {
-        im.on("status", update);
-        im.on("clients", update);
-        snapshot = read(im);
-      }
-      listeners.add(onChange);
-      return () => {
-        listeners.delete(onChange);
-        if (listeners.size === 0) {
-          im.off("status", update);
-          im.off("clients", update);
-        }
-      };
-    },
-    getSnapshot: () => snapshot,
-  };
-  stores.set(im, store);
-  return store;
-}
+// During server-side rendering nothing is logged in (the manager only ever
+// exists in the browser).
+const NO_CLIENTS: readonly Client[] = Object.freeze([]);
 
 export function useImLogin(im: LoginManager): ImLoginState {
-  const store = storeFor(im);
-  // The server snapshot: during server-side rendering nothing is logged in
-  // (the manager only ever exists in the browser).
-  return useSyncExternalStore(store.subscribe, store.getSnapshot, () => SERVER_SNAPSHOT);
+  const subscribe = useCallback(
+    (onChange: () => void) => {
+      const offStatus = im.on("status", onChange);
+      const offClients = im.on("clients", onChange);
+      return () => {
+        offStatus();
+        offClients();
+      };
+    },
+    [im],
+  );
+  const status = useSyncExternalStore(subscribe, () => im.status, () => "loggedOut" as const);
+  const accid = useSyncExternalStore(subscribe, () => im.accid, () => undefined);
+  const clients = useSyncExternalStore(subscribe, () => im.clients, () => NO_CLIENTS);
+  return { status, accid, clients };
 }

@@ -6,28 +6,24 @@ import { onScopeDispose, readonly, ref, shallowRef } from "vue";
 export function useImLogin(im) {
   const status = ref(im.status);
   const accid = ref(im.accid);
-  // A new array on every change: shallowRef is enough.
+  // A new (frozen) array on every change: shallowRef is enough.
   const clients = shallowRef(im.clients);
   const error = shallowRef(null);
 
-  const onStatus = (next) => {
-    status.value = next;
-    accid.value = im.accid;
-  };
-  const onClients = (event) => {
-    clients.value = event.clients;
-  };
-  const onFailed = (e) => {
-    error.value = e;
-  };
-  im.on("status", onStatus);
-  im.on("clients", onClients);
-  im.on("loginFailed", onFailed);
-  onScopeDispose(() => {
-    im.off("status", onStatus);
-    im.off("clients", onClients);
-    im.off("loginFailed", onFailed);
-  });
+  // `on` returns the function that removes the listener.
+  const stops = [
+    im.on("status", (next) => {
+      status.value = next;
+      accid.value = im.accid;
+    }),
+    im.on("clients", (event) => {
+      clients.value = event.clients;
+    }),
+    im.on("loginFailed", (e) => {
+      error.value = e;
+    }),
+  ];
+  onScopeDispose(() => stops.forEach((stop) => stop()));
 
   // Rejections also reach `error` through loginFailed; swallow them here so
   // that a template's @click needs no catch.
