@@ -175,7 +175,7 @@ async fn aborting_a_login_under_way_rejects_498_closes_the_attempt_and_leaves_no
     controller.abort();
     sleep(500).await;
     assert_eq!(m.status().unwrap(), "loggedIn");
-    m.logout();
+    settle(m.logout()).await.expect("logs out");
 }
 
 #[wasm_bindgen_test]
@@ -218,7 +218,7 @@ async fn rejections_and_login_failed_payloads_are_of_the_login_error_class() {
     assert!(e.is_instance_of::<js_sys::Error>());
     assert!(get(&e, "stack").as_string().is_some(), "a real Error has a stack");
     assert!(
-        !Object::keys(e.unchecked_ref()).includes(&"retryAfterMs".into(), 0),
+        !Object::keys(e.unchecked_ref::<Object>()).includes(&"retryAfterMs".into(), 0),
         "retryAfterMs only when the server gave one"
     );
 }
@@ -232,7 +232,7 @@ async fn clients_and_last_kick_are_the_same_object_until_they_change() {
     login_ok(&a, &accid, &token).await;
     let empty = a.clients().unwrap();
     assert!(Object::is(&empty, &a.clients().unwrap()), "same empty list");
-    assert!(Object::is_frozen(empty.unchecked_ref()));
+    assert!(Object::is_frozen(empty.unchecked_ref::<Object>()));
 
     let b = device(&[]);
     login_ok(&b, &accid, &token).await;
@@ -245,9 +245,9 @@ async fn clients_and_last_kick_are_the_same_object_until_they_change() {
         Object::is(&get(&event, "clients"), &one),
         "the event's list is the getter's"
     );
-    assert!(Object::is_frozen(one.unchecked_ref()));
+    assert!(Object::is_frozen(one.unchecked_ref::<Object>()));
     assert!(Object::is_frozen(
-        js_sys::Array::from(&one).get(0).unchecked_ref()
+        js_sys::Array::from(&one).get(0).unchecked_ref::<Object>()
     ));
 
     assert!(a.last_kick().unwrap().is_undefined());
@@ -259,5 +259,5 @@ async fn clients_and_last_kick_are_the_same_object_until_they_change() {
     assert!(kick.is_object());
     sleep(50).await;
     assert!(Object::is(&kick, &a.last_kick().unwrap()), "same lastKick");
-    b.logout();
+    settle(b.logout()).await.expect("logs out");
 }
