@@ -168,7 +168,7 @@ FLAP_LOG=""
 if [ "$LINK" = flapping ]; then
   FLAP_LOG="$STATE/flaps.log"
   : >"$FLAP_LOG"
-  DESC="$DESC; the link goes down for $((FLAP_DOWN_MS))ms every $((FLAP_EVERY_MS))ms (ip link set down/up, at most $FLAP_MAX times)"
+  DESC="$DESC; the link goes down for $FLAP_DOWN_MS ms every $FLAP_EVERY_MS ms (ip link set down/up, at most $FLAP_MAX times)"
   secs() { awk -v m="$1" 'BEGIN { printf "%.3f", m / 1000 }'; }
   (
     trap 'kill $! 2>/dev/null; ip -n "$NS" link set "$PEER_IF" up 2>/dev/null; exit 0' TERM

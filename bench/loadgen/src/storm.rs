@@ -1,6 +1,7 @@
 //! Reconnect storm: native clients running the browser package's login
-//! machine, all logged in; the server restarted gracefully; arrivals
-//! counted per 100 ms until every client is back.
+//! machine, all logged in; the server restarted (gracefully, or killed, and
+//! kept down for a while); arrivals counted per 100 ms until every client
+//! is back.
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
@@ -12,6 +13,7 @@ use tokio::sync::Semaphore;
 
 use crate::args::Args;
 use crate::http::create_accounts;
+use crate::restart::{self, Stop};
 use crate::server;
 use crate::ws::{APP_KEY, CLIENT_TYPES};
 
@@ -37,7 +39,9 @@ struct Outcome {
 
 /// `storm`: flags `--server BIN` (required), `--sessions 10000`,
 /// `--jitter on|off`, `--dir /tmp`, `--deadline-s 90`,
-/// `--login-concurrency 200`, `--server-args "…"`.
+/// `--login-concurrency 200`, `--server-args "…"`, `--stop term|kill`
+/// (SIGTERM, the default, or SIGKILL), `--down-ms 0` (how long the server
+/// stays down once it has exited).
 pub async fn run(args: &Args) -> Result<(), String> {
     let bin = args.required("server")?;
     let dir = args.str("dir").unwrap_or("/tmp");
@@ -46,6 +50,8 @@ pub async fn run(args: &Args) -> Result<(), String> {
     let deadline = Duration::from_secs(args.get("deadline-s", 90)?);
     let login_concurrency: usize = args.get("login-concurrency", 200)?;
     let extra = server::extra_args(args);
+    let stop: Stop = args.get("stop", Stop::Term)?;
+    let down = Duration::from_millis(args.get("down-ms", 0)?);
 
     let db = format!(
         "{dir}/imlogin-bench-storm-{}-{jitter}.db",
@@ -142,9 +148,9 @@ pub async fn run(args: &Args) -> Result<(), String> {
         }));
     }
 
-    server::terminate(&mut srv, Duration::from_secs(20)).await?;
+    restart::take_down(&mut srv, stop).await?;
     let down_ms = start.elapsed().as_secs_f64() * 1000.0;
-    let _srv = server::start(bin, &server::imlogin_args(&addr, &db, &extra)).await?;
+    let _srv = restart::start_after(bin, &server::imlogin_args(&addr, &db, &extra), down).await?;
     let up_ms = start.elapsed().as_secs_f64() * 1000.0;
     let _ = up_at.set(up_ms);
     eprintln!("storm: server stopped after {down_ms:.0} ms, listening again at {up_ms:.0} ms");
@@ -178,6 +184,8 @@ pub async fn run(args: &Args) -> Result<(), String> {
     };
     let out = json!({
         "jitter": jitter,
+        "stop": stop.name(),
+        "downForMs": down.as_secs_f64() * 1000.0,
         "sessions": sessions,
         "loggedIn": logged_in,
         "loginSeconds": login_seconds,
