@@ -61,11 +61,13 @@ const CASES = {
   flap: { flap: true },
 };
 // Kinds in one phase run at once; phases run one after the other.
+// BENCH_CASES=graceful,kill keeps only those kinds (for experiments).
+const ONLY = process.env.BENCH_CASES?.split(",");
 const PHASES = {
   loopback: [["offline", "restart"], ["graceful", "kill"]],
   lossy: [["offline", "restart"]],
   flapping: [["flap", "restart"]],
-}[NET];
+}[NET].map((kinds) => kinds.filter((k) => !ONLY || ONLY.includes(k))).filter((kinds) => kinds.length);
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
@@ -258,6 +260,7 @@ async function lane(kind, k, rounds) {
   };
   let seen = flaps().length;
   for (let r = 0; r < rounds; r++) {
+    let stoppedAt;
     if (c.flap) {
       // The next flap that ends after this lane is ready.
       const end = now() + 60_000;
@@ -273,6 +276,7 @@ async function lane(kind, k, rounds) {
       // A library that kept its connection through the flap counts 0 ms.
       results.push({ im: lost.im ? since(back.im) : 0, io: lost.io ? since(back.io) : 0, imKept: !lost.im, ioKept: !lost.io, downMs: f.up - f.down });
     } else {
+      stoppedAt = now();
       if (c.offline) await ctx.setOffline(true);
       await Promise.all([stop(im, c.stop), stop(sio, c.stop)]);
       await sleep(c.downMs);
@@ -291,6 +295,14 @@ async function lane(kind, k, rounds) {
     }
     const last = results.at(-1);
     log(`${kind} lane ${k} round ${r + 1}/${rounds}: imlogin ${fmt(last.im)} ms, socket.io ${fmt(last.io)} ms`);
+    if (last.im === null && stoppedAt !== undefined) {
+      // What imlogin did instead: its status events since the stop, in ms
+      // from the stop and from its server listening again.
+      last.imTrace = await page.evaluate((t) => window.events.filter((e) => e[0] === "im" && e[2] > t).map((e) => [e[1], e[2] - t]), stoppedAt + offset);
+      log(`${kind} lane ${k}: imlogin not back; its statuses (ms after the stop, server listening again at ${(im.upAt - stoppedAt).toFixed(0)} ms): ` +
+        last.imTrace.map(([st, t]) => `${st}@${t.toFixed(0)}`).join(" "));
+      last.upAfterStopMs = im.upAt - stoppedAt;
+    }
   }
   await ctx.close();
   await Promise.all([stop(im, "SIGTERM"), stop(sio, "SIGTERM")]);
@@ -313,7 +325,7 @@ function linkRtt() {
 
 const started = now();
 const out = { net: NET };
-if (NET === "loopback") {
+if (NET === "loopback" && !ONLY) {
   log(`login latency: ${LAT_ROUNDS} rounds each after ${LAT_WARMUP} warm-up`);
   out.latency = await latency();
 }

@@ -100,27 +100,21 @@ header "5c. 10 000 sessions through a crash (SIGKILL), down 2 s"
 step "$OUT/storm-kill.json" "$BIN/imlogin-loadgen" storm --server "$BIN/imlogin-server" \
   --stop kill --down-ms 2000 --server-args "$SERVER_ARGS"
 
-header "6. two nodes on PostgreSQL: logins/s and cross-node kick latency"
 # shellcheck source=../scripts/lib/postgres.sh
 source scripts/lib/postgres.sh
-cluster_bench() {
+# `imlogin-loadgen SUBCOMMAND` on a fresh database of one throwaway
+# PostgreSQL cluster (started by the first call, stopped on exit).
+pg_bench() {
   start_test_postgres >&2 || return 1
-  local db="imlogin_bench_$$"
+  local db="imlogin_$1_$$"
   psql -q "$IMLOGIN_TEST_PG_ADMIN_URL" -c "CREATE DATABASE $db" >&2 || return 1
-  "$BIN/imlogin-loadgen" cluster --server "$BIN/imlogin-server" \
+  "$BIN/imlogin-loadgen" "$1" --server "$BIN/imlogin-server" \
     --database-url "${IMLOGIN_TEST_PG_ADMIN_URL%/*}/$db" --server-args "$SERVER_ARGS"
 }
-step "$OUT/cluster.json" cluster_bench
-
+header "6. two nodes on PostgreSQL: logins/s and cross-node kick latency"
+step "$OUT/cluster.json" pg_bench cluster
 header "7. two nodes on PostgreSQL behind the LBS: rolling restart"
-rolling_bench() {
-  start_test_postgres >&2 || return 1
-  local db="imlogin_rolling_$$"
-  psql -q "$IMLOGIN_TEST_PG_ADMIN_URL" -c "CREATE DATABASE $db" >&2 || return 1
-  "$BIN/imlogin-loadgen" rolling --server "$BIN/imlogin-server" \
-    --database-url "${IMLOGIN_TEST_PG_ADMIN_URL%/*}/$db" --server-args "$SERVER_ARGS"
-}
-step "$OUT/rolling.json" rolling_bench
+step "$OUT/rolling.json" pg_bench rolling
 
 header "report"
 MEM_KB=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)

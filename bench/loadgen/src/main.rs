@@ -26,6 +26,7 @@
 
 mod args;
 mod capacity;
+mod clients;
 mod cluster;
 mod echo;
 mod http;

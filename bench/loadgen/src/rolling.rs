@@ -11,17 +11,17 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use imlogin::{Config, Event, Status};
+use imlogin::{Event, Status};
 use imlogin_native::NativeClient;
 use serde_json::json;
-use tokio::sync::Semaphore;
 
 use crate::args::Args;
+use crate::clients;
 use crate::cluster::summary;
 use crate::http::create_accounts;
 use crate::restart::{self, Stop};
 use crate::server;
-use crate::ws::{APP_KEY, CLIENT_TYPES};
+use crate::ws::CLIENT_TYPES;
 
 /// How often a watcher looks whether the run is over.
 const POLL: Duration = Duration::from_millis(50);
@@ -64,30 +64,18 @@ pub async fn run(args: &Args) -> Result<(), String> {
     let accounts = create_accounts(&addrs[0], sessions.div_ceil(CLIENT_TYPES.len()), 8).await?;
 
     eprintln!("rolling: logging in {sessions} native clients through the LBS of two nodes");
-    let gate = Arc::new(Semaphore::new(login_concurrency));
-    let accounts = Arc::new(accounts);
-    let mut logins = Vec::with_capacity(sessions);
-    for i in 0..sessions {
-        let (gate, accounts) = (Arc::clone(&gate), Arc::clone(&accounts));
-        let lbs = format!("http://{}/lbs", addrs[i % 2]);
-        let fallback = format!("ws://{}/link", addrs[(i + 1) % 2]);
-        logins.push(tokio::spawn(async move {
-            let _permit = gate.acquire_owned().await.ok()?;
-            let mut config = Config::new(APP_KEY, format!("rolling-{i}"));
-            config.client_type = CLIENT_TYPES[i % CLIENT_TYPES.len()];
-            let client =
-                NativeClient::spawn_with_lbs(config, &lbs, &fallback, 0x0011_0000 + i as u64);
-            let (accid, token) = &accounts[i / CLIENT_TYPES.len()];
-            client.login(accid, token, false).await.ok()?;
-            Some(client)
-        }));
-    }
-    let mut clients = Vec::with_capacity(sessions);
-    for l in logins {
-        if let Ok(Some(c)) = l.await {
-            clients.push(c);
-        }
-    }
+    let addrs_for_clients = addrs.clone();
+    let clients = clients::log_in_all(sessions, login_concurrency, accounts, move |i| {
+        let lbs = format!("http://{}/lbs", addrs_for_clients[i % 2]);
+        let fallback = format!("ws://{}/link", addrs_for_clients[(i + 1) % 2]);
+        NativeClient::spawn_with_lbs(
+            clients::config("rolling", i),
+            &lbs,
+            &fallback,
+            0x0011_0000 + i as u64,
+        )
+    })
+    .await;
     let logged_in = clients.len();
     eprintln!("rolling: {logged_in} logged in; restarting node A, then node B");
 

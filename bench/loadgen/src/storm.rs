@@ -6,16 +6,16 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use imlogin::{Config, Event, Status};
+use imlogin::{Event, Status};
 use imlogin_native::NativeClient;
 use serde_json::json;
-use tokio::sync::Semaphore;
 
 use crate::args::Args;
+use crate::clients;
 use crate::http::create_accounts;
 use crate::restart::{self, Stop};
 use crate::server;
-use crate::ws::{APP_KEY, CLIENT_TYPES};
+use crate::ws::CLIENT_TYPES;
 
 /// Width of one arrival bucket.
 const BUCKET_MS: f64 = 100.0;
@@ -67,28 +67,12 @@ pub async fn run(args: &Args) -> Result<(), String> {
         if jitter { "on" } else { "off" }
     );
     let login_start = Instant::now();
-    let gate = Arc::new(Semaphore::new(login_concurrency));
-    let accounts = Arc::new(accounts);
-    let mut logins = Vec::with_capacity(sessions);
-    for i in 0..sessions {
-        let (gate, accounts, url) = (Arc::clone(&gate), Arc::clone(&accounts), url.clone());
-        logins.push(tokio::spawn(async move {
-            let _permit = gate.acquire_owned().await.ok()?;
-            let mut config = Config::new(APP_KEY, format!("storm-{i}"));
-            config.client_type = CLIENT_TYPES[i % CLIENT_TYPES.len()];
-            config.backoff_jitter = jitter;
-            let client = NativeClient::spawn(config, &url, 0x5eed_0000 + i as u64);
-            let (accid, token) = &accounts[i / CLIENT_TYPES.len()];
-            client.login(accid, token, false).await.ok()?;
-            Some(client)
-        }));
-    }
-    let mut clients = Vec::with_capacity(sessions);
-    for l in logins {
-        if let Ok(Some(c)) = l.await {
-            clients.push(c);
-        }
-    }
+    let clients = clients::log_in_all(sessions, login_concurrency, accounts, move |i| {
+        let mut config = clients::config("storm", i);
+        config.backoff_jitter = jitter;
+        NativeClient::spawn(config, &url, 0x5eed_0000 + i as u64)
+    })
+    .await;
     let login_seconds = login_start.elapsed().as_secs_f64();
     let logged_in = clients.len();
     eprintln!("storm: {logged_in} logged in after {login_seconds:.1} s; restarting the server");
