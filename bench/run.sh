@@ -70,15 +70,15 @@ header "1. size"
 step "$OUT/size.json" node bench/size.mjs /dev/stdout
 
 export IMLOGIN_SERVER_BIN="$BIN/imlogin-server" IMLOGIN_SERVER_ARGS="$SERVER_ARGS"
-header "2-3. browser on loopback: login latency; reconnect after the network, a restart, a crash (about 5 minutes)"
+header "2-3. browser on loopback: login latency; reconnect after the network, a restart, a crash (about 3 minutes)"
 step "$OUT/browser.json" node bench/browser.mjs /dev/stdout --net loopback
 
 # The same reconnect rounds with Chromium in a network namespace of its
 # own (bench/lib/netns.sh), the servers on the host end of its veth pair.
-header "2b. browser on a lossy link: 80 ms RTT, 2 % loss (about 3 minutes)"
+header "2b. browser on a lossy link: 80 ms RTT, 2 % loss (about 2 minutes)"
 step "$OUT/browser-lossy.json" bash bench/lib/netns.sh --link lossy --max-seconds 900 -- \
   node bench/browser.mjs /dev/stdout --net lossy
-header "2c. browser on a flapping link: the lossy link, down 2 s every 10 s (about 3 minutes)"
+header "2c. browser on a flapping link: the lossy link, down 2 s every 10 s (about 2 minutes)"
 step "$OUT/browser-flapping.json" bash bench/lib/netns.sh --link flapping --flap-down-ms 2000 \
   --flap-every-ms 10000 --flap-max 90 --max-seconds 900 -- \
   node bench/browser.mjs /dev/stdout --net flapping

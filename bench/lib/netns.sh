@@ -77,6 +77,7 @@ cleanup() {
     # Whatever COMMAND left running inside the namespace (our own children).
     local pids
     pids=$(ip netns pids "$NS" 2>/dev/null || true)
+    # shellcheck disable=SC2086 # one pid per word
     [ -n "$pids" ] && kill -9 $pids 2>/dev/null
     ip netns del "$NS" 2>/dev/null || true
   fi
@@ -88,6 +89,20 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+
+# What an earlier run killed before its cleanup could run left behind: a
+# namespace of this script's naming whose creator is gone, and its veth.
+for stale in $(ip netns list | awk '/^imlb-[0-9]+( |$)/ { print $1 }'); do
+  pid=${stale#imlb-}
+  if ! kill -0 "$pid" 2>/dev/null; then
+    left=$(ip netns pids "$stale" 2>/dev/null || true)
+    # shellcheck disable=SC2086 # one pid per word
+    [ -n "$left" ] && kill -9 $left 2>/dev/null
+    ip netns del "$stale" 2>/dev/null || true
+    ip link del "imlb${pid}h" 2>/dev/null || true
+    log "removed $stale, left behind by a run that no longer exists"
+  fi
+done
 
 # A /30 of 10.200.0.0/16 that no interface of this machine uses yet (another
 # run may hold one at the same time): host end .1, namespace end .2.
