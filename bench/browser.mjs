@@ -296,8 +296,9 @@ async function lane(kind, k, rounds) {
     const last = results.at(-1);
     log(`${kind} lane ${k} round ${r + 1}/${rounds}: imlogin ${fmt(last.im)} ms, socket.io ${fmt(last.io)} ms`);
     if (last.im === null && stoppedAt !== undefined) {
-      // What imlogin did instead: its status events since the stop, in ms
-      // from the stop and from its server listening again.
+      // What imlogin did instead: its status and `reconnecting` events
+      // since the stop, in ms from the stop (upAfterStopMs: when its
+      // server listened again).
       last.imTrace = await page.evaluate((t) => window.events.filter((e) => e[0] === "im" && e[2] > t).map((e) => [e[1], e[2] - t]), stoppedAt + offset);
       log(`${kind} lane ${k}: imlogin not back; its statuses (ms after the stop, server listening again at ${(im.upAt - stoppedAt).toFixed(0)} ms): ` +
         last.imTrace.map(([st, t]) => `${st}@${t.toFixed(0)}`).join(" "));

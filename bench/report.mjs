@@ -139,7 +139,7 @@ if (!cluster.error) {
 }
 if (!rolling.error) {
   const g = rolling.gapMs;
-  row(`Two nodes, rolling restart (${n(rolling.loggedIn)} sessions through the LBS, each node SIGTERM, down 2 s): none logged out`,
+  row(`Two nodes, rolling restart (${n(rolling.loggedIn)} sessions through the LBS, each node ${rolling.stop === "kill" ? "SIGKILL" : "SIGTERM"}, down ${rolling.downForMs / 1000} s): none logged out`,
     `${n(rolling.endedLoggedOut)} logged out`, `${n(rolling.notBack)} not back`, "", "no session logged out",
     verdict(rolling.endedLoggedOut === 0 && rolling.notBack === 0 && rolling.failedEvents === 0, `${n(rolling.clientsThatLostTheirSession)} lost their session at least once`));
   row("Two nodes, rolling restart: time without a session, p95 (each loss)", ms(g.p95), `p50 ${ms(g.p50)}, max ${ms(g.max)} (${n(g.n)} losses)`, "",
