@@ -152,9 +152,9 @@ pub enum Input {
     /// The app's `reconnectDelay` answer for the attempt that failed
     /// (`None` when it gave none): see `Output::ChooseDelay`.
     Delay(ConnId, Option<f64>),
-    /// A text frame arrived.
-    Text(ConnId, String),
-    /// A decoded frame arrived.
+    /// A decoded frame arrived (the driver decodes the text: a browser
+    /// with its own `JSON.parse`, so that no JSON decoder of frames is
+    /// linked into the package).
     Frame(ConnId, ServerFrame),
     /// A frame arrived that does not decode (the driver decoded it).
     BadFrame(ConnId),
@@ -625,7 +625,6 @@ impl TabGroup {
             Input::Opened(conn) => m.handle_opened(now, conn),
             Input::Token(conn, token) => m.handle_token(now, conn, token.as_deref()),
             Input::Delay(conn, delay_ms) => m.handle_delay(now, conn, delay_ms),
-            Input::Text(conn, text) => m.handle_text(now, conn, &text),
             Input::Frame(conn, frame) => m.handle_frame(now, conn, frame),
             Input::BadFrame(conn) => m.handle_bad_frame(now, conn),
             Input::Closed(conn, code) => m.handle_closed(now, conn, code),
