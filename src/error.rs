@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 /// `retryable`. Its serde form is `{"code": 302, "message": "…"}`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginError {
-    /// The code (DESIGN §3 numbering, client-side codes included).
+    /// The code (docs/protocol.md#login-codes numbering, client-side codes
+    /// included).
     pub code: LoginCode,
     /// What happened, for people.
     pub message: Cow<'static, str>,
