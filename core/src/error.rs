@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 /// `{"code": 302, "message": "…"}`, with `"retryAfterMs"` when set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginError {
-    /// The code (docs/protocol.md numbering, client-side codes included).
+    /// The code (docs/protocol.md#login-codes numbering, client-side codes
+    /// included).
     pub code: LoginCode,
     /// What happened, for people.
     pub message: Cow<'static, str>,

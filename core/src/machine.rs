@@ -1,5 +1,5 @@
-//! The login state machine: the transition table of `docs/behaviour.md`,
-//! with no I/O.
+//! The login state machine: the transition table of docs/behaviour.md
+//! (#transitions), with no I/O.
 //!
 //! [`LoginMachine`] never reads a clock, touches a socket or draws entropy.
 //! Every input carries `now` (ms on the driver's monotonic clock); every
@@ -111,7 +111,7 @@ enum Ending {
 }
 
 /// The sans-IO login machine. See the module documentation for the driver
-/// contract, and `docs/behaviour.md` for the behaviour.
+/// contract, and docs/behaviour.md for the behaviour.
 pub struct LoginMachine {
     config: Config,
     rng: Rng,

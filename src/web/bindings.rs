@@ -41,7 +41,7 @@ fn busy() -> JsValue {
 /// Logs in to an IM link server and keeps the session alive: manual and
 /// auto login, reconnection with backoff, online/offline handling, session
 /// persistence, one connection shared by all tabs, and events. See the
-/// package README and docs/behaviour.md.
+/// package README (API at a glance) and docs/behaviour.md.
 #[wasm_bindgen]
 pub struct LoginManager {
     inner: Rc<RefCell<Driver>>,
