@@ -126,7 +126,10 @@ async fn an_aborted_signal_rejects_login_and_auto_login_at_once_with_498_and_sta
     assert_aborted(&e, &reason);
     let issued = with_signal(
         &controller,
-        &[("accid", accid.as_str().into()), ("token", token.as_str().into())],
+        &[
+            ("accid", accid.as_str().into()),
+            ("token", token.as_str().into()),
+        ],
     );
     let e = settle(m.auto_login(Some(issued)))
         .await
@@ -137,7 +140,10 @@ async fn an_aborted_signal_rejects_login_and_auto_login_at_once_with_498_and_sta
     sleep(QUIET_MS).await;
     assert!(rec.statuses().is_empty(), "{:?}", rec.statuses());
     assert!(rec.of("loginFailed").is_empty(), "an abort is no failure");
-    assert!(attempts(&accid).await.is_empty(), "nothing reached the server");
+    assert!(
+        attempts(&accid).await.is_empty(),
+        "nothing reached the server"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -160,7 +166,10 @@ async fn aborting_a_login_under_way_rejects_498_closes_the_attempt_and_leaves_no
 
     sleep(QUIET_MS).await;
     assert_eq!(m.status().unwrap(), "loggedOut", "nothing reconnects");
-    assert!(sessions(&accid).await.is_empty(), "no session on the server");
+    assert!(
+        sessions(&accid).await.is_empty(),
+        "no session on the server"
+    );
     assert_eq!(rec.statuses(), ["connecting", "loggedOut"]);
     assert!(rec.of("loginFailed").is_empty());
 
@@ -196,7 +205,11 @@ async fn aborting_an_auto_login_under_way_stops_it_and_keeps_the_saved_session()
     assert_login_error(&e, 498);
     sleep(QUIET_MS).await;
     assert_eq!(m.status().unwrap(), "loggedOut");
-    assert_eq!(local_get(&session_key()), Some(record), "the record is kept");
+    assert_eq!(
+        local_get(&session_key()),
+        Some(record),
+        "the record is kept"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -216,7 +229,10 @@ async fn rejections_and_login_failed_payloads_are_of_the_login_error_class() {
         "one class for rejections and events"
     );
     assert!(e.is_instance_of::<js_sys::Error>());
-    assert!(get(&e, "stack").as_string().is_some(), "a real Error has a stack");
+    assert!(
+        get(&e, "stack").as_string().is_some(),
+        "a real Error has a stack"
+    );
     assert!(
         !Object::keys(e.unchecked_ref::<Object>()).includes(&"retryAfterMs".into(), 0),
         "retryAfterMs only when the server gave one"
@@ -240,7 +256,10 @@ async fn clients_and_last_kick_are_the_same_object_until_they_change() {
     let one = a.clients().unwrap();
     assert!(!Object::is(&one, &empty), "a new list after the change");
     assert_eq!(js_sys::Array::from(&one).length(), 1);
-    assert!(Object::is(&one, &a.clients().unwrap()), "then the same again");
+    assert!(
+        Object::is(&one, &a.clients().unwrap()),
+        "then the same again"
+    );
     assert!(
         Object::is(&get(&event, "clients"), &one),
         "the event's list is the getter's"

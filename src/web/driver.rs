@@ -13,10 +13,10 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
+use imlogin_core::protocol::LoginCode;
 use imlogin_core::tab_group::{
     Call, CallId, Input, Sharing, TabConfig, TabGroup, TabId, TabOutput,
 };
-use imlogin_core::protocol::LoginCode;
 use imlogin_core::{ConnId, Event, LoginError, Output};
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
