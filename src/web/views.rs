@@ -27,9 +27,9 @@ impl Views {
             _ => {
                 let value = payloads::clients(current);
                 if let Some(array) = value.dyn_ref::<js_sys::Array>() {
-                    array.for_each(&mut |item, _, _| {
-                        Object::freeze(item.unchecked_ref::<Object>());
-                    });
+                    for i in 0..array.length() {
+                        Object::freeze(array.get(i).unchecked_ref::<Object>());
+                    }
                 }
                 Object::freeze(value.unchecked_ref::<Object>());
                 self.clients = Some((current.to_vec(), value.clone()));
