@@ -1,5 +1,5 @@
 //! imlogin's reference server: the link server (`GET /link`, WebSocket
-//! login per docs/protocol.md), the NIM-compatible server API
+//! login with the frames of `imlogin-protocol`), the NIM-compatible server API
 //! (`/nimserver/...`, daily-active stats included), link discovery
 //! (`/lbs`), the console (`/console`), with `--demo-app` the demo app
 //! server (`/app/*`), with `--static-dir`/`--pkg-dir` the demo page and the

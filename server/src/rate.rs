@@ -1,4 +1,4 @@
-//! Abuse limits (416, DESIGN §4): login attempts per account and per IP,
+//! Abuse limits (416, docs/abuse-limits.md): login attempts per account and per IP,
 //! open link sockets per IP, and server API calls per AppKey. The limits
 //! come from [`crate::Config`] and default far above real use; each is a
 //! token bucket or a count, and a refusal carries the time after which a
@@ -24,6 +24,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use crate::backend::buckets::take_both;
 pub use crate::backend::Refused;
 use crate::backend::{Backend, Limit};
 use crate::config::Config;
@@ -76,13 +77,14 @@ impl RateGate {
         if peer.is_some() && open_from_peer > self.max_sessions_per_ip {
             return Err(Refused::RetryAfter(SESSIONS_RETRY_AFTER));
         }
-        if let Some(ip) = peer {
-            self.per_ip.take(&ip, now).await?;
+        match (peer, accid) {
+            (Some(ip), Some(accid)) => {
+                take_both(&self.per_ip, &ip, &self.per_account, &accid.to_owned(), now).await
+            }
+            (Some(ip), None) => self.per_ip.take(&ip, now).await,
+            (None, Some(accid)) => self.per_account.take(&accid.to_owned(), now).await,
+            (None, None) => Ok(()),
         }
-        if let Some(accid) = accid {
-            self.per_account.take(&accid.to_owned(), now).await?;
-        }
-        Ok(())
     }
 
     /// Whether a (correctly signed) server API call with `app_key` must be

@@ -26,10 +26,13 @@ const ATTEMPT_DEADLINE: Duration = Duration::from_secs(5);
 const ACCOUNTS_PER_WORKER: usize = 8;
 
 /// Throughput of one phase.
+#[derive(Debug, Default)]
 pub(crate) struct Rate {
     pub(crate) ok: usize,
     pub(crate) failed: usize,
     pub(crate) seconds: f64,
+    /// CPU time the server process(es) used meanwhile, in ms.
+    pub(crate) server_cpu_ms: Option<f64>,
 }
 
 impl Rate {
@@ -37,10 +40,31 @@ impl Rate {
         self.ok as f64 / self.seconds
     }
 
+    /// The server's CPU time per successful attempt, in µs: a figure the
+    /// other load on the machine hardly moves.
+    pub(crate) fn server_cpu_us_per_op(&self) -> Option<f64> {
+        self.server_cpu_ms
+            .filter(|_| self.ok > 0)
+            .map(|ms| ms * 1000.0 / self.ok as f64)
+    }
+
     pub(crate) fn json(&self) -> serde_json::Value {
         json!({ "ok": self.ok, "failed": self.failed, "seconds": self.seconds,
-                "perSecond": self.per_second() })
+                "perSecond": self.per_second(),
+                "serverCpuUsPerOp": self.server_cpu_us_per_op() })
     }
+}
+
+/// Runs `run` and notes the CPU time processes `pids` used meanwhile.
+pub(crate) async fn with_server_cpu(
+    pids: &[u32],
+    run: impl std::future::Future<Output = Result<Rate, String>>,
+) -> Result<Rate, String> {
+    let cpu = || pids.iter().map(|&p| server::cpu_ms(p)).sum::<Option<f64>>();
+    let before = cpu();
+    let mut rate = run.await?;
+    rate.server_cpu_ms = cpu().zip(before).map(|(after, before)| after - before);
+    Ok(rate)
 }
 
 /// `capacity`: see [`CapacityArgs`].
@@ -66,10 +90,14 @@ pub async fn run(args: &CapacityArgs) -> Result<(), String> {
     )
     .await?;
     eprintln!("capacity: logins for {seconds} s");
-    let login_rate = login_throughput(&srv.addr, seconds, concurrency, sources).await?;
+    let pid = srv.child.id().ok_or("server exited")?;
+    let login_rate = with_server_cpu(
+        &[pid],
+        login_throughput(&srv.addr, seconds, concurrency, sources),
+    )
+    .await?;
 
     // 3. Sessions held, ramping to `sessions`.
-    let pid = srv.child.id().ok_or("server exited")?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_before = server::rss_bytes(pid).unwrap_or(0);
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
@@ -108,21 +136,22 @@ pub(crate) async fn echo_throughput(load: &Load) -> Result<Rate, String> {
     let me = std::env::current_exe().map_err(|e| e.to_string())?;
     let echo = server::start(&me, &["echo-server".to_owned()]).await?;
     let echo_addr: SocketAddr = echo.addr.parse().map_err(|_| "bad echo address")?;
+    let pid = echo.child.id().ok_or("echo server exited")?;
     let sample = ws::login_frame(
         "bench_account_0000",
         "x".repeat(32).as_str(),
         CLIENT_TYPES[0],
         "lg-0",
     );
-    Ok(throughput(
+    let run = throughput(
         echo_addr,
         "/",
         load.seconds,
         load.concurrency,
         load.sources,
         move |_, _| (sample.clone(), None),
-    )
-    .await)
+    );
+    with_server_cpu(&[pid], async { Ok(run.await) }).await
 }
 
 /// `logins`: see [`LoginsArgs`]. Prints the rate, and with `--pid` the
@@ -235,6 +264,7 @@ where
         ok: ok.load(Ordering::Relaxed),
         failed: failed.load(Ordering::Relaxed),
         seconds: start.elapsed().as_secs_f64(),
+        server_cpu_ms: None,
     }
 }
 

@@ -14,7 +14,7 @@ use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::args::{ClusterArgs, Load};
-use crate::capacity::{echo_throughput, login_throughput, Rate};
+use crate::capacity::{echo_throughput, login_throughput, with_server_cpu, Rate};
 use crate::http::{create_accounts, Account};
 use crate::server::{self, Process};
 use crate::ws::{self, CLIENT_TYPES};
@@ -150,6 +150,11 @@ fn push(series: &mut Series, rate: Rate) {
 
 /// Logins per second with the workers spread evenly over `nodes`.
 async fn logins(nodes: &[&Process], load: &Load) -> Result<Rate, String> {
+    let pids: Vec<u32> = nodes.iter().filter_map(|n| n.child.id()).collect();
+    with_server_cpu(&pids, spread_logins(nodes, load)).await
+}
+
+async fn spread_logins(nodes: &[&Process], load: &Load) -> Result<Rate, String> {
     let per_node = (load.concurrency / nodes.len()).max(1);
     let (seconds, sources) = (load.seconds, load.sources);
     let mut runs = Vec::new();
@@ -159,11 +164,7 @@ async fn logins(nodes: &[&Process], load: &Load) -> Result<Rate, String> {
             login_throughput(&addr, seconds, per_node, sources).await
         }));
     }
-    let mut total = Rate {
-        ok: 0,
-        failed: 0,
-        seconds: 0.0,
-    };
+    let mut total = Rate::default();
     for run in runs {
         let r = run.await.map_err(|e| e.to_string())??;
         total.ok += r.ok;

@@ -58,6 +58,33 @@ pub enum Limit<K> {
     Shared(PgBuckets),
 }
 
+/// Takes one token from `a`'s bucket for `ka` and, if that passed, one
+/// from `b`'s for `kb` — in one database round trip when both are shared.
+///
+/// # Errors
+/// [`Refused`] from whichever bucket refused.
+pub async fn take_both<K1, K2>(
+    a: &Limit<K1>,
+    ka: &K1,
+    b: &Limit<K2>,
+    kb: &K2,
+    now: Instant,
+) -> Result<(), Refused>
+where
+    K1: Eq + Hash + Clone + core::fmt::Display,
+    K2: Eq + Hash + Clone + core::fmt::Display,
+{
+    match (a, b) {
+        (Limit::Shared(pa), Limit::Shared(pb)) => {
+            Box::pin(pa.take_pair(&ka.to_string(), pb, &kb.to_string())).await
+        }
+        _ => {
+            a.take(ka, now).await?;
+            b.take(kb, now).await
+        }
+    }
+}
+
 impl<K: Eq + Hash + Clone + core::fmt::Display> Limit<K> {
     /// Takes one token from `key`'s bucket. `now` drives the memory
     /// buckets; the shared ones use the database clock.
@@ -163,19 +190,61 @@ pub const PRUNE_EVERY: u64 = 1024;
 /// [`PRUNE_EVERY`] so that pruning outpaces growth.
 const PRUNE_LIMIT: i64 = 4 * PRUNE_EVERY as i64;
 
-/// `$1` key, `$2` capacity, `$3` tokens per millisecond. A row back (the
-/// tokens left) means a token was taken; a new key starts full, less the
-/// token taken. `greatest` keeps a take whose clock reading was overtaken
-/// by a concurrent one (it waited for the row lock) from refilling
-/// backwards or moving the row's time back.
-const TAKE: &str = "\
-INSERT INTO rate_buckets AS b (key, tokens, updated_at)
-VALUES ($1, $2 - 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)
-ON CONFLICT (key) DO UPDATE SET
-    tokens = least(b.tokens + greatest(EXCLUDED.updated_at - b.updated_at, 0) * $3, $2) - 1,
-    updated_at = greatest(EXCLUDED.updated_at, b.updated_at)
-WHERE least(b.tokens + greatest(EXCLUDED.updated_at - b.updated_at, 0) * $3, $2) >= 1
-RETURNING tokens";
+/// A take from one bucket: refills it, takes a token if at least one is
+/// there and stores the result, or writes nothing. `$rows` proposes the row
+/// (key, capacity - 1, now) for a key not seen yet (a new key starts full,
+/// less the token taken); `$cap` and `$rate` name the capacity and tokens
+/// per millisecond. A row back (the tokens left) means a token was taken.
+/// `greatest` keeps a take whose clock reading was overtaken by a
+/// concurrent one (it waited for the row lock) from refilling backwards or
+/// moving the row's time back.
+macro_rules! take_bucket {
+    ($rows:literal, $cap:literal, $rate:literal) => {
+        concat!(
+            "INSERT INTO rate_buckets AS b (key, tokens, updated_at) ",
+            $rows,
+            " ON CONFLICT (key) DO UPDATE SET \
+                tokens = least(b.tokens + greatest(EXCLUDED.updated_at - b.updated_at, 0) * ",
+            $rate,
+            ", ",
+            $cap,
+            ") - 1, \
+                updated_at = greatest(EXCLUDED.updated_at, b.updated_at) \
+             WHERE least(b.tokens + greatest(EXCLUDED.updated_at - b.updated_at, 0) * ",
+            $rate,
+            ", ",
+            $cap,
+            ") >= 1 RETURNING tokens"
+        )
+    };
+}
+
+/// `$1` key, `$2` capacity, `$3` tokens per millisecond.
+const TAKE: &str = take_bucket!(
+    "VALUES ($1, $2 - 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
+    "$2",
+    "$3"
+);
+
+/// Two takes in one statement, the second only if the first passed (as if
+/// made one after the other): `$1`–`$3` the first bucket's key, capacity
+/// and rate, `$4`–`$6` the second's → whether each took a token.
+const TAKE_PAIR: &str = concat!(
+    "WITH first AS (",
+    take_bucket!(
+        "VALUES ($1, $2 - 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
+        "$2",
+        "$3"
+    ),
+    "), second AS (",
+    take_bucket!(
+        "SELECT $4, $5 - 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint \
+         WHERE EXISTS (SELECT 1 FROM first)",
+        "$5",
+        "$6"
+    ),
+    ") SELECT EXISTS (SELECT 1 FROM first), EXISTS (SELECT 1 FROM second)"
+);
 
 /// `$1` key, `$2` capacity, `$3` tokens per millisecond → the key's tokens
 /// now (no row: none, the bucket is full).
@@ -231,31 +300,73 @@ impl PgBuckets {
     /// [`Refused`]: an empty bucket, or a database that cannot be reached
     /// or refuses the statement.
     pub async fn take(&self, key: &str) -> Result<(), Refused> {
-        let key = format!("{}{key}", self.prefix);
-        if self.takes.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
-            self.spawn_prune();
-        }
+        let key = self.key(key);
         let took: Option<(f64,)> = sqlx::query_as(TAKE)
             .bind(&key)
             .bind(self.capacity)
             .bind(self.per_ms)
             .fetch_optional(&self.pool)
             .await?;
-        if took.is_some() {
-            return Ok(());
+        match took {
+            Some(_) => Ok(()),
+            None => Err(self.refusal(&key).await),
         }
-        let now: Option<(f64,)> = sqlx::query_as(TOKENS_NOW)
-            .bind(&key)
+    }
+
+    /// Takes one token from `first`'s bucket (of `self`) and, if that
+    /// passed, one from `second`'s (of `then`), in one round trip: the
+    /// same outcome as two [`PgBuckets::take`]s one after the other.
+    ///
+    /// # Errors
+    /// As [`PgBuckets::take`], for whichever bucket refused.
+    pub async fn take_pair(
+        &self,
+        first: &str,
+        then: &PgBuckets,
+        second: &str,
+    ) -> Result<(), Refused> {
+        let (first, second) = (self.key(first), then.key(second));
+        let (a, b): (bool, bool) = sqlx::query_as(TAKE_PAIR)
+            .bind(&first)
+            .bind(self.capacity)
+            .bind(self.per_ms)
+            .bind(&second)
+            .bind(then.capacity)
+            .bind(then.per_ms)
+            .fetch_one(&self.pool)
+            .await?;
+        match (a, b) {
+            (true, true) => Ok(()),
+            (false, _) => Err(self.refusal(&first).await),
+            (true, false) => Err(then.refusal(&second).await),
+        }
+    }
+
+    /// The stored key of `key`; every [`PRUNE_EVERY`]th call also prunes.
+    fn key(&self, key: &str) -> String {
+        if self.takes.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            self.spawn_prune();
+        }
+        format!("{}{key}", self.prefix)
+    }
+
+    /// A refused take of stored key `key`: how long until one token is
+    /// back, from the row as it is now.
+    async fn refusal(&self, key: &str) -> Refused {
+        let now: Result<Option<(f64,)>, sqlx::Error> = sqlx::query_as(TOKENS_NOW)
+            .bind(key)
             .bind(self.capacity)
             .bind(self.per_ms)
             .fetch_optional(&self.pool)
-            .await?;
-        // No row: pruned meanwhile as full, so a token is back already.
-        let tokens = now.map_or(self.capacity, |(t,)| t);
-        Err(Refused::RetryAfter(time_to_one_token(
-            tokens,
-            self.per_ms * 1000.0,
-        )))
+            .await;
+        match now {
+            // No row: pruned meanwhile as full, so a token is back already.
+            Ok(now) => Refused::RetryAfter(time_to_one_token(
+                now.map_or(self.capacity, |(t,)| t),
+                self.per_ms * 1000.0,
+            )),
+            Err(e) => e.into(),
+        }
     }
 
     /// Deletes a bounded number of this kind's full buckets in the

@@ -19,12 +19,12 @@ use super::legacy;
 use super::StoreError;
 
 /// SQLite's migrations, versions 1–3 (`server/migrations/sqlite`).
-pub(crate) static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
+pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 /// PostgreSQL's migrations (`server/migrations/postgres`): the same
 /// numbers as SQLite's for the same tables (1–3), then the shared state
 /// only a cluster keeps (4–6). A number is never used for two different
 /// things (server/migrations/README.md).
-pub(crate) static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
+pub static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 
 /// The most connections one server process opens to PostgreSQL.
 const PG_MAX_CONNECTIONS: u32 = 16;

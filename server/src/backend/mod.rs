@@ -28,6 +28,7 @@ pub use self::buckets::{Limit, Refused};
 use self::buckets::{MemoryBuckets, PgBuckets};
 use self::cache::AccountCache;
 use self::db::Db;
+pub use self::db::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
 pub use self::directory::Directory;
 use self::directory::{Cluster, Registry};
 pub use self::journal::{DeviceWrite, Journal, LoginRecord};

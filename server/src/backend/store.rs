@@ -141,13 +141,16 @@ impl From<AppUserRow> for AppUser {
     }
 }
 
-/// How many resumable devices are kept per account and clientType.
-pub(crate) const MAX_RESUMABLE_DEVICES: i64 = 16;
+/// How many resumable devices are kept per account and clientType: the
+/// trim of [`RECORD_LOGIN`] keeps this one and the 15 most recent others.
+pub const MAX_RESUMABLE_DEVICES: usize = 16;
 
 /// The statements of one login record, `$1` accid, `$2` clientType, `$3`
-/// deviceId, `$4` ms, `$5` UTC day, `$6` [`MAX_RESUMABLE_DEVICES`] - 1.
-/// Each stands on its own (PostgreSQL runs them on one snapshot): the trim
-/// keeps the most recent other devices and never touches this one.
+/// deviceId, `$4` ms, `$5` UTC day. Each stands on its own (PostgreSQL runs
+/// them on one snapshot): the trim keeps the most recent other devices and
+/// never touches this one. Its `LIMIT` is a literal, not a parameter:
+/// SQLite compiles a statement again whenever a parameter of its `LIMIT`
+/// is bound, which cost a login more than the rest of its record.
 const RECORD_LOGIN: [&str; 4] = [
     "INSERT INTO last_devices (accid, client_type, device_id, login_at) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (accid, client_type) \
@@ -159,7 +162,7 @@ const RECORD_LOGIN: [&str; 4] = [
     "DELETE FROM resumable_devices WHERE accid = $1 AND client_type = $2 \
      AND device_id <> $3 AND device_id NOT IN (SELECT device_id FROM resumable_devices \
        WHERE accid = $1 AND client_type = $2 AND device_id <> $3 \
-       ORDER BY login_at DESC LIMIT $6)",
+       ORDER BY login_at DESC LIMIT 15)",
     "INSERT INTO daily_logins (day, accid) VALUES ($5, $1) \
      ON CONFLICT (day, accid) DO NOTHING",
 ];
@@ -563,7 +566,17 @@ macro_rules! bind_login {
             .bind(&$r.device_id)
             .bind($crate::backend::store::to_i64($r.at_ms))
             .bind(&$r.day)
-            .bind($crate::backend::store::MAX_RESUMABLE_DEVICES - 1)
     };
 }
 pub(crate) use bind_login;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_trim_keeps_the_documented_number_of_devices() {
+        let others = MAX_RESUMABLE_DEVICES - 1;
+        assert!(RECORD_LOGIN[2].ends_with(&format!("LIMIT {others})")));
+    }
+}

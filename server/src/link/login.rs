@@ -1,8 +1,8 @@
-//! The one place where a login's outcome is decided and recorded, in the
-//! order of docs/protocol.md: the abuse limits (416) → the fields (414) →
-//! 414 (unknown appKey) → 302 (accid/token) → 422 (blocked) → 403 (device
-//! rule) → 417 (session policy); then the session is admitted and the
-//! login recorded (last device, DAU) — `loginOk` is sent only once that
+//! The one place where a login's outcome is decided and recorded. The
+//! checks, in order: the abuse limits (416) → the fields (414) → the
+//! appKey (414) → accid/token (302) → blocked (422) → the device rule (403)
+//! → the session policy (417); then the session is admitted and the login
+//! recorded (last device, DAU) — `loginOk` is sent only once that
 //! record has committed. Every outcome, success or refusal, passes through
 //! [`login`]'s end, where it is logged and shown to the test hooks.
 //!

@@ -1,5 +1,5 @@
 //! The link server: `GET /link` upgrades to a WebSocket carrying the JSON
-//! frames of docs/protocol.md, after the Origin allow-list and the
+//! frames of `imlogin-protocol`, after the Origin allow-list and the
 //! test-hook pause. [`Link`] is everything a link connection needs.
 
 use std::sync::Arc;

@@ -35,7 +35,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use imlogin_protocol::{ClientType, ClientsChange, KickReason, LoginMode, ServerFrame};
 use sqlx::postgres::PgRow;
 use sqlx::{AssertSqlSafe, PgConnection, PgPool, Postgres, Row, Transaction};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use self::notice::{Notice, MAX_PAYLOAD};
@@ -53,6 +53,9 @@ const SESSION_LOCK_CLASS: i32 = 0x1d_12;
 /// The most removals one transaction carries.
 const MAX_REMOVALS: usize = 256;
 
+/// The most admissions one transaction carries.
+const MAX_ADMISSIONS: usize = 64;
+
 /// One live session as the directory holds it.
 #[derive(Debug, Clone)]
 struct Held {
@@ -66,6 +69,35 @@ impl policy::Held for Held {
     }
 }
 
+/// An admission waiting for its batch.
+struct Ask {
+    accid: String,
+    token_hash: String,
+    known_device: bool,
+    /// The new session, should it be admitted.
+    info: SessionInfo,
+    reply: oneshot::Sender<Result<Admitted, AdmitError>>,
+}
+
+impl Ask {
+    fn request(&self) -> policy::Request<'_> {
+        policy::Request {
+            client_type: self.info.client_type,
+            device_id: &self.info.device_id,
+            mode: self.info.mode,
+            force: self.info.force,
+            known_device: self.known_device,
+        }
+    }
+}
+
+/// An account as an admission batch sees it.
+struct Account {
+    token_hash: String,
+    blocked: bool,
+    live: Vec<Held>,
+}
+
 /// This node's view of the shared directory. See the module docs.
 pub struct Cluster {
     pool: PgPool,
@@ -77,6 +109,9 @@ pub struct Cluster {
     /// The sessions whose sockets this node holds: clientId → (accid,
     /// socket task).
     local: Mutex<HashMap<String, (String, ControlTx)>>,
+    /// Logins waiting to be admitted (batched: see
+    /// [`node::admission_loop`]).
+    admissions: mpsc::UnboundedSender<Ask>,
     /// Sessions of this node that ended on their own, to be deleted and
     /// told (batched: see [`node::removal_loop`]).
     removals: mpsc::UnboundedSender<(String, String)>,
@@ -255,6 +290,7 @@ impl Cluster {
         let node_id = crate::secret::random_hex(8)
             .map_err(|e| StoreError::msg(format!("no randomness for the node id: {e}")))?;
         let (removals, removed) = mpsc::unbounded_channel();
+        let (admissions, asked) = mpsc::unbounded_channel();
         let cluster = Arc::new(Cluster {
             pool,
             node_id,
@@ -263,6 +299,7 @@ impl Cluster {
             max_sessions: max_sessions.max(1),
             next_id: AtomicU64::new(0),
             local: Mutex::new(HashMap::new()),
+            admissions,
             removals,
             pending_removals: Mutex::new(Vec::new()),
             cache,
@@ -275,6 +312,7 @@ impl Cluster {
             tokio::spawn(node::deliver_loop(Arc::clone(&cluster), listener)),
             tokio::spawn(node::beat_loop(Arc::clone(&cluster))),
             tokio::spawn(node::removal_loop(Arc::clone(&cluster), removed)),
+            tokio::spawn(node::admission_loop(Arc::clone(&cluster), asked)),
         ];
         *lock(&cluster.tasks) = tasks;
         tracing::info!(node_id = %cluster.node_id, links = ?cluster.link_urls, "joined the cluster");
@@ -340,18 +378,31 @@ impl Cluster {
     }
 
     /// Admits a login that passed the credential checks (the rules of
-    /// [`policy::decide`] and [`policy::admit`]): in one transaction
-    /// holding the account's lock, the account is checked again (a token
-    /// change or block since the checks → [`AdmitError::Stale`]), the
-    /// policy decided over the sessions of every live node, the ended
-    /// sessions deleted and told, the new one inserted.
+    /// [`policy::decide`] and [`policy::admit`]), in a batch with every
+    /// admission waiting at that moment (see [`node::admission_loop`]): in
+    /// one transaction holding the accounts' locks, each account is checked
+    /// again (a token change or block since the checks →
+    /// [`AdmitError::Stale`]), the policy decided over the sessions of every
+    /// live node (and of the admissions before it in the batch), the ended
+    /// sessions deleted and told, the new ones inserted.
     pub async fn admit(&self, a: Admission<'_>) -> Result<Admitted, AdmitError> {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         let client_id = format!("{}-{n}", self.node_id);
         // Known locally before the commit, so that no notice for it can
         // arrive before its socket is reachable.
         lock(&self.local).insert(client_id.clone(), (a.accid.to_owned(), a.tx.clone()));
-        let result = self.try_admit(&a, &client_id).await;
+        let (reply, answer) = oneshot::channel();
+        let ask = Ask {
+            accid: a.accid.to_owned(),
+            token_hash: a.token_hash.to_owned(),
+            known_device: a.known_device,
+            info: a.info(client_id.clone()),
+            reply,
+        };
+        let result = match self.admissions.send(ask) {
+            Ok(()) => answer.await.unwrap_or(Err(AdmitError::Unavailable)),
+            Err(_) => Err(AdmitError::Unavailable),
+        };
         if let Err(e) = result {
             lock(&self.local).remove(&client_id);
             if e == AdmitError::Unavailable {
@@ -363,79 +414,132 @@ impl Cluster {
         result
     }
 
-    async fn try_admit(&self, a: &Admission<'_>, client_id: &str) -> Result<Admitted, AdmitError> {
+    /// Decides and writes a batch of admissions in one transaction; the
+    /// answers in the order asked (all [`AdmitError::Unavailable`] when the
+    /// database fails).
+    async fn admit_batch(&self, asks: &[Ask]) -> Vec<Result<Admitted, AdmitError>> {
+        match self.try_admit_batch(asks).await {
+            Ok(answers) => answers,
+            Err(Unavailable) => vec![Err(AdmitError::Unavailable); asks.len()],
+        }
+    }
+
+    async fn try_admit_batch(
+        &self,
+        asks: &[Ask],
+    ) -> Result<Vec<Result<Admitted, AdmitError>>, Unavailable> {
         let failed = unavailable("admission");
-        let mut tx = self.begin_locked([a.accid]).await.map_err(&failed)?;
-        // The sessions, and whether the account is still what the login
-        // was checked against: one row per session, or one row of NULLs.
+        let mut accids: Vec<&str> = asks.iter().map(|a| a.accid.as_str()).collect();
+        accids.sort_unstable();
+        accids.dedup();
+        let mut tx = self
+            .begin_locked(accids.iter().copied())
+            .await
+            .map_err(&failed)?;
+        // Each account as it is now, with its sessions (one row per
+        // session, or one with NULL sessions).
         let rows = sqlx::query(concat!(
-            "WITH current AS (SELECT EXISTS (SELECT 1 FROM accounts \
-               WHERE accid = $1 AND token_hash = $3 AND NOT blocked) AS ok) \
-             SELECT current.ok, s.* FROM current LEFT JOIN (",
-            live_sessions_where!("s.accid = $1"),
-            ") s ON TRUE ORDER BY s.seq"
+            "SELECT a.accid AS account, a.token_hash, a.blocked, s.* FROM accounts a LEFT JOIN (",
+            live_sessions_where!("s.accid = ANY($1)"),
+            ") s ON s.accid = a.accid WHERE a.accid = ANY($1) ORDER BY a.accid, s.seq"
         ))
-        .bind(a.accid)
+        .bind(&accids)
         .bind(self.expiry_ms())
-        .bind(a.token_hash)
         .fetch_all(&mut *tx)
         .await
         .map_err(&failed)?;
-        let current = match rows.first() {
-            Some(row) => row.try_get::<bool, _>("ok").map_err(&failed)?,
-            None => false,
-        };
-        if !current {
-            return Err(AdmitError::Stale);
-        }
-        let mut live = Vec::with_capacity(rows.len());
+        let mut accounts: HashMap<String, Account> = HashMap::new();
         for row in &rows {
+            let accid: String = row.try_get("account").map_err(&failed)?;
+            let account = match accounts.entry(accid) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => e.insert(Account {
+                    token_hash: row.try_get("token_hash").map_err(&failed)?,
+                    blocked: row.try_get("blocked").map_err(&failed)?,
+                    live: Vec::new(),
+                }),
+            };
             if row
                 .try_get::<Option<String>, _>("client_id")
                 .map_err(&failed)?
                 .is_some()
             {
-                live.push(held_from_row(row).map_err(&failed)?.1);
+                account.live.push(held_from_row(row).map_err(&failed)?.1);
             }
         }
-        let plan = policy::decide(&live, &a.request(), self.max_sessions)?;
-        let new = Held {
-            node_id: self.node_id.clone(),
-            info: a.info(client_id.to_owned()),
-        };
-        let admit = policy::admit(live, new, &plan, a.client_type);
-        let ended = admit.change.ended();
+
+        let mut answers = Vec::with_capacity(asks.len());
         let mut outbox = Outbox::default();
-        outbox.change(a.accid, admit.change);
+        let mut ended = Vec::new();
+        let mut new: Vec<(&str, &SessionInfo)> = Vec::new();
+        for ask in asks {
+            let account = accounts
+                .get_mut(&ask.accid)
+                .filter(|a| a.token_hash == ask.token_hash && !a.blocked);
+            let Some(account) = account else {
+                answers.push(Err(AdmitError::Stale));
+                continue;
+            };
+            let plan = match policy::decide(&account.live, &ask.request(), self.max_sessions) {
+                Ok(plan) => plan,
+                Err(e) => {
+                    answers.push(Err(e));
+                    continue;
+                }
+            };
+            let held = Held {
+                node_id: self.node_id.clone(),
+                info: ask.info.clone(),
+            };
+            let live = std::mem::take(&mut account.live);
+            let admit = policy::admit(live, held, &plan, ask.info.client_type);
+            for id in admit.change.ended() {
+                // Admitted earlier in this batch: never inserted, only told.
+                match new.iter().position(|(_, info)| info.client_id == id) {
+                    Some(i) => {
+                        new.remove(i);
+                    }
+                    None => ended.push(id),
+                }
+            }
+            account.live = outbox.change(&ask.accid, admit.change);
+            new.push((&ask.accid, &ask.info));
+            answers.push(Ok(Admitted {
+                client_id: ask.info.client_id.clone(),
+                others: admit.others,
+                kicked_devices: admit.kicked_devices,
+            }));
+        }
         let (channels, payloads) = outbox.unzip();
         sqlx::query(
             "WITH gone AS (DELETE FROM link_sessions WHERE client_id = ANY($1)), \
              new AS (INSERT INTO link_sessions \
                (client_id, accid, node_id, client_type, device_id, custom_tag, mode, forced, login_at) \
-               VALUES ($2, $3, $4, $5, $6, $7, $8, $9, $10)) \
+               SELECT * FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], \
+                 $7::text[], $8::text[], $9::bool[], $10::bigint[])) \
              SELECT pg_notify(c, p) FROM unnest($11::text[], $12::text[]) AS t(c, p)",
         )
         .bind(&ended)
-        .bind(client_id)
-        .bind(a.accid)
-        .bind(&self.node_id)
-        .bind(a.client_type.as_str())
-        .bind(a.device_id)
-        .bind(a.custom_tag)
-        .bind(a.mode.as_str())
-        .bind(a.force)
-        .bind(i64::try_from(a.now_ms).unwrap_or(i64::MAX))
+        .bind(new.iter().map(|(_, i)| i.client_id.as_str()).collect::<Vec<_>>())
+        .bind(new.iter().map(|(a, _)| *a).collect::<Vec<_>>())
+        .bind(vec![self.node_id.as_str(); new.len()])
+        .bind(new.iter().map(|(_, i)| i.client_type.as_str()).collect::<Vec<_>>())
+        .bind(new.iter().map(|(_, i)| i.device_id.as_str()).collect::<Vec<_>>())
+        .bind(new.iter().map(|(_, i)| i.custom_tag.as_deref()).collect::<Vec<_>>())
+        .bind(new.iter().map(|(_, i)| i.mode.as_str()).collect::<Vec<_>>())
+        .bind(new.iter().map(|(_, i)| i.force).collect::<Vec<_>>())
+        .bind(
+            new.iter()
+                .map(|(_, i)| i64::try_from(i.login_at).unwrap_or(i64::MAX))
+                .collect::<Vec<_>>(),
+        )
         .bind(channels)
         .bind(payloads)
         .execute(&mut *tx)
         .await
         .map_err(&failed)?;
         tx.commit().await.map_err(&failed)?;
-        Ok(Admitted {
-            client_id: client_id.to_owned(),
-            others: admit.others,
-            kicked_devices: admit.kicked_devices,
-        })
+        Ok(answers)
     }
 
     /// A session of this node ended (logout, disconnect): it leaves the

@@ -11,7 +11,7 @@ use sqlx::postgres::PgListener;
 use sqlx::Row;
 use tokio::sync::mpsc;
 
-use super::{channel_of, distinct, lock, Cluster, MAX_REMOVALS};
+use super::{channel_of, distinct, lock, Ask, Cluster, MAX_ADMISSIONS, MAX_REMOVALS};
 use crate::backend::store::ACCOUNT_CHANGES;
 use crate::backend::StoreError;
 
@@ -137,5 +137,20 @@ async fn sweep(cluster: &Cluster) {
     if !accids.is_empty() {
         tracing::info!(sessions = accids.len(), "swept sessions of dead nodes");
         cluster.tell_accounts(&distinct(accids)).await;
+    }
+}
+
+/// Admits the logins that wait (see [`Cluster::admit`]): all that wait at
+/// that moment in one transaction, and the next batch while the clients of
+/// this one are answered.
+pub(super) async fn admission_loop(cluster: Arc<Cluster>, mut asked: mpsc::UnboundedReceiver<Ask>) {
+    let mut batch = Vec::with_capacity(MAX_ADMISSIONS);
+    while asked.recv_many(&mut batch, MAX_ADMISSIONS).await > 0 {
+        let answers = cluster.admit_batch(&batch).await;
+        for (ask, answer) in batch.drain(..).zip(answers) {
+            // A login that went away (its socket closed) needs no answer;
+            // its session leaves when its task ends.
+            let _ = ask.reply.send(answer);
+        }
     }
 }
