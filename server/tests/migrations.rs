@@ -191,8 +191,8 @@ async fn postgres_from_the_first_releases(with_cluster: bool) {
         sqlx::raw_sql(OLD_DATA).execute(&mut c).await.unwrap();
         c.close().await.unwrap();
     }
-    opens_with_old_data(&url, &[1, 2, 3, 4, 5, 6]).await;
-    opens_with_old_data(&url, &[1, 2, 3, 4, 5, 6]).await;
+    opens_with_old_data(&url, &[1, 2, 3, 4, 5, 6, 7]).await;
+    opens_with_old_data(&url, &[1, 2, 3, 4, 5, 6, 7]).await;
 }
 
 #[tokio::test]

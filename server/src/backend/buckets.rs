@@ -5,18 +5,18 @@
 //! ([`PgBuckets`], shared by every node on the database, so that spreading
 //! attempts over nodes gains nothing); [`Limit`] is either.
 //!
-//! A take is one atomic upsert: it refills the key's bucket, takes a token
-//! if at least one is there and stores the result; concurrent takes from
-//! any number of nodes never let more than the bucket holds through (the
-//! row lock serialises them). The refill uses the database clock
-//! (`clock_timestamp()`, milliseconds), never a node's, so that nodes whose
-//! clocks differ agree.
-//!
+//! A shared take refills the key's bucket, takes a token if at least one
+//! is there and stores the result, holding the row's lock; concurrent takes
+//! from any number of nodes never let more than the bucket holds through.
+//! The takes of every login waiting on a node at one moment go to the
+//! database in one call of `imlogin_take_tokens`
+//! (`server/migrations/postgres/0007_bucket_takes.sql`), which applies them
+//! one after the other, so a login costs the database no round trip of its
+//! own. The refill uses the database clock (`clock_timestamp()`,
+//! milliseconds), never a node's, so that nodes whose clocks differ agree.
 //! A refused take writes nothing (a bucket with less than one token is the
-//! same bucket a moment later, only fuller), so PostgreSQL before 18 cannot
-//! return its tokens from the upsert; a second read of the row (only on a
-//! refusal) tells how long until one token is back, from the row as it is
-//! then.
+//! same bucket a moment later, only fuller) and says how many tokens the
+//! bucket holds, for the time until one is back.
 //!
 //! A row idle for a whole period holds a full bucket, the same as no row:
 //! such rows are pruned in the background, a bounded number at a time, once
@@ -29,6 +29,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot};
 
 use super::StoreError;
 
@@ -190,69 +191,6 @@ pub const PRUNE_EVERY: u64 = 1024;
 /// [`PRUNE_EVERY`] so that pruning outpaces growth.
 const PRUNE_LIMIT: i64 = 4 * PRUNE_EVERY as i64;
 
-/// A take from one bucket: refills it, takes a token if at least one is
-/// there and stores the result, or writes nothing. `$rows` proposes the row
-/// (key, capacity - 1, now) for a key not seen yet (a new key starts full,
-/// less the token taken); `$cap` and `$rate` name the capacity and tokens
-/// per millisecond. A row back (the tokens left) means a token was taken.
-/// `greatest` keeps a take whose clock reading was overtaken by a
-/// concurrent one (it waited for the row lock) from refilling backwards or
-/// moving the row's time back.
-macro_rules! take_bucket {
-    ($rows:literal, $cap:literal, $rate:literal) => {
-        concat!(
-            "INSERT INTO rate_buckets AS b (key, tokens, updated_at) ",
-            $rows,
-            " ON CONFLICT (key) DO UPDATE SET \
-                tokens = least(b.tokens + greatest(EXCLUDED.updated_at - b.updated_at, 0) * ",
-            $rate,
-            ", ",
-            $cap,
-            ") - 1, \
-                updated_at = greatest(EXCLUDED.updated_at, b.updated_at) \
-             WHERE least(b.tokens + greatest(EXCLUDED.updated_at - b.updated_at, 0) * ",
-            $rate,
-            ", ",
-            $cap,
-            ") >= 1 RETURNING tokens"
-        )
-    };
-}
-
-/// `$1` key, `$2` capacity, `$3` tokens per millisecond.
-const TAKE: &str = take_bucket!(
-    "VALUES ($1, $2 - 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
-    "$2",
-    "$3"
-);
-
-/// Two takes in one statement, the second only if the first passed (as if
-/// made one after the other): `$1`–`$3` the first bucket's key, capacity
-/// and rate, `$4`–`$6` the second's → whether each took a token.
-const TAKE_PAIR: &str = concat!(
-    "WITH first AS (",
-    take_bucket!(
-        "VALUES ($1, $2 - 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint)",
-        "$2",
-        "$3"
-    ),
-    "), second AS (",
-    take_bucket!(
-        "SELECT $4, $5 - 1, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint \
-         WHERE EXISTS (SELECT 1 FROM first)",
-        "$5",
-        "$6"
-    ),
-    ") SELECT EXISTS (SELECT 1 FROM first), EXISTS (SELECT 1 FROM second)"
-);
-
-/// `$1` key, `$2` capacity, `$3` tokens per millisecond → the key's tokens
-/// now (no row: none, the bucket is full).
-const TOKENS_NOW: &str = "\
-SELECT least(tokens + greatest(
-    floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint - updated_at, 0) * $3, $2)
-FROM rate_buckets WHERE key = $1";
-
 /// `$1` key prefix, `$2` period in ms, `$3` the most rows to delete. The
 /// outer age test is re-checked against a row updated concurrently, so a
 /// bucket just taken from is never deleted.
@@ -264,11 +202,107 @@ DELETE FROM rate_buckets WHERE key IN (
     LIMIT $3)
 AND updated_at <= floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint - $2";
 
+/// One take waiting for its batch: `(stored key, capacity, tokens per ms)`,
+/// and for the second of a pair the first's place in the request.
+type Wanted = (String, f64, f64);
+
+/// What a batch answers a take: taken, or the tokens the bucket holds.
+type Answer = Result<Vec<Result<(), f64>>, StoreError>;
+
+struct TakeRequest {
+    /// One take, or two where the second counts only if the first passed.
+    takes: Vec<Wanted>,
+    reply: oneshot::Sender<Answer>,
+}
+
+/// The takes of every bucket of one node, batched: all that wait at a
+/// moment go to the database in one call of `imlogin_take_tokens`
+/// (`server/migrations/postgres/0007_bucket_takes.sql`), which applies them
+/// in order, exactly as one statement each would. Cheap to clone.
+#[derive(Debug, Clone)]
+pub(crate) struct Takes {
+    queue: mpsc::UnboundedSender<TakeRequest>,
+}
+
+impl Takes {
+    /// Starts the batching task on `pool`; it ends with the last clone.
+    pub(crate) fn start(pool: PgPool) -> Self {
+        let (queue, rx) = mpsc::unbounded_channel();
+        tokio::spawn(take_loop(pool, rx));
+        Takes { queue }
+    }
+
+    async fn take(&self, takes: Vec<Wanted>) -> Answer {
+        let (reply, answer) = oneshot::channel();
+        self.queue
+            .send(TakeRequest { takes, reply })
+            .map_err(|_| StoreError::msg("the bucket batcher has stopped"))?;
+        answer
+            .await
+            .map_err(|_| StoreError::msg("the bucket batcher has stopped"))?
+    }
+}
+
+/// The most requests one call carries.
+const MAX_TAKES: usize = 256;
+
+async fn take_loop(pool: PgPool, mut rx: mpsc::UnboundedReceiver<TakeRequest>) {
+    let mut batch = Vec::with_capacity(MAX_TAKES);
+    while rx.recv_many(&mut batch, MAX_TAKES).await > 0 {
+        let (mut keys, mut caps, mut rates, mut needs) = (vec![], vec![], vec![], vec![]);
+        for request in &batch {
+            let first = i32::try_from(keys.len() + 1).unwrap_or(i32::MAX);
+            for (n, (key, cap, rate)) in request.takes.iter().enumerate() {
+                keys.push(key.as_str());
+                caps.push(*cap);
+                rates.push(*rate);
+                needs.push(if n == 0 { 0 } else { first });
+            }
+        }
+        let rows: Result<Vec<(bool, Option<f64>)>, sqlx::Error> =
+            sqlx::query_as("SELECT taken, remaining FROM imlogin_take_tokens($1, $2, $3, $4)")
+                .bind(&keys)
+                .bind(&caps)
+                .bind(&rates)
+                .bind(&needs)
+                .fetch_all(&pool)
+                .await;
+        let mut rows = match rows {
+            Ok(rows) if rows.len() == keys.len() => Ok(rows.into_iter()),
+            Ok(_) => Err(StoreError::msg(
+                "imlogin_take_tokens answered the wrong rows",
+            )),
+            Err(e) => Err(StoreError::from(e)),
+        };
+        for request in batch.drain(..) {
+            let answer = match &mut rows {
+                Ok(rows) => Ok(rows
+                    .by_ref()
+                    .take(request.takes.len())
+                    // A take skipped because its first was refused is
+                    // never looked at.
+                    .map(|(taken, remaining)| {
+                        if taken {
+                            Ok(())
+                        } else {
+                            Err(remaining.unwrap_or(0.0))
+                        }
+                    })
+                    .collect()),
+                Err(e) => Err(e.clone()),
+            };
+            // A login that went away needs no answer.
+            let _ = request.reply.send(answer);
+        }
+    }
+}
+
 /// The buckets of one kind of key (one `prefix`, e.g. `ip:`) in
 /// PostgreSQL.
 #[derive(Debug)]
 pub struct PgBuckets {
     pool: PgPool,
+    batch: Takes,
     prefix: &'static str,
     capacity: f64,
     per_ms: f64,
@@ -278,12 +312,20 @@ pub struct PgBuckets {
 
 impl PgBuckets {
     /// Buckets of `capacity` tokens (at least 1) that refill completely in
-    /// `period`, for keys `prefix` + key in `pool`'s database.
-    pub(crate) fn new(pool: PgPool, prefix: &'static str, capacity: u32, period: Duration) -> Self {
+    /// `period`, for keys `prefix` + key in `pool`'s database, taken through
+    /// `batch`.
+    pub(crate) fn new(
+        pool: PgPool,
+        batch: Takes,
+        prefix: &'static str,
+        capacity: u32,
+        period: Duration,
+    ) -> Self {
         let capacity = f64::from(capacity.max(1));
         let period_ms = i64::try_from(period.as_millis()).unwrap_or(i64::MAX).max(1);
         PgBuckets {
             pool,
+            batch,
             prefix,
             capacity,
             // An exact i64 → f64 for any period under 285 000 years.
@@ -300,22 +342,13 @@ impl PgBuckets {
     /// [`Refused`]: an empty bucket, or a database that cannot be reached
     /// or refuses the statement.
     pub async fn take(&self, key: &str) -> Result<(), Refused> {
-        let key = self.key(key);
-        let took: Option<(f64,)> = sqlx::query_as(TAKE)
-            .bind(&key)
-            .bind(self.capacity)
-            .bind(self.per_ms)
-            .fetch_optional(&self.pool)
-            .await?;
-        match took {
-            Some(_) => Ok(()),
-            None => Err(self.refusal(&key).await),
-        }
+        let answers = self.batch.take(vec![self.wanted(key)]).await;
+        self.settle(answers, &[self])
     }
 
     /// Takes one token from `first`'s bucket (of `self`) and, if that
-    /// passed, one from `second`'s (of `then`), in one round trip: the
-    /// same outcome as two [`PgBuckets::take`]s one after the other.
+    /// passed, one from `second`'s (of `then`), in one call: the same
+    /// outcome as two [`PgBuckets::take`]s one after the other.
     ///
     /// # Errors
     /// As [`PgBuckets::take`], for whichever bucket refused.
@@ -325,48 +358,34 @@ impl PgBuckets {
         then: &PgBuckets,
         second: &str,
     ) -> Result<(), Refused> {
-        let (first, second) = (self.key(first), then.key(second));
-        let (a, b): (bool, bool) = sqlx::query_as(TAKE_PAIR)
-            .bind(&first)
-            .bind(self.capacity)
-            .bind(self.per_ms)
-            .bind(&second)
-            .bind(then.capacity)
-            .bind(then.per_ms)
-            .fetch_one(&self.pool)
-            .await?;
-        match (a, b) {
-            (true, true) => Ok(()),
-            (false, _) => Err(self.refusal(&first).await),
-            (true, false) => Err(then.refusal(&second).await),
-        }
+        let answers = self
+            .batch
+            .take(vec![self.wanted(first), then.wanted(second)])
+            .await;
+        self.settle(answers, &[self, then])
     }
 
-    /// The stored key of `key`; every [`PRUNE_EVERY`]th call also prunes.
-    fn key(&self, key: &str) -> String {
+    /// The take of `key` as the batch wants it; every [`PRUNE_EVERY`]th
+    /// call also prunes this kind's full buckets.
+    fn wanted(&self, key: &str) -> Wanted {
         if self.takes.fetch_add(1, Ordering::Relaxed) % PRUNE_EVERY == PRUNE_EVERY - 1 {
             self.spawn_prune();
         }
-        format!("{}{key}", self.prefix)
+        (format!("{}{key}", self.prefix), self.capacity, self.per_ms)
     }
 
-    /// A refused take of stored key `key`: how long until one token is
-    /// back, from the row as it is now.
-    async fn refusal(&self, key: &str) -> Refused {
-        let now: Result<Option<(f64,)>, sqlx::Error> = sqlx::query_as(TOKENS_NOW)
-            .bind(key)
-            .bind(self.capacity)
-            .bind(self.per_ms)
-            .fetch_optional(&self.pool)
-            .await;
-        match now {
-            // No row: pruned meanwhile as full, so a token is back already.
-            Ok(now) => Refused::RetryAfter(time_to_one_token(
-                now.map_or(self.capacity, |(t,)| t),
-                self.per_ms * 1000.0,
-            )),
-            Err(e) => e.into(),
+    /// The outcome of takes from `buckets` (in order): the first refusal
+    /// with its time until one token is back.
+    fn settle(&self, answers: Answer, buckets: &[&PgBuckets]) -> Result<(), Refused> {
+        for (answer, bucket) in answers.map_err(Refused::Store)?.into_iter().zip(buckets) {
+            if let Err(tokens) = answer {
+                return Err(Refused::RetryAfter(time_to_one_token(
+                    tokens,
+                    bucket.per_ms * 1000.0,
+                )));
+            }
         }
+        Ok(())
     }
 
     /// Deletes a bounded number of this kind's full buckets in the

@@ -15,7 +15,9 @@ use sqlx::{
     AssertSqlSafe, Connection, PgConnection, PgPool, Postgres, Sqlite, SqlitePool, Transaction,
 };
 
+use super::journal::LoginRecord;
 use super::legacy;
+use super::store::{to_i64, LOGIN_ROWS_POSTGRES, LOGIN_ROWS_SQLITE};
 use super::StoreError;
 
 /// SQLite's migrations, versions 1–3 (`server/migrations/sqlite`).
@@ -97,9 +99,37 @@ impl Db {
         };
         sql.into()
     }
+
+    /// [`Db::one_trip`] for statements that read rows `r`
+    /// ([`LOGIN_ROWS_POSTGRES`], [`LOGIN_ROWS_SQLITE`]): on SQLite each
+    /// statement gets `WITH r AS (…)` of its own, on PostgreSQL `r` is the
+    /// first CTE.
+    pub(crate) fn rows_trip(&self, statements: &[&str]) -> Arc<str> {
+        match self {
+            Db::Sqlite(_) => {
+                let each: Vec<String> = statements
+                    .iter()
+                    .map(|s| format!("WITH r AS ({LOGIN_ROWS_SQLITE}) {s}"))
+                    .collect();
+                each.join(";\n").into()
+            }
+            Db::Postgres(_) => {
+                let ctes: Vec<String> = statements
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| format!("w{i} AS ({s})"))
+                    .collect();
+                format!(
+                    "WITH r AS ({LOGIN_ROWS_POSTGRES}), {} SELECT 1",
+                    ctes.join(", ")
+                )
+                .into()
+            }
+        }
+    }
 }
 
-/// The dialect's way to begin a transaction that writes device records.
+/// The dialect's pieces of a transaction that writes device records.
 pub(crate) trait DeviceWrites {
     /// The database.
     type Db: sqlx::Database;
@@ -110,6 +140,15 @@ pub(crate) trait DeviceWrites {
         &self,
         accids: &[&str],
     ) -> Result<Transaction<'static, Self::Db>, sqlx::Error>;
+
+    /// Records `logins` (no two of one account and clientType) with
+    /// `record_logins`, the statements of [`Db::rows_trip`], in one trip.
+    async fn record_logins(
+        &self,
+        tx: &mut Transaction<'static, Self::Db>,
+        record_logins: &Arc<str>,
+        logins: &[&LoginRecord],
+    ) -> Result<(), sqlx::Error>;
 }
 
 impl DeviceWrites for SqlitePool {
@@ -120,6 +159,28 @@ impl DeviceWrites for SqlitePool {
     /// it could have waited for; one writer at a time is all it allows.
     async fn begin_devices(&self, _: &[&str]) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
         self.begin_with("BEGIN IMMEDIATE").await
+    }
+
+    async fn record_logins(
+        &self,
+        tx: &mut Transaction<'static, Sqlite>,
+        record_logins: &Arc<str>,
+        logins: &[&LoginRecord],
+    ) -> Result<(), sqlx::Error> {
+        let rows: Vec<serde_json::Value> = logins
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "a": r.accid, "t": r.client_type.as_str(), "d": r.device_id,
+                    "at": to_i64(r.at_ms), "day": r.day,
+                })
+            })
+            .collect();
+        sqlx::query(built(record_logins))
+            .bind(serde_json::Value::Array(rows).to_string())
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 }
 
@@ -134,6 +195,24 @@ impl DeviceWrites for PgPool {
         let mut tx = self.begin().await?;
         lock_devices(&mut tx, accids).await?;
         Ok(tx)
+    }
+
+    async fn record_logins(
+        &self,
+        tx: &mut Transaction<'static, Postgres>,
+        record_logins: &Arc<str>,
+        logins: &[&LoginRecord],
+    ) -> Result<(), sqlx::Error> {
+        let column = |f: fn(&LoginRecord) -> &str| logins.iter().map(|r| f(r)).collect::<Vec<_>>();
+        sqlx::query(built(record_logins))
+            .bind(column(|r| &r.accid))
+            .bind(column(|r| r.client_type.as_str()))
+            .bind(column(|r| &r.device_id))
+            .bind(logins.iter().map(|r| to_i64(r.at_ms)).collect::<Vec<_>>())
+            .bind(column(|r| &r.day))
+            .execute(&mut **tx)
+            .await?;
+        Ok(())
     }
 }
 

@@ -14,7 +14,7 @@ use imlogin_protocol::ClientType;
 use tokio::sync::{mpsc, oneshot};
 
 use super::db::{built, on_pool, DeviceWrites};
-use super::store::{bind_login, Store};
+use super::store::Store;
 use super::StoreError;
 
 /// The most submissions one transaction carries.
@@ -124,19 +124,22 @@ async fn run(store: Store, mut rx: mpsc::Receiver<Entry>) {
     }
 }
 
-/// Writes `batch` in one transaction, in order.
+/// Writes `batch` in one transaction, in order: each run of logins of
+/// different accounts (or clientTypes) in one trip, each forget in one.
 async fn commit(store: &Store, batch: &[Entry]) -> Result<(), sqlx::Error> {
-    let writes = || batch.iter().flat_map(|e| &e.writes);
-    let accids: Vec<&str> = writes().map(DeviceWrite::accid).collect();
+    let writes: Vec<&DeviceWrite> = batch.iter().flat_map(|e| &e.writes).collect();
+    let accids: Vec<&str> = writes.iter().map(|w| w.accid()).collect();
     let sql = &store.devices;
     on_pool!(&store.db, pool => {
         let mut tx = pool.begin_devices(&accids).await?;
-        for write in writes() {
+        let mut rest = &writes[..];
+        while let Some(write) = rest.first() {
             match write {
-                DeviceWrite::Login(r) => {
-                    bind_login!(sqlx::query(built(&sql.record_login)), r)
-                        .execute(&mut *tx)
-                        .await?;
+                DeviceWrite::Login(_) => {
+                    let run = login_run(rest);
+                    pool.record_logins(&mut tx, &sql.record_logins, &run).await?;
+                    rest = &rest[run.len()..];
+                    continue;
                 }
                 DeviceWrite::Forget { accid, devices: None } => {
                     sqlx::query(built(&sql.forget_account))
@@ -155,7 +158,60 @@ async fn commit(store: &Store, batch: &[Entry]) -> Result<(), sqlx::Error> {
                     }
                 }
             }
+            rest = &rest[1..];
         }
         tx.commit().await
     })
+}
+
+/// The logins at the start of `writes` that can be recorded together: up
+/// to the first forget, or the first login of an account and clientType
+/// already in the run (its record must follow the earlier one's).
+fn login_run<'a>(writes: &[&'a DeviceWrite]) -> Vec<&'a LoginRecord> {
+    let mut run: Vec<&LoginRecord> = Vec::new();
+    for write in writes {
+        let DeviceWrite::Login(r) = write else { break };
+        if run
+            .iter()
+            .any(|o| o.accid == r.accid && o.client_type == r.client_type)
+        {
+            break;
+        }
+        run.push(r);
+    }
+    run
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn login(accid: &str, client_type: ClientType) -> DeviceWrite {
+        DeviceWrite::Login(LoginRecord {
+            accid: accid.to_owned(),
+            client_type,
+            device_id: "d".to_owned(),
+            at_ms: 1,
+            day: "2024-05-01".to_owned(),
+        })
+    }
+
+    #[test]
+    fn a_run_stops_at_a_repeated_account_and_type_or_a_forget() {
+        let writes = [
+            login("a", ClientType::Web),
+            login("a", ClientType::Pc),
+            login("b", ClientType::Web),
+            login("a", ClientType::Web),
+        ];
+        let refs: Vec<&DeviceWrite> = writes.iter().collect();
+        assert_eq!(login_run(&refs).len(), 3);
+        let forget = DeviceWrite::Forget {
+            accid: "a".to_owned(),
+            devices: None,
+        };
+        let refs = [&writes[0], &forget, &writes[1]];
+        assert_eq!(login_run(&refs).len(), 1);
+        assert!(login_run(&refs[1..]).is_empty());
+    }
 }

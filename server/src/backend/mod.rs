@@ -25,7 +25,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use self::buckets::{Limit, Refused};
-use self::buckets::{MemoryBuckets, PgBuckets};
+use self::buckets::{MemoryBuckets, PgBuckets, Takes};
 use self::cache::AccountCache;
 use self::db::Db;
 pub use self::db::{POSTGRES_MIGRATIONS, SQLITE_MIGRATIONS};
@@ -86,6 +86,8 @@ pub struct NodeSettings {
 #[derive(Debug)]
 pub struct Backend {
     db: Db,
+    /// The batched bucket takes (PostgreSQL).
+    takes: Option<Takes>,
     /// Accounts, device records, daily logins, app credentials, demo users.
     pub store: Store,
     /// The writer of the device records (group commit).
@@ -139,8 +141,13 @@ impl Backend {
                 NonceWindow::shared(pool.clone()),
             ),
         };
+        let takes = match &db {
+            Db::Sqlite(_) => None,
+            Db::Postgres(pool) => Some(Takes::start(pool.clone())),
+        };
         Ok(Backend {
             db,
+            takes,
             store,
             journal,
             directory,
@@ -156,11 +163,15 @@ impl Backend {
         capacity: u32,
         period: Duration,
     ) -> Limit<K> {
-        match &self.db {
-            Db::Sqlite(_) => Limit::Memory(MemoryBuckets::new(capacity, period)),
-            Db::Postgres(pool) => {
-                Limit::Shared(PgBuckets::new(pool.clone(), prefix, capacity, period))
-            }
+        match (&self.db, &self.takes) {
+            (Db::Postgres(pool), Some(takes)) => Limit::Shared(PgBuckets::new(
+                pool.clone(),
+                takes.clone(),
+                prefix,
+                capacity,
+                period,
+            )),
+            _ => Limit::Memory(MemoryBuckets::new(capacity, period)),
         }
     }
 

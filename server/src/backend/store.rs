@@ -142,30 +142,47 @@ impl From<AppUserRow> for AppUser {
 }
 
 /// How many resumable devices are kept per account and clientType: the
-/// trim of [`RECORD_LOGIN`] keeps this one and the 15 most recent others.
+/// trim of [`RECORD_LOGINS`] keeps this one and the 15 most recent others.
 pub const MAX_RESUMABLE_DEVICES: usize = 16;
 
-/// The statements of one login record, `$1` accid, `$2` clientType, `$3`
-/// deviceId, `$4` ms, `$5` UTC day. Each stands on its own (PostgreSQL runs
-/// them on one snapshot): the trim keeps the most recent other devices and
-/// never touches this one. Its `LIMIT` is a literal, not a parameter:
-/// SQLite compiles a statement again whenever a parameter of its `LIMIT`
-/// is bound, which cost a login more than the rest of its record.
-const RECORD_LOGIN: [&str; 4] = [
+/// The statements that record a run of logins, read from the rows `r`
+/// (accid, client_type, device_id, login_at, day) — one row per login, no
+/// two of one account and clientType (see [`Db::rows_trip`]). Each stands
+/// on its own (PostgreSQL runs them on one snapshot): the trim keeps, for
+/// each login, its device and the most recent others. Its `LIMIT` is a
+/// literal, not a parameter: SQLite compiles a statement again whenever a
+/// parameter of its `LIMIT` is bound, which cost a login more than the rest
+/// of its record. (`WHERE true` lets SQLite read `ON CONFLICT` as the
+/// upsert's, not a join's.)
+const RECORD_LOGINS: [&str; 4] = [
     "INSERT INTO last_devices (accid, client_type, device_id, login_at) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (accid, client_type) \
+     SELECT accid, client_type, device_id, login_at FROM r WHERE true \
+     ON CONFLICT (accid, client_type) \
      DO UPDATE SET device_id = excluded.device_id, login_at = excluded.login_at",
     "INSERT INTO resumable_devices (accid, client_type, device_id, login_at) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (accid, client_type, device_id) \
-     DO UPDATE SET login_at = excluded.login_at",
+     SELECT accid, client_type, device_id, login_at FROM r WHERE true \
+     ON CONFLICT (accid, client_type, device_id) DO UPDATE SET login_at = excluded.login_at",
     // A device that never returns must not stay resumable forever.
-    "DELETE FROM resumable_devices WHERE accid = $1 AND client_type = $2 \
-     AND device_id <> $3 AND device_id NOT IN (SELECT device_id FROM resumable_devices \
-       WHERE accid = $1 AND client_type = $2 AND device_id <> $3 \
-       ORDER BY login_at DESC LIMIT 15)",
-    "INSERT INTO daily_logins (day, accid) VALUES ($5, $1) \
+    "DELETE FROM resumable_devices AS d WHERE EXISTS (SELECT 1 FROM r \
+       WHERE r.accid = d.accid AND r.client_type = d.client_type AND r.device_id <> d.device_id) \
+     AND d.device_id NOT IN (SELECT o.device_id FROM resumable_devices AS o \
+       WHERE o.accid = d.accid AND o.client_type = d.client_type AND o.device_id NOT IN \
+         (SELECT r.device_id FROM r WHERE r.accid = d.accid AND r.client_type = d.client_type) \
+       ORDER BY o.login_at DESC LIMIT 15)",
+    "INSERT INTO daily_logins (day, accid) SELECT DISTINCT day, accid FROM r WHERE true \
      ON CONFLICT (day, accid) DO NOTHING",
 ];
+
+/// The rows `r` of [`RECORD_LOGINS`], per dialect: PostgreSQL unnests five
+/// arrays (`$1`–`$5`); SQLite, which has none, reads one JSON array (`$1`)
+/// of `{"a","t","d","at","day"}` objects.
+pub(crate) const LOGIN_ROWS_POSTGRES: &str = "SELECT * FROM unnest($1::text[], $2::text[], \
+     $3::text[], $4::bigint[], $5::text[]) AS r(accid, client_type, device_id, login_at, day)";
+/// See [`LOGIN_ROWS_POSTGRES`].
+pub(crate) const LOGIN_ROWS_SQLITE: &str =
+    "SELECT value ->> 'a' AS accid, value ->> 't' AS client_type, \
+     value ->> 'd' AS device_id, value ->> 'at' AS login_at, value ->> 'day' AS day \
+     FROM json_each($1)";
 
 /// Forgets one device (`$1` accid, `$2` clientType, `$3` deviceId).
 const FORGET_DEVICE: [&str; 2] = [
@@ -179,10 +196,11 @@ const FORGET_ACCOUNT: [&str; 2] = [
     "DELETE FROM last_devices WHERE accid = $1",
 ];
 
-/// The device writes, each as one round trip (see [`Db::one_trip`]).
+/// The device writes, each as one round trip (see [`Db::one_trip`] and
+/// [`Db::rows_trip`]).
 #[derive(Debug)]
 pub(crate) struct DeviceSql {
-    pub(crate) record_login: Arc<str>,
+    pub(crate) record_logins: Arc<str>,
     pub(crate) forget_device: Arc<str>,
     pub(crate) forget_account: Arc<str>,
 }
@@ -199,7 +217,7 @@ pub struct Store {
 impl Store {
     pub(crate) fn new(db: Db, cache: Arc<AccountCache>) -> Self {
         let devices = Arc::new(DeviceSql {
-            record_login: db.one_trip(&RECORD_LOGIN),
+            record_logins: db.rows_trip(&RECORD_LOGINS),
             forget_device: db.one_trip(&FORGET_DEVICE),
             forget_account: db.one_trip(&FORGET_ACCOUNT),
         });
@@ -558,18 +576,6 @@ impl Store {
     }
 }
 
-/// Binds a login record's parameters (see [`RECORD_LOGIN`]) in order.
-macro_rules! bind_login {
-    ($q:expr, $r:expr) => {
-        $q.bind(&$r.accid)
-            .bind($r.client_type.as_str())
-            .bind(&$r.device_id)
-            .bind($crate::backend::store::to_i64($r.at_ms))
-            .bind(&$r.day)
-    };
-}
-pub(crate) use bind_login;
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -577,6 +583,6 @@ mod tests {
     #[test]
     fn the_trim_keeps_the_documented_number_of_devices() {
         let others = MAX_RESUMABLE_DEVICES - 1;
-        assert!(RECORD_LOGIN[2].ends_with(&format!("LIMIT {others})")));
+        assert!(RECORD_LOGINS[2].ends_with(&format!("LIMIT {others})")));
     }
 }
