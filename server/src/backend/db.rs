@@ -262,7 +262,11 @@ async fn open_sqlite(url: &str, busy_timeout: Duration) -> Result<SqlitePool, St
     };
     // Each connection to `:memory:` is its own database: keep one.
     let max = if in_memory { 1 } else { 4 };
+    // No ping before each use (sqlx's default): one more round trip to the
+    // connection's worker per statement; a broken connection fails the
+    // statement instead, which is answered as any storage failure.
     let pool = SqlitePoolOptions::new()
+        .test_before_acquire(false)
         .max_connections(max)
         .min_connections(if in_memory { 1 } else { 0 })
         .idle_timeout(if in_memory {
@@ -290,8 +294,14 @@ async fn open_postgres(url: &str, lock_timeout: Duration) -> Result<PgPool, Stor
         opts.get_database().unwrap_or("")
     );
     let lock_ms = lock_timeout.as_millis().max(1);
+    // Generic plans: the server's statements are few and run with every
+    // login; planning one again for each run (PostgreSQL's choice for those
+    // that take arrays) cost more than running it.
     let opts = opts
-        .options([("lock_timeout", lock_ms.to_string())])
+        .options([
+            ("lock_timeout", lock_ms.to_string()),
+            ("plan_cache_mode", "force_generic_plan".to_owned()),
+        ])
         .application_name("imlogin-server");
     // One direct connection first: its failure says why (refused, no such
     // database, bad password), where a pool would only say that it timed
@@ -311,7 +321,10 @@ async fn open_postgres(url: &str, lock_timeout: Duration) -> Result<PgPool, Stor
         .await?;
     // Done with it: a failed goodbye changes nothing.
     let _ = first.close().await;
+    // No ping before each use (sqlx's default): a round trip per statement
+    // (see open_sqlite).
     Ok(PgPoolOptions::new()
+        .test_before_acquire(false)
         .max_connections(PG_MAX_CONNECTIONS)
         .min_connections(0)
         .acquire_timeout(PG_CONNECT_TIMEOUT)

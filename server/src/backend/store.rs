@@ -149,7 +149,8 @@ pub const MAX_RESUMABLE_DEVICES: usize = 16;
 /// (accid, client_type, device_id, login_at, day) — one row per login, no
 /// two of one account and clientType (see [`Db::rows_trip`]). Each stands
 /// on its own (PostgreSQL runs them on one snapshot): the trim keeps, for
-/// each login, its device and the most recent others. Its `LIMIT` is a
+/// each login, its device and the most recent others, reaching the rows of
+/// the run's accounts only (by the primary key's first column). Its `LIMIT` is a
 /// literal, not a parameter: SQLite compiles a statement again whenever a
 /// parameter of its `LIMIT` is bound, which cost a login more than the rest
 /// of its record. (`WHERE true` lets SQLite read `ON CONFLICT` as the
@@ -163,7 +164,8 @@ const RECORD_LOGINS: [&str; 4] = [
      SELECT accid, client_type, device_id, login_at FROM r WHERE true \
      ON CONFLICT (accid, client_type, device_id) DO UPDATE SET login_at = excluded.login_at",
     // A device that never returns must not stay resumable forever.
-    "DELETE FROM resumable_devices AS d WHERE EXISTS (SELECT 1 FROM r \
+    "DELETE FROM resumable_devices AS d WHERE d.accid IN (SELECT accid FROM r) \
+     AND EXISTS (SELECT 1 FROM r \
        WHERE r.accid = d.accid AND r.client_type = d.client_type AND r.device_id <> d.device_id) \
      AND d.device_id NOT IN (SELECT o.device_id FROM resumable_devices AS o \
        WHERE o.accid = d.accid AND o.client_type = d.client_type AND o.device_id NOT IN \
