@@ -10,7 +10,7 @@
 //! from any number of nodes never let more than the bucket holds through.
 //! The takes of every login waiting on a node at one moment go to the
 //! database in one call of `imlogin_take_tokens`
-//! (`server/migrations/postgres/0007_bucket_takes.sql`), which applies them
+//! (`server/migrations/postgres/0007_cheaper_writes.sql`), which applies them
 //! one after the other, so a login costs the database no round trip of its
 //! own. The refill uses the database clock (`clock_timestamp()`,
 //! milliseconds), never a node's, so that nodes whose clocks differ agree.
@@ -217,7 +217,7 @@ struct TakeRequest {
 
 /// The takes of every bucket of one node, batched: all that wait at a
 /// moment go to the database in one call of `imlogin_take_tokens`
-/// (`server/migrations/postgres/0007_bucket_takes.sql`), which applies them
+/// (`server/migrations/postgres/0007_cheaper_writes.sql`), which applies them
 /// in order, exactly as one statement each would. Cheap to clone.
 #[derive(Debug, Clone)]
 pub(crate) struct Takes {

@@ -1,3 +1,14 @@
+-- What every login writes, made cheaper (server/src/backend/buckets.rs).
+--
+-- The abuse buckets are taken in place: no index covers updated_at any
+-- more (the prune, once per thousand takes, scans instead) and pages keep
+-- room, so a take updates its row without touching an index; the rows of
+-- the device rule's records keep room too.
+DROP INDEX rate_buckets_updated_at;
+ALTER TABLE rate_buckets SET (fillfactor = 50);
+ALTER TABLE last_devices SET (fillfactor = 70);
+ALTER TABLE resumable_devices SET (fillfactor = 70);
+
 -- Takes from the abuse limits' token buckets in one call, so that the
 -- takes of every login waiting on a node travel in one round trip
 -- (docs/abuse-limits.md). For each i, in order: one token from bucket
@@ -14,13 +25,16 @@ DECLARE
     took BOOLEAN[] := '{}';
     now_ms BIGINT;
 BEGIN
-    -- Every bucket of the call exists (a new one full) and is locked, in
-    -- one order, before any is taken from: two nodes' calls never deadlock.
+    -- Every bucket of the call is locked, in one order, before any is
+    -- taken from, so that two nodes' calls never deadlock; an advisory lock
+    -- (first key: the buckets' class) writes nothing. Then every bucket
+    -- exists (a new one full).
+    PERFORM pg_advisory_xact_lock(7443, h)
+    FROM (SELECT DISTINCT hashtext(k) AS h FROM unnest(keys) AS k ORDER BY h) AS l;
     INSERT INTO rate_buckets AS b (key, tokens, updated_at)
     SELECT DISTINCT ON (k) k, c, floor(extract(epoch FROM clock_timestamp()) * 1000)::bigint
     FROM unnest(keys, caps) AS t(k, c) ORDER BY k
     ON CONFLICT (key) DO NOTHING;
-    PERFORM 1 FROM rate_buckets AS b WHERE b.key = ANY (keys) ORDER BY b.key FOR UPDATE;
     FOR i IN 1 .. cardinality(keys) LOOP
         IF needs[i] > 0 AND NOT took[needs[i]] THEN
             took := took || false;
