@@ -17,7 +17,7 @@ use sqlx::{
 
 use super::journal::LoginRecord;
 use super::legacy;
-use super::store::{to_i64, LOGIN_ROWS_POSTGRES, LOGIN_ROWS_SQLITE};
+use super::store::{to_i64, LOGIN_ROWS_POSTGRES, LOGIN_ROWS_SQLITE, LOGIN_ROWS_TABLE};
 use super::StoreError;
 
 /// SQLite's migrations, versions 1–3 (`server/migrations/sqlite`).
@@ -100,19 +100,17 @@ impl Db {
         sql.into()
     }
 
-    /// [`Db::one_trip`] for statements that read rows `r`
-    /// ([`LOGIN_ROWS_POSTGRES`], [`LOGIN_ROWS_SQLITE`]): on SQLite each
-    /// statement gets `WITH r AS (…)` of its own, on PostgreSQL `r` is the
-    /// first CTE.
+    /// [`Db::one_trip`] for statements that read rows `login_rows`
+    /// ([`LOGIN_ROWS_POSTGRES`], [`LOGIN_ROWS_SQLITE`]): on SQLite the
+    /// connection's temporary table is emptied and filled first, on
+    /// PostgreSQL `login_rows` is the first CTE.
     pub(crate) fn rows_trip(&self, statements: &[&str]) -> Arc<str> {
         match self {
-            Db::Sqlite(_) => {
-                let each: Vec<String> = statements
-                    .iter()
-                    .map(|s| format!("WITH r AS ({LOGIN_ROWS_SQLITE}) {s}"))
-                    .collect();
-                each.join(";\n").into()
-            }
+            Db::Sqlite(_) => format!(
+                "DELETE FROM login_rows;\n{LOGIN_ROWS_SQLITE};\n{}",
+                statements.join(";\n")
+            )
+            .into(),
             Db::Postgres(_) => {
                 let ctes: Vec<String> = statements
                     .iter()
@@ -120,7 +118,7 @@ impl Db {
                     .map(|(i, s)| format!("w{i} AS ({s})"))
                     .collect();
                 format!(
-                    "WITH r AS ({LOGIN_ROWS_POSTGRES}), {} SELECT 1",
+                    "WITH login_rows AS ({LOGIN_ROWS_POSTGRES}), {} SELECT 1",
                     ctes.join(", ")
                 )
                 .into()
@@ -170,10 +168,13 @@ impl DeviceWrites for SqlitePool {
         let rows: Vec<serde_json::Value> = logins
             .iter()
             .map(|r| {
-                serde_json::json!({
-                    "a": r.accid, "t": r.client_type.as_str(), "d": r.device_id,
-                    "at": to_i64(r.at_ms), "day": r.day,
-                })
+                serde_json::json!([
+                    r.accid,
+                    r.client_type.as_str(),
+                    r.device_id,
+                    to_i64(r.at_ms),
+                    r.day,
+                ])
             })
             .collect();
         sqlx::query(built(record_logins))
@@ -266,6 +267,15 @@ async fn open_sqlite(url: &str, busy_timeout: Duration) -> Result<SqlitePool, St
     // connection's worker per statement; a broken connection fails the
     // statement instead, which is answered as any storage failure.
     let pool = SqlitePoolOptions::new()
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                sqlx::query("PRAGMA temp_store = MEMORY")
+                    .execute(&mut *conn)
+                    .await?;
+                sqlx::query(LOGIN_ROWS_TABLE).execute(&mut *conn).await?;
+                Ok(())
+            })
+        })
         .test_before_acquire(false)
         .max_connections(max)
         .min_connections(if in_memory { 1 } else { 0 })

@@ -145,46 +145,51 @@ impl From<AppUserRow> for AppUser {
 /// trim of [`RECORD_LOGINS`] keeps this one and the 15 most recent others.
 pub const MAX_RESUMABLE_DEVICES: usize = 16;
 
-/// The statements that record a run of logins, read from the rows `r`
-/// (accid, client_type, device_id, login_at, day) — one row per login, no
-/// two of one account and clientType (see [`Db::rows_trip`]). Each stands
-/// on its own (PostgreSQL runs them on one snapshot): the trim keeps, for
-/// each login, its device and the most recent others, reaching the rows of
-/// the run's accounts only (by the primary key's first column). Its `LIMIT` is a
-/// literal, not a parameter: SQLite compiles a statement again whenever a
-/// parameter of its `LIMIT` is bound, which cost a login more than the rest
-/// of its record. (`WHERE true` lets SQLite read `ON CONFLICT` as the
-/// upsert's, not a join's.)
+/// The statements that record a run of logins, read from the rows
+/// `login_rows` (accid, client_type, device_id, login_at, day) — one row
+/// per login, no two of one account and clientType (see
+/// [`Db::rows_trip`]). Each stands on its own (PostgreSQL runs them on one
+/// snapshot): the trim keeps, for each login, its device and the most
+/// recent others, reaching the rows of the run's accounts only (by the
+/// primary key's first column). Its `LIMIT` is a literal, not a parameter:
+/// SQLite compiles a statement again whenever a parameter of its `LIMIT` is
+/// bound, which cost a login more than the rest of its record. (`WHERE
+/// true` lets SQLite read `ON CONFLICT` as the upsert's, not a join's.)
 const RECORD_LOGINS: [&str; 4] = [
     "INSERT INTO last_devices (accid, client_type, device_id, login_at) \
-     SELECT accid, client_type, device_id, login_at FROM r WHERE true \
+     SELECT accid, client_type, device_id, login_at FROM login_rows WHERE true \
      ON CONFLICT (accid, client_type) \
      DO UPDATE SET device_id = excluded.device_id, login_at = excluded.login_at",
     "INSERT INTO resumable_devices (accid, client_type, device_id, login_at) \
-     SELECT accid, client_type, device_id, login_at FROM r WHERE true \
+     SELECT accid, client_type, device_id, login_at FROM login_rows WHERE true \
      ON CONFLICT (accid, client_type, device_id) DO UPDATE SET login_at = excluded.login_at",
     // A device that never returns must not stay resumable forever.
-    "DELETE FROM resumable_devices AS d WHERE d.accid IN (SELECT accid FROM r) \
-     AND EXISTS (SELECT 1 FROM r \
+    "DELETE FROM resumable_devices AS d WHERE d.accid IN (SELECT accid FROM login_rows) \
+     AND EXISTS (SELECT 1 FROM login_rows AS r \
        WHERE r.accid = d.accid AND r.client_type = d.client_type AND r.device_id <> d.device_id) \
      AND d.device_id NOT IN (SELECT o.device_id FROM resumable_devices AS o \
        WHERE o.accid = d.accid AND o.client_type = d.client_type AND o.device_id NOT IN \
-         (SELECT r.device_id FROM r WHERE r.accid = d.accid AND r.client_type = d.client_type) \
+         (SELECT r.device_id FROM login_rows AS r \
+          WHERE r.accid = d.accid AND r.client_type = d.client_type) \
        ORDER BY o.login_at DESC LIMIT 15)",
-    "INSERT INTO daily_logins (day, accid) SELECT DISTINCT day, accid FROM r WHERE true \
+    "INSERT INTO daily_logins (day, accid) SELECT DISTINCT day, accid FROM login_rows WHERE true \
      ON CONFLICT (day, accid) DO NOTHING",
 ];
 
-/// The rows `r` of [`RECORD_LOGINS`], per dialect: PostgreSQL unnests five
-/// arrays (`$1`–`$5`); SQLite, which has none, reads one JSON array (`$1`)
-/// of `{"a","t","d","at","day"}` objects.
+/// Where `login_rows` of [`RECORD_LOGINS`] come from, per dialect:
+/// PostgreSQL unnests five arrays (`$1`–`$5`) in a CTE; SQLite, which has
+/// no arrays, fills a temporary table of each connection
+/// ([`LOGIN_ROWS_TABLE`]) from one JSON array (`$1`) of `[accid,
+/// clientType, deviceId, ms, day]` arrays, read once.
 pub(crate) const LOGIN_ROWS_POSTGRES: &str = "SELECT * FROM unnest($1::text[], $2::text[], \
      $3::text[], $4::bigint[], $5::text[]) AS r(accid, client_type, device_id, login_at, day)";
 /// See [`LOGIN_ROWS_POSTGRES`].
-pub(crate) const LOGIN_ROWS_SQLITE: &str =
-    "SELECT value ->> 'a' AS accid, value ->> 't' AS client_type, \
-     value ->> 'd' AS device_id, value ->> 'at' AS login_at, value ->> 'day' AS day \
-     FROM json_each($1)";
+pub(crate) const LOGIN_ROWS_SQLITE: &str = "INSERT INTO login_rows \
+     SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4 FROM json_each($1)";
+/// The temporary table SQLite's login rows pass through (created on each
+/// connection).
+pub(crate) const LOGIN_ROWS_TABLE: &str = "CREATE TEMP TABLE IF NOT EXISTS login_rows \
+     (accid TEXT, client_type TEXT, device_id TEXT, login_at INTEGER, day TEXT)";
 
 /// Forgets one device (`$1` accid, `$2` clientType, `$3` deviceId).
 const FORGET_DEVICE: [&str; 2] = [
