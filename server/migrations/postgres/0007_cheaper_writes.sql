@@ -9,6 +9,17 @@ ALTER TABLE rate_buckets SET (fillfactor = 50);
 ALTER TABLE last_devices SET (fillfactor = 70);
 ALTER TABLE resumable_devices SET (fillfactor = 70);
 
+-- What lives only as long as the nodes' memory does is written without
+-- WAL: the live sessions, the nodes and the abuse buckets. A database
+-- crash (or a failover: unlogged tables are not replicated) empties them,
+-- which the nodes survive as they survive losing their LISTEN connection:
+-- each closes its sockets with 1012 and registers again, and the clients
+-- log in again; the buckets start full. The login records, the accounts
+-- and the Nonce window stay logged.
+ALTER TABLE link_sessions SET UNLOGGED;
+ALTER TABLE link_nodes SET UNLOGGED;
+ALTER TABLE rate_buckets SET UNLOGGED;
+
 -- Takes from the abuse limits' token buckets in one call, so that the
 -- takes of every login waiting on a node travel in one round trip
 -- (docs/abuse-limits.md). For each i, in order: one token from bucket
