@@ -217,7 +217,7 @@ p();
 if (cluster.error) p(`Failed: ${cluster.error}`);
 else {
   p("`imlogin-loadgen cluster` (docs/deploy.md): the capacity loop (fresh connection + login → loginOk) against one SQLite node, one PostgreSQL node, and two PostgreSQL nodes on one database with the workers split between them, " +
-    `each beside the bare accept + echo baseline, in ${cluster.rounds} interleaved rounds of ${n(cluster.echo.seconds)} s (each figure the median round; every round listed); ` +
+    `each beside the bare accept + echo baseline, in ${cluster.rounds} interleaved rounds of ${n(cluster.echo.seconds / cluster.rounds)} s (each rate the median of its rounds, all listed; each ratio the median of the rounds' ratios, so that a login rate is compared with the echo measured beside it); ` +
     "then kick trials: a session on node A, a manual login from another device on node B, timed from sending that login to the `kicked` frame on A — against the same trial with both on node A, interleaved. " +
     "The load generator, the nodes and PostgreSQL (a throwaway cluster, fsync off) share the 2 cores, so two nodes cannot add a core here. " +
     "Server CPU is the imlogin-server processes' own (user + system) per success; PostgreSQL's processes are not counted in it.");

@@ -30,6 +30,17 @@ pub struct Created {
     pub name: String,
 }
 
+impl Created {
+    /// The answer of `create.action` and the console:
+    /// `{"code":200,"info":{"accid","token","name"}}`.
+    pub fn answer(&self) -> serde_json::Value {
+        serde_json::json!({
+            "code": 200,
+            "info": { "accid": self.accid, "token": self.token.expose(), "name": self.name }
+        })
+    }
+}
+
 /// The accounts service. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Accounts(Arc<Inner>);

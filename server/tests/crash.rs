@@ -27,36 +27,21 @@ const KILL_AFTER: usize = 60;
 /// for a day, the last web device)`.
 async fn recorded(db: &str, accid: &str, device: &str) -> (bool, bool) {
     let day = "SELECT 1 FROM daily_logins WHERE accid = $1";
-    let last =
-        "SELECT 1 FROM last_devices WHERE accid = $1 AND client_type = 'web' AND device_id = $2";
+    let last = "SELECT 1 FROM last_devices \
+                WHERE accid = $1 AND client_type = 'web' AND device_id = $2";
+    macro_rules! ask {
+        ($conn:ty) => {{
+            let mut c = <$conn>::connect(db).await.unwrap();
+            let d = sqlx::query(day).bind(accid).fetch_optional(&mut c);
+            let d = d.await.unwrap().is_some();
+            let l = sqlx::query(last).bind(accid).bind(device);
+            (d, l.fetch_optional(&mut c).await.unwrap().is_some())
+        }};
+    }
     if db.starts_with("postgres") {
-        let mut c = sqlx::PgConnection::connect(db).await.unwrap();
-        let d: Option<i32> = sqlx::query_scalar(day)
-            .bind(accid)
-            .fetch_optional(&mut c)
-            .await
-            .unwrap();
-        let l: Option<i32> = sqlx::query_scalar(last)
-            .bind(accid)
-            .bind(device)
-            .fetch_optional(&mut c)
-            .await
-            .unwrap();
-        (d.is_some(), l.is_some())
+        ask!(sqlx::PgConnection)
     } else {
-        let mut c = sqlx::SqliteConnection::connect(db).await.unwrap();
-        let d: Option<i64> = sqlx::query_scalar(day)
-            .bind(accid)
-            .fetch_optional(&mut c)
-            .await
-            .unwrap();
-        let l: Option<i64> = sqlx::query_scalar(last)
-            .bind(accid)
-            .bind(device)
-            .fetch_optional(&mut c)
-            .await
-            .unwrap();
-        (d.is_some(), l.is_some())
+        ask!(sqlx::SqliteConnection)
     }
 }
 

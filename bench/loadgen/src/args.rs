@@ -105,8 +105,9 @@ pub struct ClusterArgs {
     #[arg(long)]
     pub database_url: String,
     /// Rounds of (echo, SQLite, one PostgreSQL node, two nodes); each
-    /// figure is the median of its rounds.
-    #[arg(long, default_value_t = 2)]
+    /// figure is the median of its rounds, each ratio the median of the
+    /// rounds' ratios.
+    #[arg(long, default_value_t = 3)]
     pub rounds: usize,
     /// Kick trials each way.
     #[arg(long, default_value_t = 100)]
@@ -203,7 +204,7 @@ mod tests {
             panic!("cluster")
         };
         assert_eq!(a.server.extra().len(), 4);
-        assert_eq!(a.rounds, 2);
+        assert_eq!(a.rounds, 3);
         assert!(Cli::try_parse_from([
             "imlogin-loadgen",
             "storm",

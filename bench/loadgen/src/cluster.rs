@@ -26,22 +26,47 @@ const TRIAL_DEADLINE: Duration = Duration::from_secs(10);
 #[derive(Default)]
 struct Series(Vec<Rate>);
 
+/// The median of `values` (the mean of the middle two for an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
 impl Series {
-    /// The round with the median rate.
-    fn median(&self) -> Option<&Rate> {
-        let mut by_rate: Vec<&Rate> = self.0.iter().collect();
-        by_rate.sort_by(|a, b| a.per_second().total_cmp(&b.per_second()));
-        by_rate.get(by_rate.len().saturating_sub(1) / 2).copied()
+    fn per_second(&self) -> f64 {
+        median(self.0.iter().map(Rate::per_second).collect())
     }
 
-    fn per_second(&self) -> f64 {
-        self.median().map_or(0.0, Rate::per_second)
+    /// The median round by round of this series ÷ `base`: each round is
+    /// compared with the other setup's measurement of the same round.
+    fn ratio_to(&self, base: &Series) -> f64 {
+        median(
+            self.0
+                .iter()
+                .zip(&base.0)
+                .map(|(a, b)| a.per_second() / b.per_second().max(1e-9))
+                .collect(),
+        )
     }
 
     fn json(&self) -> serde_json::Value {
-        let mut v = self.median().map_or(json!({}), Rate::json);
-        v["rounds"] = self.0.iter().map(Rate::per_second).collect();
-        v
+        let cpu: Vec<f64> = self
+            .0
+            .iter()
+            .filter_map(Rate::server_cpu_us_per_op)
+            .collect();
+        json!({
+            "perSecond": self.per_second(),
+            "rounds": self.0.iter().map(Rate::per_second).collect::<Vec<_>>(),
+            "ok": self.0.iter().map(|r| r.ok).sum::<usize>(),
+            "failed": self.0.iter().map(|r| r.failed).sum::<usize>(),
+            "seconds": self.0.iter().map(|r| r.seconds).sum::<f64>(),
+            "serverCpuUsPerOp": (!cpu.is_empty()).then(|| median(cpu)),
+        })
     }
 }
 
@@ -113,16 +138,15 @@ pub async fn run(args: &ClusterArgs) -> Result<(), String> {
     let _ = server::terminate(&mut b, Duration::from_secs(15)).await;
     let _ = server::terminate(&mut a, Duration::from_secs(15)).await;
 
-    let to_echo = |s: &Series| s.per_second() / echo.per_second().max(1e-9);
     let out = json!({
         "echo": echo.json(),
         "sqliteOneNode": one_sqlite.json(),
         "postgresOneNode": one_pg.json(),
         "postgresTwoNodes": two_pg.json(),
-        "sqliteToEchoRatio": to_echo(&one_sqlite),
-        "postgresOneNodeToEchoRatio": to_echo(&one_pg),
-        "postgresTwoNodesToEchoRatio": to_echo(&two_pg),
-        "twoNodesToOneRatio": two_pg.per_second() / one_pg.per_second().max(1e-9),
+        "sqliteToEchoRatio": one_sqlite.ratio_to(&echo),
+        "postgresOneNodeToEchoRatio": one_pg.ratio_to(&echo),
+        "postgresTwoNodesToEchoRatio": two_pg.ratio_to(&echo),
+        "twoNodesToOneRatio": two_pg.ratio_to(&one_pg),
         "rounds": args.rounds.max(1),
         "kick": {
             "trials": trials,

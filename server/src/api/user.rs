@@ -22,7 +22,7 @@ pub async fn create(
     State(accounts): State<Accounts>,
     Signed(p): Signed,
 ) -> Result<Json<Value>, ApiError> {
-    let c = accounts
+    let created = accounts
         .create(
             p.require("accid")?,
             p.get("token"),
@@ -30,10 +30,7 @@ pub async fn create(
             AccountSource::Api,
         )
         .await?;
-    Ok(Json(json!({
-        "code": 200,
-        "info": { "accid": c.accid, "token": c.token.expose(), "name": c.name }
-    })))
+    Ok(Json(created.answer()))
 }
 
 /// `update.action`: accid, token → `{"code":200}`; live sessions are

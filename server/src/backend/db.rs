@@ -88,14 +88,7 @@ impl Db {
     pub(crate) fn one_trip(&self, statements: &[&str]) -> Arc<str> {
         let sql = match self {
             Db::Sqlite(_) => statements.join(";\n"),
-            Db::Postgres(_) => {
-                let ctes: Vec<String> = statements
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| format!("w{i} AS ({s})"))
-                    .collect();
-                format!("WITH {} SELECT 1", ctes.join(", "))
-            }
+            Db::Postgres(_) => format!("WITH {} SELECT 1", ctes(statements)),
         };
         sql.into()
     }
@@ -111,20 +104,23 @@ impl Db {
                 statements.join(";\n")
             )
             .into(),
-            Db::Postgres(_) => {
-                let ctes: Vec<String> = statements
-                    .iter()
-                    .enumerate()
-                    .map(|(i, s)| format!("w{i} AS ({s})"))
-                    .collect();
-                format!(
-                    "WITH login_rows AS ({LOGIN_ROWS_POSTGRES}), {} SELECT 1",
-                    ctes.join(", ")
-                )
-                .into()
-            }
+            Db::Postgres(_) => format!(
+                "WITH login_rows AS ({LOGIN_ROWS_POSTGRES}), {} SELECT 1",
+                ctes(statements)
+            )
+            .into(),
         }
     }
+}
+
+/// `statements` as PostgreSQL CTEs `w0 AS (…), w1 AS (…), …`.
+fn ctes(statements: &[&str]) -> String {
+    let ctes: Vec<String> = statements
+        .iter()
+        .enumerate()
+        .map(|(i, s)| format!("w{i} AS ({s})"))
+        .collect();
+    ctes.join(", ")
 }
 
 /// The dialect's pieces of a transaction that writes device records.

@@ -27,6 +27,13 @@ fn to_u64(n: i64) -> u64 {
     u64::try_from(n).unwrap_or(0)
 }
 
+/// What a token change or a block changes.
+#[derive(Debug, Clone, Copy)]
+enum Change<'a> {
+    Token(&'a str),
+    Blocked(bool),
+}
+
 /// The PostgreSQL channel on which a node announces that an account's token
 /// or block state changed, so that every node drops it from its cache.
 pub(crate) const ACCOUNT_CHANGES: &str = "imlogin_accounts";
@@ -324,17 +331,7 @@ impl Store {
         token_hash: &str,
         now_ms: u64,
     ) -> Result<bool, StoreError> {
-        let done = on_pool!(&self.db, pool => sqlx::query(
-            "UPDATE accounts SET token_hash = $2, updated_at = $3 WHERE accid = $1",
-        )
-        .bind(accid)
-        .bind(token_hash)
-        .bind(to_i64(now_ms))
-        .execute(pool)
-        .await?
-        .rows_affected());
-        self.changed(accid).await;
-        Ok(done == 1)
+        self.update(accid, Change::Token(token_hash), now_ms).await
     }
 
     /// Blocks or unblocks; `Ok(false)` when there is no such account.
@@ -347,15 +344,30 @@ impl Store {
         blocked: bool,
         now_ms: u64,
     ) -> Result<bool, StoreError> {
-        let done = on_pool!(&self.db, pool => sqlx::query(
-            "UPDATE accounts SET blocked = $2, updated_at = $3 WHERE accid = $1",
-        )
-        .bind(accid)
-        .bind(blocked)
-        .bind(to_i64(now_ms))
-        .execute(pool)
-        .await?
-        .rows_affected());
+        self.update(accid, Change::Blocked(blocked), now_ms).await
+    }
+
+    async fn update(
+        &self,
+        accid: &str,
+        change: Change<'_>,
+        now_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let done = on_pool!(&self.db, pool => {
+            let query = match change {
+                Change::Token(hash) => sqlx::query(
+                    "UPDATE accounts SET token_hash = $2, updated_at = $3 WHERE accid = $1",
+                )
+                .bind(accid)
+                .bind(hash),
+                Change::Blocked(blocked) => sqlx::query(
+                    "UPDATE accounts SET blocked = $2, updated_at = $3 WHERE accid = $1",
+                )
+                .bind(accid)
+                .bind(blocked),
+            };
+            query.bind(to_i64(now_ms)).execute(pool).await?.rows_affected()
+        });
         self.changed(accid).await;
         Ok(done == 1)
     }

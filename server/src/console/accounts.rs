@@ -47,13 +47,10 @@ pub async fn create(
         ),
     };
     let token = p.get("token").filter(|t| !t.is_empty());
-    let c = accounts
+    let created = accounts
         .create(&accid, token, p.get("name"), AccountSource::Console)
         .await?;
-    Ok(Json(json!({
-        "code": 200,
-        "info": { "accid": c.accid, "token": c.token.expose(), "name": c.name }
-    })))
+    Ok(Json(created.answer()))
 }
 
 /// `POST /console/api/block` (accid) → `{"code":200}`; live sessions are

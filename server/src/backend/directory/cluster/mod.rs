@@ -368,13 +368,14 @@ impl Cluster {
         rows.iter().map(held_from_row).collect()
     }
 
-    async fn account_sessions(
+    /// A transaction holding the account's lock, and its live sessions.
+    async fn locked_sessions(
         &self,
-        conn: &mut PgConnection,
         accid: &str,
-    ) -> Result<Vec<Held>, sqlx::Error> {
-        let rows = self.live_sessions(conn, &[accid]).await?;
-        Ok(rows.into_iter().map(|(_, h)| h).collect())
+    ) -> Result<(Transaction<'static, Postgres>, Vec<Held>), sqlx::Error> {
+        let mut tx = self.begin_locked([accid]).await?;
+        let rows = self.live_sessions(&mut tx, &[accid]).await?;
+        Ok((tx, rows.into_iter().map(|(_, h)| h).collect()))
     }
 
     /// Admits a login that passed the credential checks (the rules of
@@ -634,11 +635,7 @@ impl Cluster {
         target: &str,
     ) -> Result<Option<(ClientType, String)>, Unavailable> {
         let failed = unavailable("kick");
-        let mut tx = self.begin_locked([accid]).await.map_err(&failed)?;
-        let live = self
-            .account_sessions(&mut tx, accid)
-            .await
-            .map_err(&failed)?;
+        let (mut tx, live) = self.locked_sessions(accid).await.map_err(&failed)?;
         let Ok(change) = policy::kick_by_client(live, caller, target) else {
             return Ok(None);
         };
@@ -659,11 +656,7 @@ impl Cluster {
         reason: KickReason,
     ) -> Result<usize, Unavailable> {
         let failed = unavailable("account kick");
-        let mut tx = self.begin_locked([accid]).await.map_err(&failed)?;
-        let live = self
-            .account_sessions(&mut tx, accid)
-            .await
-            .map_err(&failed)?;
+        let (mut tx, live) = self.locked_sessions(accid).await.map_err(&failed)?;
         let n = live.len();
         self.apply(&mut tx, accid, policy::kick_all(live, reason))
             .await
