@@ -10,10 +10,10 @@
 
 use arbitrary::Arbitrary;
 use imlogin_fuzz::{harness, ACCOUNTS, APP_KEY, TOKENS};
-use serde_json::{json, Map, Value};
-use imlogin_server::link::registry::Control;
 use imlogin_server::link::session::{Action, LinkSession};
+use imlogin_server::sessions::Control;
 use libfuzzer_sys::fuzz_target;
+use serde_json::{json, Map, Value};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 #[derive(Debug, Arbitrary)]
@@ -119,7 +119,7 @@ fuzz_target!(|input: Input| {
     h.rt.block_on(async {
         let mut slots: Vec<Slot> = (0..SESSIONS)
             .map(|_| {
-                let (session, control) = LinkSession::new(h.state.clone(), None);
+                let (session, control) = LinkSession::new(h.state.link().clone(), None);
                 Slot { session, control }
             })
             .collect();
@@ -159,13 +159,14 @@ fuzz_target!(|input: Input| {
             let logged_in = slots.iter().filter(|s| s.session.is_logged_in()).count();
             assert_eq!(
                 logged_in,
-                h.state.sessions().live_here(),
+                h.state.link().directory.live_here(),
                 "every logged-in session is registered, and only those"
             );
             for accid in ACCOUNTS {
                 let web = h
                     .state
-                    .sessions()
+                    .link()
+                    .directory
                     .snapshot(Some(accid))
                     .await
                     .expect("the in-process directory never fails")
@@ -178,6 +179,6 @@ fuzz_target!(|input: Input| {
         for slot in &mut slots {
             slot.session.end();
         }
-        assert_eq!(h.state.sessions().live_here(), 0, "no session leaks");
+        assert_eq!(h.state.link().directory.live_here(), 0, "no session leaks");
     });
 });

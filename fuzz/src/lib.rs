@@ -3,7 +3,7 @@
 //! accounts whose tokens are known, so that inputs can log in.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use axum::body::Body;
 use axum::http::Request;
@@ -26,7 +26,7 @@ pub struct Harness {
     /// A current-thread runtime: inputs run one at a time, in order.
     pub rt: tokio::runtime::Runtime,
     /// The server's shared state (in-memory SQLite).
-    pub state: Arc<AppState>,
+    pub state: AppState,
     /// The full router over `state`.
     pub router: axum::Router,
 }
@@ -60,7 +60,7 @@ pub fn harness() -> &'static Harness {
         let state = rt
             .block_on(AppState::new(config, addr))
             .expect("server state");
-        let router = imlogin_server::router(Arc::clone(&state));
+        let router = imlogin_server::router(&state);
         let h = Harness { rt, state, router };
         h.rt.block_on(async {
             for (accid, token) in ACCOUNTS.iter().zip(TOKENS) {

@@ -136,3 +136,28 @@ pub struct Config {
     #[arg(long, env = "IMLOGIN_TEST_HOOKS")]
     pub test_hooks: bool,
 }
+
+/// The `scheme://host[:port]` part of a URL, lower case, or `None` when
+/// `url` has no `scheme://`.
+pub fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    if scheme.is_empty() || host.is_empty() {
+        return None;
+    }
+    Some(format!("{scheme}://{host}").to_ascii_lowercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_of;
+
+    #[test]
+    fn origin_strips_path_and_lowercases() {
+        assert_eq!(
+            origin_of("HTTPS://Im.Example.com:8443/x?y").as_deref(),
+            Some("https://im.example.com:8443")
+        );
+        assert_eq!(origin_of("nope"), None);
+    }
+}

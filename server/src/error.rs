@@ -4,9 +4,11 @@
 
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use imlogin_protocol::LoginCode;
 use serde_json::json;
 
-use crate::store::StoreError;
+use crate::backend::StoreError;
+use crate::sessions::Unavailable;
 
 /// A failed HTTP request. The `IntoResponse` impl sends the code and a
 /// short fixed description; internal detail is logged, never sent.
@@ -37,17 +39,18 @@ pub enum ApiError {
 }
 
 impl ApiError {
-    /// The NIM code this error is answered with.
-    pub fn code(&self) -> u16 {
+    /// The NIM code this error is answered with (the protocol's codes:
+    /// 302, 403, 414, 416, 500).
+    pub fn code(&self) -> LoginCode {
         match self {
             ApiError::BadParam(_)
             | ApiError::AlreadyRegistered
             | ApiError::NotRegistered
-            | ApiError::BodyTooLarge => 414,
-            ApiError::WrongPassword => 302,
-            ApiError::Unauthorized(_) | ApiError::NotSignedIn => 403,
-            ApiError::RateLimited => 416,
-            ApiError::Store(_) | ApiError::Internal(_) => 500,
+            | ApiError::BodyTooLarge => LoginCode::BadParameter,
+            ApiError::WrongPassword => LoginCode::TokenMismatch,
+            ApiError::Unauthorized(_) | ApiError::NotSignedIn => LoginCode::Forbidden,
+            ApiError::RateLimited => LoginCode::RateLimited,
+            ApiError::Store(_) | ApiError::Internal(_) => LoginCode::ServerError,
         }
     }
 
@@ -72,8 +75,8 @@ impl From<StoreError> for ApiError {
     }
 }
 
-impl From<crate::link::cluster::Unavailable> for ApiError {
-    fn from(_: crate::link::cluster::Unavailable) -> Self {
+impl From<Unavailable> for ApiError {
+    fn from(_: Unavailable) -> Self {
         ApiError::Internal("the shared session directory is unavailable".to_owned())
     }
 }
@@ -92,7 +95,7 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(why) => tracing::info!(why, "server API request refused"),
             _ => {}
         }
-        Json(json!({ "code": self.code(), "desc": self.desc() })).into_response()
+        Json(json!({ "code": self.code().as_u16(), "desc": self.desc() })).into_response()
     }
 }
 

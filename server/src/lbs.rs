@@ -3,33 +3,38 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use axum::extract::{Query, State};
-use axum::response::{IntoResponse, Response};
+use axum::extract::{FromRef, Query, State};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde_json::json;
+use serde_json::{json, Value};
 use tower_http::cors::CorsLayer;
 
-use crate::state::AppState;
+use crate::link::Link;
 
 /// The `/lbs` route, wrapped in permissive CORS (browsers call it from the
-/// app's own origin).
-pub fn router() -> Router<Arc<AppState>> {
+/// app's own origin), on any router state that holds the [`Link`].
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<Link>: FromRef<S>,
+{
     Router::new()
         .route("/lbs", get(lbs))
         .layer(CorsLayer::permissive())
 }
 
-/// `{"code":200,"links":[...]}`, or `{"code":414}` for an unknown appKey.
+/// `{"code":200,"links":[...]}`: this node's link URLs, or in a cluster
+/// every live node's, rotated per call; `{"code":414}` for an unknown
+/// appKey.
 pub async fn lbs(
-    State(state): State<Arc<AppState>>,
+    State(link): State<Arc<Link>>,
     Query(q): Query<HashMap<String, String>>,
-) -> Response {
+) -> Json<Value> {
     match q.get("appKey") {
-        Some(k) if *k == state.app_key => {
-            let links = state.sessions.link_urls(&state.link_urls).await;
-            Json(json!({ "code": 200, "links": links })).into_response()
+        Some(k) if *k == link.app_key => {
+            let links = link.directory.link_urls(&link.urls).await;
+            Json(json!({ "code": 200, "links": links }))
         }
-        _ => Json(json!({ "code": 414, "desc": "unknown appKey" })).into_response(),
+        _ => Json(json!({ "code": 414, "desc": "unknown appKey" })),
     }
 }

@@ -1,9 +1,15 @@
 //! imlogin's reference server: the link server (`GET /link`, WebSocket
-//! login per DESIGN §3), the NIM-compatible server API (`/nimserver/...`,
-//! DESIGN §4), link discovery (`/lbs`), daily-active stats, the console
-//! (`/console`), with `--demo-app` the demo app server (`/app/*`), with
-//! `--static-dir`/`--pkg-dir` the demo page and the npm package, and with
-//! `--test-hooks` the `/_test/*` endpoints for browser tests.
+//! login with the frames of `imlogin-protocol`), the NIM-compatible server API
+//! (`/nimserver/...`, daily-active stats included), link discovery
+//! (`/lbs`), the console (`/console`), with `--demo-app` the demo app
+//! server (`/app/*`), with `--static-dir`/`--pkg-dir` the demo page and the
+//! npm package, and with `--test-hooks` the `/_test/*` endpoints for
+//! browser tests.
+//!
+//! How it is put together: [`backend`] decides once where state lives
+//! (SQLite for one node, PostgreSQL for a cluster); [`state`] wires the
+//! parts — [`link`], [`api`], [`accounts`], the optional [`demo_app`] and
+//! [`test_hooks`] — and [`router`] mounts each part's own router.
 //!
 //! Start it in-process with [`serve`], which binds, opens the store and
 //! returns a [`ServerHandle`] with the real address; [`ServerHandle::shutdown`]
@@ -26,17 +32,17 @@
 #![warn(missing_docs)]
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::HeaderValue;
-use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_http::services::ServeDir;
 
+pub mod accounts;
 pub mod api;
+pub mod backend;
 pub mod clock;
 pub mod config;
 pub mod console;
@@ -44,12 +50,12 @@ pub mod demo_app;
 pub mod error;
 pub mod lbs;
 pub mod link;
+pub mod listener;
 pub mod rate;
 pub mod secret;
 pub mod security_headers;
+pub mod sessions;
 pub mod state;
-pub mod stats;
-pub mod store;
 pub mod test_hooks;
 
 pub use config::Config;
@@ -60,20 +66,20 @@ pub use state::AppState;
 /// How long shutdown waits for link sockets to finish their close.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
-/// The full router for `state`: link, server API, stats, LBS, console, and
-/// the demo app, test hooks and static files when configured.
-pub fn router(state: Arc<AppState>) -> Router {
+/// The full router for `state`: each part's own router — link, server API,
+/// LBS, console, and the demo app, test hooks and static files when
+/// enabled.
+pub fn router(state: &AppState) -> Router {
     let mut app = Router::new()
         .merge(link::router())
         .merge(api::router())
-        .merge(stats::router())
         .merge(lbs::router())
         .merge(console::router());
-    if state.config.demo_app {
-        app = app.merge(demo_app::router());
+    if let Some(demo) = &state.demo {
+        app = app.merge(demo_app::router(demo.clone()));
     }
-    if state.config.test_hooks {
-        app = app.merge(test_hooks::router());
+    if let Some(hooks) = &state.hooks {
+        app = app.merge(test_hooks::router(hooks.clone()));
     }
     if let Some(dir) = &state.config.pkg_dir {
         app = app.nest_service("/pkg", ServeDir::new(dir));
@@ -81,7 +87,7 @@ pub fn router(state: Arc<AppState>) -> Router {
     if let Some(dir) = &state.config.static_dir {
         app = app.fallback_service(ServeDir::new(dir));
     }
-    let csp = security_headers::content_security_policy(&state.link_urls);
+    let csp = security_headers::content_security_policy(&state.link.urls);
     // A link URL with characters a header cannot carry leaves the pages
     // without a policy rather than the server without a start.
     if let Ok(csp) = HeaderValue::from_str(&csp) {
@@ -92,14 +98,14 @@ pub fn router(state: Arc<AppState>) -> Router {
             },
         ));
     }
-    app.with_state(state)
+    app.with_state(state.clone())
 }
 
 /// A running server.
 #[derive(Debug)]
 pub struct ServerHandle {
     local_addr: SocketAddr,
-    state: Arc<AppState>,
+    state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -112,41 +118,42 @@ impl ServerHandle {
 
     /// The AppKey the server API and link logins accept.
     pub fn app_key(&self) -> &str {
-        &self.state.app_key
+        &self.state.app.key
     }
 
     /// The AppSecret that signs server API requests.
     pub fn app_secret(&self) -> &Secret {
-        &self.state.app_secret
+        &self.state.app.secret
     }
 
     /// Whether the AppKey/AppSecret pair was generated on this start (the
     /// binary prints it then).
     pub fn generated_credentials(&self) -> bool {
-        self.state.generated_credentials
+        self.state.app.generated
     }
 
     /// The shared state (for harnesses that drive a
-    /// [`link::session::LinkSession`] directly).
-    pub fn state(&self) -> &Arc<AppState> {
+    /// [`link::session::LinkSession`] directly: [`AppState::link`]).
+    pub fn state(&self) -> &AppState {
         &self.state
     }
 
-    /// Closes every link socket with 1012 (service restart), waits for
-    /// them briefly, then stops accepting and finishes in-flight requests.
+    /// The one way the server stops: closes every link socket with 1012
+    /// (service restart), waits for them briefly, leaves the cluster, then
+    /// stops accepting and finishes in-flight requests.
     pub async fn shutdown(mut self) {
+        let link = &self.state.link;
         // `shut`, not `close_all`: a client that reconnects at once must
         // not log in to a server on its way out (it would then wait for
         // this server's grace period instead of the next server).
-        let n = self
-            .state
+        let n = link
             .connections
             .shut(imlogin_protocol::close::SERVICE_RESTART);
         tracing::info!(sockets = n, "shutting down: closing link sockets with 1012");
-        if !self.state.connections.wait_closed(SHUTDOWN_GRACE).await {
+        if !link.connections.wait_closed(SHUTDOWN_GRACE).await {
             tracing::warn!("some link sockets did not close in time");
         }
-        self.state.sessions.leave().await;
+        link.directory.leave().await;
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
@@ -162,8 +169,8 @@ impl ServerHandle {
     }
 }
 
-/// Binds `config.bind`, opens the store (creating and migrating it) and
-/// starts serving in the background.
+/// Binds `config.bind`, opens the backend (creating and migrating the
+/// database) and starts serving in the background.
 ///
 /// # Errors
 /// The address cannot be bound, the store cannot be opened, or the
@@ -173,27 +180,19 @@ pub async fn serve(config: Config) -> Result<ServerHandle, ServeError> {
         .await
         .map_err(ServeError::Bind)?;
     let local_addr = listener.local_addr().map_err(ServeError::Bind)?;
-    let test_hooks = config.test_hooks;
     let state = AppState::new(config, local_addr).await?;
-    if test_hooks {
+    if state.hooks.is_some() {
         tracing::warn!(
             "test hooks enabled: /_test/* is open to anyone; never use this in production"
         );
     }
-    let app = router(Arc::clone(&state));
-    // Link frames are small pushes (`kicked`, `clients`) that often follow
-    // another push within the peer's delayed-ACK window: without
-    // TCP_NODELAY, Nagle held each of them back ~40 ms (bench/RESULTS.md §6).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "cannot set TCP_NODELAY");
-        }
-    });
+    let app = router(&state);
+    let listener = listener::Listener::new(listener);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(
             listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
+            app.into_make_service_with_connect_info::<listener::PeerAddr>(),
         )
         .with_graceful_shutdown(async {
             let _ = stopped.await;

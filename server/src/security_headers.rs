@@ -8,7 +8,7 @@
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 
-use crate::state::origin_of;
+use crate::config::origin_of;
 
 /// The Content-Security-Policy for pages: `connect-src` is `'self'` plus
 /// the origins of `link_urls`.

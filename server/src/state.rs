@@ -1,131 +1,121 @@
-//! The state shared by every handler: configuration, app credentials, the
-//! store, the live-session registry, the in-memory caches and the abuse
-//! limits (in memory, or shared in PostgreSQL: [`shared_limits`]).
+//! The server's parts, assembled once at start: the backend's store,
+//! directory and limits wired into the link server, the server API's gate,
+//! the accounts service, and — only when enabled — the demo app and the
+//! test hooks. Routers take the part they need through `FromRef`.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
-use sqlx::PgPool;
+use axum::extract::FromRef;
 
-use crate::api::nonce_store::NonceWindow;
+use crate::accounts::Accounts;
+use crate::api::Gate;
+use crate::backend::{Backend, NodeSettings, Store};
 use crate::clock::now_ms;
-use crate::config::Config;
+use crate::config::{origin_of, Config};
 use crate::demo_app::server_api_client::{loopback_base, ServerApiClient};
 use crate::demo_app::DemoApp;
 use crate::error::ServeError;
-use crate::link::cluster::Cluster;
 use crate::link::connections::Connections;
-use crate::link::directory::Directory;
-use crate::link::registry::Registry;
+use crate::link::probe::Probe;
+use crate::link::{Link, Origins};
 use crate::rate::RateGate;
 use crate::secret::{random_hex, Secret};
-use crate::store::{self, Store};
-use crate::test_hooks::AttemptLog;
+use crate::test_hooks::Hooks;
 
-/// Everything the handlers share. Build it with [`AppState::new`]; the
-/// server keeps it in an `Arc`.
+/// The app's credentials.
+#[derive(Debug)]
+pub struct App {
+    /// The AppKey the server API and link logins accept.
+    pub key: String,
+    /// The AppSecret that signs server API requests.
+    pub secret: Secret,
+    /// Whether the pair was generated on this start.
+    pub generated: bool,
+}
+
+/// Everything the routers share. Cheap to clone. Build it with
+/// [`AppState::new`].
+#[derive(Debug, Clone)]
 pub struct AppState {
-    pub(crate) config: Config,
-    pub(crate) app_key: String,
-    pub(crate) app_secret: Secret,
-    pub(crate) generated_credentials: bool,
-    pub(crate) store: Arc<dyn Store>,
-    /// The PostgreSQL pool the store runs on (`None` on SQLite): the nonce
-    /// window, the rate buckets and the cluster's session directory share
-    /// it, so that every node sees the same state.
-    pub(crate) pg_pool: Option<sqlx::PgPool>,
-    pub(crate) sessions: Directory,
-    pub(crate) connections: Connections,
-    pub(crate) nonces: NonceWindow,
-    pub(crate) rate: RateGate,
-    pub(crate) attempts: Option<AttemptLog>,
-    pub(crate) link_pause: Mutex<Option<Instant>>,
-    pub(crate) public_origin: String,
-    pub(crate) link_urls: Vec<String>,
-    pub(crate) demo: DemoApp,
+    pub(crate) config: Arc<Config>,
+    pub(crate) app: Arc<App>,
+    pub(crate) link: Arc<Link>,
+    pub(crate) gate: Arc<Gate>,
+    pub(crate) accounts: Accounts,
+    pub(crate) demo: Option<Arc<DemoApp>>,
+    pub(crate) hooks: Option<Arc<Hooks>>,
 }
 
-impl core::fmt::Debug for AppState {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("AppState")
-            .field("app_key", &self.app_key)
-            .field("public_origin", &self.public_origin)
-            .field("link_urls", &self.link_urls)
-            .field("sessions", &self.sessions)
-            .field("postgres", &self.pg_pool.is_some())
-            .finish_non_exhaustive()
+impl FromRef<AppState> for Arc<Link> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.link)
     }
 }
 
-/// The `scheme://host[:port]` part of a URL, lower case, or `None` when
-/// `url` has no `scheme://`.
-pub(crate) fn origin_of(url: &str) -> Option<String> {
-    let (scheme, rest) = url.split_once("://")?;
-    let host = rest.split(['/', '?', '#']).next().unwrap_or(rest);
-    if scheme.is_empty() || host.is_empty() {
-        return None;
+impl FromRef<AppState> for Arc<Gate> {
+    fn from_ref(state: &AppState) -> Self {
+        Arc::clone(&state.gate)
     }
-    Some(format!("{scheme}://{host}").to_ascii_lowercase())
 }
 
-/// The Nonce replay window and the rate limits of `config`: in the
-/// database of `pool` (PostgreSQL, shared by every node on it; the database
-/// must have the `0002_shared_limits` schema) when there is one, else in
-/// this node's memory (SQLite, one node). The open-sockets limit per IP is
-/// per node either way.
-pub(crate) fn shared_limits(pool: Option<&PgPool>, config: &Config) -> (NonceWindow, RateGate) {
-    let nonces = match pool {
-        Some(pool) => NonceWindow::shared(pool.clone()),
-        None => NonceWindow::memory(),
+impl FromRef<AppState> for Accounts {
+    fn from_ref(state: &AppState) -> Self {
+        state.accounts.clone()
+    }
+}
+
+/// The configured app credentials, or the first stored pair, or a new
+/// pair (stored).
+async fn app_credentials(config: &Config, store: &Store) -> Result<App, ServeError> {
+    let (key, secret, generated) = match (&config.app_key, &config.app_secret) {
+        (Some(k), Some(s)) => (k.clone(), s.clone(), false),
+        (None, None) => match store.app_credentials().await.map_err(ServeError::Store)? {
+            Some((k, s)) => (k, Secret::new(s), false),
+            None => {
+                let k = random_hex(16).map_err(ServeError::Random)?;
+                let s = random_hex(16).map_err(ServeError::Random)?;
+                store
+                    .save_app_credentials(&k, &s, now_ms())
+                    .await
+                    .map_err(ServeError::Store)?;
+                // Nodes starting together on an empty shared database
+                // may each have saved a pair: all use the first one
+                // stored, so that they agree.
+                match store.app_credentials().await.map_err(ServeError::Store)? {
+                    Some((first, secret)) if first != k => (first, Secret::new(secret), false),
+                    _ => (k, Secret::new(s), true),
+                }
+            }
+        },
+        _ => {
+            return Err(ServeError::Config(
+                "--app-key and --app-secret go together".to_owned(),
+            ))
+        }
     };
-    (nonces, RateGate::with_pool(pool, config))
+    if key.is_empty() || key.len() > imlogin_protocol::limits::APP_KEY_MAX {
+        return Err(ServeError::Config(
+            "the AppKey must be 1-64 characters".to_owned(),
+        ));
+    }
+    Ok(App {
+        key,
+        secret,
+        generated,
+    })
 }
 
 impl AppState {
-    /// Opens the store, settles the app credentials (configured, stored or
-    /// newly generated) and derives the public origin and link URLs from
-    /// the configuration and the bound address.
+    /// Opens the backend, settles the app credentials (configured, stored
+    /// or newly generated) and derives the public origin and link URLs
+    /// from the configuration and the bound address.
     ///
     /// # Errors
-    /// A store that cannot be opened, a bad `--public-url`, or no
+    /// A backend that cannot be opened, a bad `--public-url`, or no
     /// randomness for generated credentials.
-    pub async fn new(config: Config, local_addr: SocketAddr) -> Result<Arc<Self>, ServeError> {
-        let busy_timeout = Duration::from_millis(config.db_busy_timeout_ms);
-        let store::Opened { store, pg_pool } = store::open(&config.database_url, busy_timeout)
-            .await
-            .map_err(ServeError::Store)?;
-        let (app_key, app_secret, generated) = match (&config.app_key, &config.app_secret) {
-            (Some(k), Some(s)) => (k.clone(), s.clone(), false),
-            (None, None) => match store.app_credentials().await.map_err(ServeError::Store)? {
-                Some((k, s)) => (k, Secret::new(s), false),
-                None => {
-                    let k = random_hex(16).map_err(ServeError::Random)?;
-                    let s = random_hex(16).map_err(ServeError::Random)?;
-                    store
-                        .save_app_credentials(&k, &s, now_ms())
-                        .await
-                        .map_err(ServeError::Store)?;
-                    // Nodes starting together on an empty shared database
-                    // may each have saved a pair: all use the first one
-                    // stored, so that they agree.
-                    match store.app_credentials().await.map_err(ServeError::Store)? {
-                        Some((first, secret)) if first != k => (first, Secret::new(secret), false),
-                        _ => (k, Secret::new(s), true),
-                    }
-                }
-            },
-            _ => {
-                return Err(ServeError::Config(
-                    "--app-key and --app-secret go together".to_owned(),
-                ))
-            }
-        };
-        if app_key.is_empty() || app_key.len() > imlogin_protocol::limits::APP_KEY_MAX {
-            return Err(ServeError::Config(
-                "the AppKey must be 1-64 characters".to_owned(),
-            ));
-        }
+    pub async fn new(config: Config, local_addr: SocketAddr) -> Result<AppState, ServeError> {
         let public_url = config
             .public_url
             .clone()
@@ -144,110 +134,87 @@ impl AppState {
         } else {
             config.link_urls.clone()
         };
-        let max_sessions = usize::try_from(config.max_sessions).unwrap_or(1);
-        let sessions = match &pg_pool {
-            Some(pool) => Directory::Cluster(
-                Cluster::join(
-                    pool.clone(),
-                    link_urls.clone(),
-                    config.heartbeat_ms,
-                    max_sessions,
-                )
-                .await
-                .map_err(ServeError::Store)?,
-            ),
-            None => Directory::Local(Registry::new(
-                max_sessions,
-                random_hex(3).map_err(ServeError::Random)?,
-            )),
-        };
-        let attempts = config.test_hooks.then(AttemptLog::default);
-        // The demo app server calls this server's own API over HTTP.
-        let demo = DemoApp::new(ServerApiClient::new(
-            loopback_base(local_addr),
-            app_key.clone(),
-            app_secret.clone(),
-        ));
-        let (nonces, rate) = shared_limits(pg_pool.as_ref(), &config);
-        Ok(Arc::new(AppState {
-            app_key,
-            app_secret,
-            generated_credentials: generated,
+        let backend = Backend::open(
+            &config.database_url,
+            Duration::from_millis(config.db_busy_timeout_ms),
+            NodeSettings {
+                link_urls: link_urls.clone(),
+                heartbeat_ms: config.heartbeat_ms,
+                max_sessions: usize::try_from(config.max_sessions).unwrap_or(1),
+            },
+        )
+        .await
+        .map_err(ServeError::Store)?;
+        let app = Arc::new(app_credentials(&config, &backend.store).await?);
+        let rate = Arc::new(RateGate::new(&config, &backend));
+        let Backend {
             store,
-            pg_pool,
-            sessions,
+            journal,
+            directory,
+            nonces,
+            ..
+        } = backend;
+        let accounts = Accounts::new(store.clone(), journal, directory.clone());
+        let probe = config.test_hooks.then(|| Arc::new(Probe::default()));
+        let link = Arc::new(Link {
+            app_key: app.key.clone(),
+            heartbeat_ms: config.heartbeat_ms,
+            origins: Origins {
+                public: public_origin.clone(),
+                allowed: config.allow_origins.clone(),
+            },
+            urls: link_urls,
+            accounts: accounts.clone(),
+            directory,
             connections: Connections::default(),
+            rate: Arc::clone(&rate),
+            probe: probe.clone(),
+        });
+        let gate = Arc::new(Gate {
+            app_key: app.key.clone(),
+            app_secret: app.secret.clone(),
             nonces,
             rate,
-            attempts,
-            link_pause: Mutex::new(None),
-            public_origin,
-            link_urls,
+        });
+        // The demo app server calls this server's own API over HTTP.
+        let demo = config.demo_app.then(|| {
+            Arc::new(DemoApp::new(
+                app.key.clone(),
+                store,
+                ServerApiClient::new(
+                    loopback_base(local_addr),
+                    app.key.clone(),
+                    app.secret.clone(),
+                ),
+                public_origin.starts_with("https://"),
+            ))
+        });
+        let hooks = probe.map(|probe| {
+            Arc::new(Hooks {
+                link: Arc::clone(&link),
+                probe,
+                accounts: accounts.clone(),
+            })
+        });
+        Ok(AppState {
+            config: Arc::new(config),
+            app,
+            link,
+            gate,
+            accounts,
             demo,
-            config,
-        }))
+            hooks,
+        })
     }
 
-    /// The heartbeat interval suggested to clients and used for pings.
-    pub fn heartbeat(&self) -> Duration {
-        Duration::from_millis(self.config.heartbeat_ms)
+    /// The link server's shared part (harnesses drive a
+    /// [`crate::link::session::LinkSession`] with it).
+    pub fn link(&self) -> &Arc<Link> {
+        &self.link
     }
 
-    /// The live-session directory (harnesses check it for lost or leaked
-    /// sessions).
-    pub fn sessions(&self) -> &Directory {
-        &self.sessions
-    }
-
-    /// The configured AppKey.
-    pub fn app_key(&self) -> &str {
-        &self.app_key
-    }
-
-    /// Whether `/link` handshakes are currently answered with 503 (test hook).
-    pub(crate) fn link_paused(&self) -> bool {
-        let mut pause = self.link_pause.lock().unwrap_or_else(|e| e.into_inner());
-        match *pause {
-            Some(until) if Instant::now() < until => true,
-            Some(_) => {
-                *pause = None;
-                false
-            }
-            None => false,
-        }
-    }
-
-    /// Whether a browser handshake from `origin` may open `/link`: the
-    /// public origin, the origin the request was addressed to (`Host`), or
-    /// an allowed one.
-    pub(crate) fn origin_allowed(&self, origin: &str, host: Option<&str>) -> bool {
-        let origin = origin.trim_end_matches('/').to_ascii_lowercase();
-        if origin == self.public_origin {
-            return true;
-        }
-        if let Some(host) = host {
-            let host = host.to_ascii_lowercase();
-            if origin == format!("http://{host}") || origin == format!("https://{host}") {
-                return true;
-            }
-        }
-        self.config
-            .allow_origins
-            .iter()
-            .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(&origin))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::origin_of;
-
-    #[test]
-    fn origin_strips_path_and_lowercases() {
-        assert_eq!(
-            origin_of("HTTPS://Im.Example.com:8443/x?y").as_deref(),
-            Some("https://im.example.com:8443")
-        );
-        assert_eq!(origin_of("nope"), None);
+    /// The app's credentials.
+    pub fn app(&self) -> &App {
+        &self.app
     }
 }

@@ -19,8 +19,8 @@
 //!
 //! Without `accid`, sessions and attempts of every account are listed.
 
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -29,98 +29,35 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use imlogin_protocol::limits::{check_token, normalize_accid};
-use imlogin_protocol::{LoginCode, LoginFrame};
-use serde::Serialize;
 use serde_json::{json, Value};
 use tower_http::cors::CorsLayer;
 
+use crate::accounts::Accounts;
 use crate::api::form::Params;
-use crate::api::user::{create_account, replace_token};
-use crate::clock::now_ms;
+use crate::backend::AccountSource;
 use crate::error::ApiError;
+use crate::link::probe::Probe;
+use crate::link::Link;
 use crate::secret::{random_hex, Secret};
-use crate::state::AppState;
-use crate::store::AccountSource;
 
-/// How many login attempts the log keeps (oldest dropped first).
-const ATTEMPTS_KEPT: usize = 10_000;
 /// The longest pause `/_test/pause` accepts, in ms.
 const MAX_PAUSE_MS: u64 = 600_000;
 
-/// One login attempt seen on the link.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Attempt {
-    /// The account named (lower case), or "" if unreadable.
-    pub accid: String,
-    /// `manual`, `auto` or "" if unreadable.
-    pub mode: String,
-    /// The deviceId sent, or "".
-    pub device_id: String,
-    /// The clientType sent, or "".
-    pub client_type: String,
-    /// The answer: 200 or the `loginErr` code.
-    pub code: u16,
-    /// When, in ms since the Unix epoch.
-    pub at: u64,
+/// What the hooks reach: the link (its sockets, sessions and probe) and
+/// the accounts.
+#[derive(Debug)]
+pub struct Hooks {
+    /// The link server.
+    pub link: Arc<Link>,
+    /// The link's probe (the same as `link.probe`).
+    pub probe: Arc<Probe>,
+    /// The accounts service.
+    pub accounts: Accounts,
 }
 
-/// The login attempts seen, for `/_test/attempts`.
-#[derive(Debug, Default)]
-pub struct AttemptLog {
-    attempts: Mutex<VecDeque<Attempt>>,
-}
-
-impl AttemptLog {
-    /// Records an attempt: a decoded login frame, or the raw text of one
-    /// whose fields were refused (read best-effort).
-    pub fn record(&self, frame: &Result<LoginFrame, &str>, code: LoginCode) {
-        let attempt = match frame {
-            Ok(f) => Attempt {
-                accid: f.accid.clone(),
-                mode: f.mode.as_str().to_owned(),
-                device_id: f.device_id.clone(),
-                client_type: f.client_type.as_str().to_owned(),
-                code: code.as_u16(),
-                at: now_ms(),
-            },
-            Err(raw) => {
-                let v: Value = serde_json::from_str(raw).unwrap_or(Value::Null);
-                let field = |k: &str| {
-                    v.get(k)
-                        .and_then(Value::as_str)
-                        .map(|s| s.chars().take(64).collect::<String>())
-                        .unwrap_or_default()
-                };
-                Attempt {
-                    accid: field("accid").to_ascii_lowercase(),
-                    mode: field("mode"),
-                    device_id: field("deviceId"),
-                    client_type: field("clientType"),
-                    code: code.as_u16(),
-                    at: now_ms(),
-                }
-            }
-        };
-        let mut log = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        if log.len() >= ATTEMPTS_KEPT {
-            log.pop_front();
-        }
-        log.push_back(attempt);
-    }
-
-    /// The attempts for `accid` (or all), oldest first.
-    pub fn list(&self, accid: Option<&str>) -> Vec<Attempt> {
-        let log = self.attempts.lock().unwrap_or_else(|e| e.into_inner());
-        log.iter()
-            .filter(|a| accid.is_none_or(|x| a.accid == x))
-            .cloned()
-            .collect()
-    }
-}
-
-/// The `/_test/*` routes with permissive CORS (preflight included).
-pub fn router() -> Router<Arc<AppState>> {
+/// The `/_test/*` routes with their own state and permissive CORS
+/// (preflight included), for any outer router.
+pub fn router<S>(hooks: Arc<Hooks>) -> Router<S> {
     Router::new()
         .route("/_test/accounts", post(accounts))
         .route("/_test/token", post(token))
@@ -129,6 +66,7 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/_test/sessions", get(sessions))
         .route("/_test/attempts", get(attempts))
         .layer(CorsLayer::very_permissive())
+        .with_state(hooks)
 }
 
 type Q = Query<HashMap<String, String>>;
@@ -140,7 +78,7 @@ fn accid_filter(q: &HashMap<String, String>) -> Option<String> {
 }
 
 async fn accounts(
-    State(state): State<Arc<AppState>>,
+    State(hooks): State<Arc<Hooks>>,
     Query(q): Q,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -153,18 +91,14 @@ async fn accounts(
             random_hex(8).map_err(|e| ApiError::Internal(e.to_string()))?
         ),
     };
-    let c = create_account(
-        &state,
-        &accid,
-        param("token"),
-        param("name"),
-        AccountSource::Api,
-    )
-    .await?;
+    let c = hooks
+        .accounts
+        .create(&accid, param("token"), param("name"), AccountSource::Api)
+        .await?;
     Ok(Json(json!({ "code": 200, "accid": c.accid, "token": c.token.expose() })).into_response())
 }
 
-async fn token(State(state): State<Arc<AppState>>, Query(q): Q) -> Result<Response, ApiError> {
+async fn token(State(hooks): State<Arc<Hooks>>, Query(q): Q) -> Result<Response, ApiError> {
     let param = |k: &str| {
         q.get(k)
             .map(String::as_str)
@@ -173,34 +107,39 @@ async fn token(State(state): State<Arc<AppState>>, Query(q): Q) -> Result<Respon
     let accid = normalize_accid(param("accid")?)?;
     let token = param("token")?;
     check_token(token)?;
-    replace_token(&state, &accid, &Secret::new(token)).await?;
+    hooks
+        .accounts
+        .replace_token(&accid, &Secret::new(token))
+        .await?;
     Ok(Json(json!({ "code": 200 })).into_response())
 }
 
-async fn drop_all(State(state): State<Arc<AppState>>) -> Response {
-    let n = state
+async fn drop_all(State(hooks): State<Arc<Hooks>>) -> Response {
+    let n = hooks
+        .link
         .connections
         .close_all(imlogin_protocol::close::SERVICE_RESTART);
     tracing::info!(sockets = n, "test hook: dropping every link socket");
     Json(json!({ "code": 200, "dropped": n })).into_response()
 }
 
-async fn pause(State(state): State<Arc<AppState>>, Query(q): Q) -> Result<Response, ApiError> {
+async fn pause(State(hooks): State<Arc<Hooks>>, Query(q): Q) -> Result<Response, ApiError> {
     let ms = q
         .get("ms")
         .and_then(|m| m.parse::<u64>().ok())
         .filter(|&m| m <= MAX_PAUSE_MS)
         .ok_or_else(|| ApiError::BadParam("parameter ms must be 0-600000".to_owned()))?;
     let until = Instant::now() + Duration::from_millis(ms);
-    *state.link_pause.lock().unwrap_or_else(|e| e.into_inner()) = Some(until);
+    hooks.probe.pause_until(until);
     tracing::info!(ms, "test hook: pausing link handshakes");
     Ok(Json(json!({ "code": 200, "ms": ms })).into_response())
 }
 
-async fn sessions(State(state): State<Arc<AppState>>, Query(q): Q) -> Result<Response, ApiError> {
+async fn sessions(State(hooks): State<Arc<Hooks>>, Query(q): Q) -> Result<Response, ApiError> {
     let accid = accid_filter(&q);
-    let list: Vec<Value> = state
-        .sessions
+    let list: Vec<Value> = hooks
+        .link
+        .directory
         .snapshot(accid.as_deref())
         .await?
         .into_iter()
@@ -217,16 +156,12 @@ async fn sessions(State(state): State<Arc<AppState>>, Query(q): Q) -> Result<Res
             })
         })
         .collect();
-    let node = state.sessions.node_id();
+    let node = hooks.link.directory.node_id();
     Ok(Json(json!({ "code": 200, "node": node, "sessions": list })).into_response())
 }
 
-async fn attempts(State(state): State<Arc<AppState>>, Query(q): Q) -> Response {
+async fn attempts(State(hooks): State<Arc<Hooks>>, Query(q): Q) -> Response {
     let accid = accid_filter(&q);
-    let list = state
-        .attempts
-        .as_ref()
-        .map(|log| log.list(accid.as_deref()))
-        .unwrap_or_default();
+    let list = hooks.probe.attempts(accid.as_deref());
     Json(json!({ "code": 200, "count": list.len(), "attempts": list })).into_response()
 }

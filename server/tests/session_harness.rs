@@ -32,7 +32,7 @@ async fn server() -> imlogin_server::ServerHandle {
 #[tokio::test]
 async fn session_turns_raw_frames_into_actions() {
     let h = server().await;
-    let (mut s, _control) = LinkSession::new(h.state().clone(), None);
+    let (mut s, _control) = LinkSession::new(h.state().link().clone(), None);
     assert_eq!(
         s.handle_text(r#"{"t":"ping"}"#).await,
         vec![Action::Close(close::POLICY_VIOLATION)]
@@ -40,7 +40,7 @@ async fn session_turns_raw_frames_into_actions() {
     assert!(s.is_closed());
     assert!(s.handle_text(r#"{"t":"ping"}"#).await.is_empty());
 
-    let (mut s, _control) = LinkSession::new(h.state().clone(), None);
+    let (mut s, _control) = LinkSession::new(h.state().link().clone(), None);
     let login = r#"{"t":"login","appKey":"k","accid":"nobody","token":"t","deviceId":"d",
                    "clientType":"web","mode":"manual","force":false,"sdk":"x"}"#;
     assert_eq!(
@@ -91,7 +91,7 @@ async fn random_input_never_panics_and_always_ends_or_answers() {
         "true",
     ];
     for _ in 0..2000 {
-        let (mut s, _control) = LinkSession::new(h.state().clone(), None);
+        let (mut s, _control) = LinkSession::new(h.state().link().clone(), None);
         let n = next() % 12;
         let text: String = (0..n)
             .map(|_| pieces[usize::try_from(next() % pieces.len() as u64).unwrap()])
@@ -107,7 +107,7 @@ async fn random_input_never_panics_and_always_ends_or_answers() {
 #[tokio::test]
 async fn nothing_follows_a_close_whatever_arrives_next() {
     let h = server().await;
-    let (mut s, _control) = LinkSession::new(h.state().clone(), None);
+    let (mut s, _control) = LinkSession::new(h.state().link().clone(), None);
     assert_eq!(
         s.handle_binary(),
         vec![Action::Close(close::UNSUPPORTED_DATA)]

@@ -4,30 +4,33 @@
 //!
 //! Needs `IMLOGIN_TEST_PG_ADMIN_URL`, a PostgreSQL URL with the right to
 //! create databases (e.g. `postgres://postgres@127.0.0.1:55432/postgres`):
-//! every test creates a fresh database, applies
-//! `store/postgres/migrations/0002_shared_limits.sql` and drops it at the
-//! end. Without it the tests are skipped, except under `CI`, where they
-//! fail.
+//! every test creates a fresh database, opens a backend on it per node
+//! (which migrates it) and drops it at the end. Without it the tests are
+//! skipped, except under `CI`, where they fail.
 
 mod common;
 
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use imlogin_server::api::nonce_store::NonceWindow;
-use imlogin_server::rate::pg_buckets::PgBuckets;
+use imlogin_server::backend::{buckets, nonces, Backend, Limit, NodeSettings};
 use imlogin_server::rate::{RateGate, Refused};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{AssertSqlSafe, Executor, PgPool};
 
-const SCHEMA: &str = include_str!("../src/store/postgres/migrations/0002_shared_limits.sql");
-
-/// A fresh database with the shared-limits schema.
+/// A fresh database, and a pool of the test's own on it (to look at and
+/// change the tables behind the nodes' backs).
 struct TestDb {
     admin: PgPool,
     name: String,
-    options: PgConnectOptions,
+    url: String,
+    pool: PgPool,
+}
+
+/// Takes one token for `key` from `limit`.
+async fn take(limit: &Limit<String>, key: &str) -> Result<(), Refused> {
+    limit.take(&key.to_owned(), Instant::now()).await
 }
 
 impl TestDb {
@@ -48,30 +51,32 @@ impl TestDb {
         let db = TestDb {
             admin,
             name,
-            options,
+            pool: PgPoolOptions::new()
+                .max_connections(2)
+                .connect_with(options)
+                .await
+                .expect("connect to the test database"),
+            url,
         };
-        let pool = db.node().await;
-        sqlx::raw_sql(SCHEMA)
-            .execute(&pool)
-            .await
-            .expect("apply 0002_shared_limits.sql");
-        pool.close().await;
+        // The schema, before the test's own statements need it.
+        drop(db.node().await);
         Some(db)
     }
 
-    /// A new, independent pool on the database: one server node.
-    async fn node(&self) -> PgPool {
-        PgPoolOptions::new()
-            .max_connections(8)
-            .connect_with(self.options.clone())
+    /// A new, independent backend on the database: one server node.
+    async fn node(&self) -> Backend {
+        let settings = NodeSettings {
+            link_urls: vec!["ws://127.0.0.1:1/link".to_owned()],
+            heartbeat_ms: 30_000,
+            max_sessions: 1,
+        };
+        Backend::open(&self.url, Duration::from_secs(5), settings)
             .await
-            .expect("connect to the test database")
+            .expect("a backend on the test database")
     }
 
-    async fn drop_db(self, nodes: &[&PgPool]) {
-        for pool in nodes {
-            pool.close().await;
-        }
+    async fn drop_db(self) {
+        self.pool.close().await;
         let drop = format!("DROP DATABASE \"{}\" WITH (FORCE)", self.name);
         sqlx::raw_sql(AssertSqlSafe(drop))
             .execute(&self.admin)
@@ -85,17 +90,14 @@ async fn a_nonce_used_on_one_node_is_refused_on_another() {
     let Some(db) = TestDb::create().await else {
         return;
     };
-    let (pool_a, pool_b) = (db.node().await, db.node().await);
-    let (a, b) = (
-        NonceWindow::shared(pool_a.clone()),
-        NonceWindow::shared(pool_b.clone()),
-    );
+    let (node_a, node_b) = (db.node().await, db.node().await);
+    let (a, b) = (&node_a.nonces, &node_b.nonces);
     // The shared window ignores `now` (the database's clock counts).
     assert!(a.check_and_insert("n1", 0).await.unwrap(), "fresh on A");
     assert!(!b.check_and_insert("n1", 0).await.unwrap(), "replay on B");
     assert!(!a.check_and_insert("n1", 0).await.unwrap(), "replay on A");
     assert!(b.check_and_insert("n2", 0).await.unwrap(), "another nonce");
-    db.drop_db(&[&pool_a, &pool_b]).await;
+    db.drop_db().await;
 }
 
 #[tokio::test]
@@ -103,17 +105,14 @@ async fn an_expired_nonce_is_accepted_again() {
     let Some(db) = TestDb::create().await else {
         return;
     };
-    let (pool_a, pool_b) = (db.node().await, db.node().await);
-    let (a, b) = (
-        NonceWindow::shared(pool_a.clone()),
-        NonceWindow::shared(pool_b.clone()),
-    );
+    let (node_a, node_b) = (db.node().await, db.node().await);
+    let (a, b) = (&node_a.nonces, &node_b.nonces);
     assert!(a.check_and_insert("n", 0).await.unwrap());
     // 600 s pass for this row: it expires now, by the database clock.
     sqlx::query(
         "UPDATE api_nonces SET expires_at = floor(extract(epoch FROM clock_timestamp()))::bigint",
     )
-    .execute(&pool_a)
+    .execute(&db.pool)
     .await
     .unwrap();
     assert!(b.check_and_insert("n", 0).await.unwrap(), "expired: fresh");
@@ -122,14 +121,14 @@ async fn an_expired_nonce_is_accepted_again() {
         "SELECT expires_at, floor(extract(epoch FROM clock_timestamp()))::bigint \
          FROM api_nonces WHERE nonce = 'n'",
     )
-    .fetch_one(&pool_b)
+    .fetch_one(&db.pool)
     .await
     .unwrap();
     assert!(
         (599..=601).contains(&(expires - now)),
         "the replaced row lives 600 s: {expires} - {now}"
     );
-    db.drop_db(&[&pool_a, &pool_b]).await;
+    db.drop_db().await;
 }
 
 #[tokio::test]
@@ -137,16 +136,16 @@ async fn a_bucket_lets_exactly_capacity_through_across_nodes() {
     let Some(db) = TestDb::create().await else {
         return;
     };
-    let (pool_a, pool_b) = (db.node().await, db.node().await);
+    let (node_a, node_b) = (db.node().await, db.node().await);
     let period = Duration::from_secs(60);
-    let a = PgBuckets::new(pool_a.clone(), "ip:", 5, period);
-    let b = PgBuckets::new(pool_b.clone(), "ip:", 5, period);
+    let a = node_a.limit("ip:", 5, period);
+    let b = node_b.limit("ip:", 5, period);
     for i in 0..5 {
         let node = if i % 2 == 0 { &a } else { &b };
-        node.take("10.0.0.1").await.expect("within capacity");
+        take(node, "10.0.0.1").await.expect("within capacity");
     }
     for node in [&a, &b] {
-        match node.take("10.0.0.1").await {
+        match take(node, "10.0.0.1").await {
             Err(Refused::RetryAfter(wait)) => {
                 // One token per 12 s, barely refilled since.
                 assert!(
@@ -157,13 +156,12 @@ async fn a_bucket_lets_exactly_capacity_through_across_nodes() {
             other => panic!("the sixth take must be refused: {other:?}"),
         }
     }
-    b.take("10.0.0.2").await.expect("keys are independent");
-    let other_kind = PgBuckets::new(pool_a.clone(), "acct:", 5, period);
-    other_kind
-        .take("10.0.0.1")
+    take(&b, "10.0.0.2").await.expect("keys are independent");
+    let other_kind = node_a.limit("acct:", 5, period);
+    take(&other_kind, "10.0.0.1")
         .await
         .expect("kinds are independent");
-    db.drop_db(&[&pool_a, &pool_b]).await;
+    db.drop_db().await;
 }
 
 #[tokio::test]
@@ -171,18 +169,18 @@ async fn concurrent_takes_never_exceed_capacity() {
     let Some(db) = TestDb::create().await else {
         return;
     };
-    let (pool_a, pool_b) = (db.node().await, db.node().await);
+    let (node_a, node_b) = (db.node().await, db.node().await);
     // A long period: the bucket does not refill during the test.
     let period = Duration::from_secs(3600);
     let capacity = 20;
     let nodes = [
-        Arc::new(PgBuckets::new(pool_a.clone(), "app:", capacity, period)),
-        Arc::new(PgBuckets::new(pool_b.clone(), "app:", capacity, period)),
+        Arc::new(node_a.limit("app:", capacity, period)),
+        Arc::new(node_b.limit("app:", capacity, period)),
     ];
     let mut tasks = Vec::new();
     for i in 0..200 {
         let node = Arc::clone(&nodes[i % 2]);
-        tasks.push(tokio::spawn(async move { node.take("key").await }));
+        tasks.push(tokio::spawn(async move { take(&node, "key").await }));
     }
     let (mut passed, mut refused) = (0, 0);
     for task in tasks {
@@ -194,7 +192,7 @@ async fn concurrent_takes_never_exceed_capacity() {
     }
     assert_eq!(passed, capacity, "exactly the capacity passes");
     assert_eq!(refused, 200 - capacity);
-    db.drop_db(&[&pool_a, &pool_b]).await;
+    db.drop_db().await;
 }
 
 #[tokio::test]
@@ -202,7 +200,7 @@ async fn the_rate_gate_shares_login_and_api_limits_across_nodes() {
     let Some(db) = TestDb::create().await else {
         return;
     };
-    let (pool_a, pool_b) = (db.node().await, db.node().await);
+    let (node_a, node_b) = (db.node().await, db.node().await);
     let config = <imlogin_server::Config as clap::Parser>::parse_from([
         "imlogin-server",
         "--login-rate-per-account",
@@ -210,8 +208,8 @@ async fn the_rate_gate_shares_login_and_api_limits_across_nodes() {
         "--api-rate-per-app-key",
         "1",
     ]);
-    let a = RateGate::with_pool(Some(&pool_a), &config);
-    let b = RateGate::with_pool(Some(&pool_b), &config);
+    let a = RateGate::new(&config, &node_a);
+    let b = RateGate::new(&config, &node_b);
     let now = std::time::Instant::now();
     let ip = Some("192.0.2.7".parse().unwrap());
     a.check_login(ip, 1, Some("alice"), now).await.unwrap();
@@ -226,7 +224,7 @@ async fn the_rate_gate_shares_login_and_api_limits_across_nodes() {
         b.check_api("appkey", now).await,
         Err(Refused::RetryAfter(_))
     ));
-    db.drop_db(&[&pool_a, &pool_b]).await;
+    db.drop_db().await;
 }
 
 #[tokio::test]
@@ -234,15 +232,15 @@ async fn a_database_failure_is_an_error_not_a_pass() {
     let Some(db) = TestDb::create().await else {
         return;
     };
-    let pool = db.node().await;
-    let nonces = NonceWindow::shared(pool.clone());
-    let buckets = PgBuckets::new(pool.clone(), "ip:", 5, Duration::from_secs(60));
-    pool.execute("DROP TABLE api_nonces, rate_buckets")
+    let node = db.node().await;
+    let buckets = node.limit("ip:", 5, Duration::from_secs(60));
+    db.pool
+        .execute("DROP TABLE api_nonces, rate_buckets")
         .await
         .unwrap();
-    assert!(nonces.check_and_insert("n", 0).await.is_err());
-    assert!(matches!(buckets.take("k").await, Err(Refused::Store(_))));
-    db.drop_db(&[&pool]).await;
+    assert!(node.nonces.check_and_insert("n", 0).await.is_err());
+    assert!(matches!(take(&buckets, "k").await, Err(Refused::Store(_))));
+    db.drop_db().await;
 }
 
 /// Polls `count_sql` until it answers 0 (a background prune is done).
@@ -262,7 +260,8 @@ async fn idle_rows_are_pruned_and_live_ones_kept() {
     let Some(db) = TestDb::create().await else {
         return;
     };
-    let pool = db.node().await;
+    let node = db.node().await;
+    let pool = &db.pool;
     // Expired nonces and full (idle for a period) buckets, of this kind and
     // another.
     pool.execute(
@@ -272,42 +271,41 @@ async fn idle_rows_are_pruned_and_live_ones_kept() {
     )
     .await
     .unwrap();
-    let nonces = NonceWindow::shared(pool.clone());
-    for i in 0..imlogin_server::api::nonce_store::PRUNE_EVERY {
-        assert!(nonces
+    for i in 0..nonces::PRUNE_EVERY {
+        assert!(node
+            .nonces
             .check_and_insert(&format!("new{i}"), 0)
             .await
             .unwrap());
     }
     wait_for_zero(
-        &pool,
+        pool,
         "SELECT count(*) FROM api_nonces WHERE nonce LIKE 'old%'",
     )
     .await;
-    let buckets = PgBuckets::new(pool.clone(), "ip:", 1, Duration::from_secs(60));
-    for i in 0..imlogin_server::rate::pg_buckets::PRUNE_EVERY {
-        buckets.take(&format!("new{i}")).await.unwrap();
+    let ip_buckets = node.limit("ip:", 1, Duration::from_secs(60));
+    for i in 0..buckets::PRUNE_EVERY {
+        take(&ip_buckets, &format!("new{i}")).await.unwrap();
     }
     wait_for_zero(
-        &pool,
+        pool,
         "SELECT count(*) FROM rate_buckets WHERE key LIKE 'ip:old%'",
     )
     .await;
     let (live_nonces,): (i64,) = sqlx::query_as("SELECT count(*) FROM api_nonces")
-        .fetch_one(&pool)
+        .fetch_one(pool)
         .await
         .unwrap();
     let (kept,): (i64,) =
         sqlx::query_as("SELECT count(*) FROM rate_buckets WHERE key NOT LIKE 'ip:old%'")
-            .fetch_one(&pool)
+            .fetch_one(pool)
             .await
             .unwrap();
-    let expected_nonces = i64::try_from(imlogin_server::api::nonce_store::PRUNE_EVERY).unwrap();
+    let expected_nonces = i64::try_from(nonces::PRUNE_EVERY).unwrap();
     assert_eq!(live_nonces, expected_nonces, "live nonces are kept");
     // The fresh buckets, and the other kind's idle one (pruned by its own
     // kind's buckets).
-    let expected_buckets =
-        i64::try_from(imlogin_server::rate::pg_buckets::PRUNE_EVERY).unwrap() + 1;
+    let expected_buckets = i64::try_from(buckets::PRUNE_EVERY).unwrap() + 1;
     assert_eq!(kept, expected_buckets, "live buckets are kept");
-    db.drop_db(&[&pool]).await;
+    db.drop_db().await;
 }

@@ -1,28 +1,57 @@
-//! The `Store` contract, method by method, on the backend the run uses
-//! (SQLite, or PostgreSQL with `IMLOGIN_TEST_BACKEND=postgres`): both
-//! stores must answer alike.
+//! The store's contract, method by method, on the backend the run uses
+//! (SQLite, or PostgreSQL with `IMLOGIN_TEST_BACKEND=postgres`): the one
+//! SQL implementation must answer alike on both. Device records are
+//! written through the journal, as the server writes them.
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use imlogin_protocol::ClientType;
-use imlogin_server::store::{self, AccountSource, Store};
+use imlogin_server::backend::{
+    AccountSource, Backend, DeviceWrite, Journal, LoginRecord, NodeSettings, Store,
+};
 
 const BUSY: Duration = Duration::from_secs(5);
 
-async fn open() -> (Arc<dyn Store>, tempfile::TempDir) {
+fn settings() -> NodeSettings {
+    NodeSettings {
+        link_urls: vec!["ws://127.0.0.1:1/link".to_owned()],
+        heartbeat_ms: 30_000,
+        max_sessions: 1,
+    }
+}
+
+async fn open() -> (Store, Journal, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
     let url = common::fresh_database_url(dir.path()).await;
-    let opened = store::open(&url, BUSY).await.expect("the store opens");
-    assert_eq!(opened.pg_pool.is_some(), url.starts_with("postgres"));
-    (opened.store, dir)
+    let backend = Backend::open(&url, BUSY, settings())
+        .await
+        .expect("the backend opens");
+    assert_eq!(backend.is_shared(), url.starts_with("postgres"));
+    (backend.store, backend.journal, dir)
+}
+
+fn login(accid: &str, client_type: ClientType, device: &str, at_ms: u64, day: &str) -> DeviceWrite {
+    DeviceWrite::Login(LoginRecord {
+        accid: accid.to_owned(),
+        client_type,
+        device_id: device.to_owned(),
+        at_ms,
+        day: day.to_owned(),
+    })
+}
+
+fn forget(accid: &str, devices: Option<&[(ClientType, &str)]>) -> DeviceWrite {
+    DeviceWrite::Forget {
+        accid: accid.to_owned(),
+        devices: devices.map(|list| list.iter().map(|(t, d)| (*t, (*d).to_owned())).collect()),
+    }
 }
 
 #[tokio::test]
 async fn accounts_create_once_list_newest_first_and_update() {
-    let (s, _dir) = open().await;
+    let (s, _, _dir) = open().await;
     assert!(s
         .create_account("amy", "h1", "Amy", AccountSource::Console, 10)
         .await
@@ -55,26 +84,30 @@ async fn accounts_create_once_list_newest_first_and_update() {
         1
     );
 
-    let a = s.account("amy").await.unwrap().unwrap();
+    let a = s.account("amy", false).await.unwrap().unwrap();
     assert_eq!((a.token_hash.as_str(), a.blocked), ("h1", false));
-    assert!(s.account("nobody").await.unwrap().is_none());
+    assert!(s.account("nobody", false).await.unwrap().is_none());
     assert!(s.set_token("amy", "h9", 40).await.unwrap());
     assert!(!s.set_token("nobody", "h9", 40).await.unwrap());
     assert!(s.set_blocked("amy", true, 41).await.unwrap());
     assert!(!s.set_blocked("nobody", true, 41).await.unwrap());
-    let a = s.account("amy").await.unwrap().unwrap();
-    assert_eq!((a.token_hash.as_str(), a.blocked), ("h9", true));
+    let a = s.account("amy", false).await.unwrap().unwrap();
+    assert_eq!(
+        (a.token_hash.as_str(), a.blocked),
+        ("h9", true),
+        "a change leaves the cache"
+    );
     assert!(s.list_accounts(AccountSource::Console, 10).await.unwrap()[2].blocked);
 }
 
 #[tokio::test]
 async fn devices_are_recorded_capped_and_forgotten() {
-    let (s, _dir) = open().await;
+    let (s, j, _dir) = open().await;
     let web = ClientType::Web;
     let day = "2024-05-01";
     assert!(!s.is_known_device("amy", web, "d0").await.unwrap());
     for i in 0..20u64 {
-        s.record_login("amy", web, &format!("d{i}"), 1_000 + i, day)
+        j.write(vec![login("amy", web, &format!("d{i}"), 1_000 + i, day)])
             .await
             .unwrap();
     }
@@ -87,28 +120,35 @@ async fn devices_are_recorded_capped_and_forgotten() {
         .await
         .unwrap());
     // A repeat login refreshes a device instead of adding one.
-    s.record_login("amy", web, "d4", 2_000, day).await.unwrap();
-    s.record_login("amy", web, "d20", 2_001, day).await.unwrap();
+    // Both in one transaction, in order.
+    j.write(vec![
+        login("amy", web, "d4", 2_000, day),
+        login("amy", web, "d20", 2_001, day),
+    ])
+    .await
+    .unwrap();
     assert!(s.is_known_device("amy", web, "d4").await.unwrap());
     assert!(!s.is_known_device("amy", web, "d5").await.unwrap());
 
     // The last device passes even when forgotten as resumable elsewhere.
-    s.forget_devices("amy", Some(&[(web, "d4".to_owned())]))
+    j.write(vec![forget("amy", Some(&[(web, "d4")]))])
         .await
         .unwrap();
     assert!(!s.is_known_device("amy", web, "d4").await.unwrap());
     assert!(s.is_known_device("amy", web, "d20").await.unwrap());
-    s.forget_devices("amy", Some(&[(web, "d20".to_owned())]))
+    j.write(vec![forget("amy", Some(&[(web, "d20")]))])
         .await
         .unwrap();
     assert!(!s.is_known_device("amy", web, "d20").await.unwrap());
     assert!(s.is_known_device("amy", web, "d19").await.unwrap());
 
-    s.record_login("amy", ClientType::Pc, "p", 3_000, day)
-        .await
-        .unwrap();
-    s.record_login("bob", web, "b", 3_000, day).await.unwrap();
-    s.forget_devices("amy", None).await.unwrap();
+    j.write(vec![
+        login("amy", ClientType::Pc, "p", 3_000, day),
+        login("bob", web, "b", 3_000, day),
+        forget("amy", None),
+    ])
+    .await
+    .unwrap();
     assert!(!s.is_known_device("amy", web, "d19").await.unwrap());
     assert!(!s.is_known_device("amy", ClientType::Pc, "p").await.unwrap());
     assert!(s.is_known_device("bob", web, "b").await.unwrap());
@@ -119,19 +159,18 @@ async fn devices_are_recorded_capped_and_forgotten() {
 
 #[tokio::test]
 async fn concurrent_logins_and_logouts_of_one_account_all_succeed() {
-    let (s, _dir) = open().await;
+    let (s, j, _dir) = open().await;
     let mut set = tokio::task::JoinSet::new();
     for i in 0..40u64 {
-        let s = s.clone();
+        let j = j.clone();
         set.spawn(async move {
             let device = format!("d{}", i % 5);
-            if i % 3 == 0 {
-                s.forget_devices("amy", Some(&[(ClientType::Web, device)]))
-                    .await
+            let write = if i % 3 == 0 {
+                forget("amy", Some(&[(ClientType::Web, &device)]))
             } else {
-                s.record_login("amy", ClientType::Web, &device, i, "2024-05-01")
-                    .await
-            }
+                login("amy", ClientType::Web, &device, i, "2024-05-01")
+            };
+            j.write(vec![write]).await
         });
     }
     while let Some(r) = set.join_next().await {
@@ -142,7 +181,7 @@ async fn concurrent_logins_and_logouts_of_one_account_all_succeed() {
 
 #[tokio::test]
 async fn app_credentials_and_demo_app_users() {
-    let (s, _dir) = open().await;
+    let (s, _, _dir) = open().await;
     assert!(s.app_credentials().await.unwrap().is_none());
     s.save_app_credentials("k", "secret", 5).await.unwrap();
     assert_eq!(
@@ -185,14 +224,17 @@ async fn app_credentials_and_demo_app_users() {
 
 #[tokio::test]
 async fn bad_urls_are_clear_errors() {
-    let e = store::open("mysql://x/y", BUSY).await.err().unwrap();
+    let e = Backend::open("mysql://x/y", BUSY, settings())
+        .await
+        .err()
+        .unwrap();
     let msg = e.to_string();
     assert!(
         msg.contains("sqlite") && msg.contains("postgres"),
         "names both schemes: {msg}"
     );
     // Nothing listens on port 1: refused at once, named without secrets.
-    let e = store::open("postgres://u:hunter2@127.0.0.1:1/db", BUSY)
+    let e = Backend::open("postgres://u:hunter2@127.0.0.1:1/db", BUSY, settings())
         .await
         .err()
         .unwrap();

@@ -11,7 +11,7 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use crate::args::Args;
+use crate::args::{CapacityArgs, HoldArgs, Load, LoginsArgs};
 use crate::http::{create_accounts, Account};
 use crate::server::{self, Process};
 use crate::ws::{self, CLIENT_TYPES};
@@ -26,10 +26,13 @@ const ATTEMPT_DEADLINE: Duration = Duration::from_secs(5);
 const ACCOUNTS_PER_WORKER: usize = 8;
 
 /// Throughput of one phase.
+#[derive(Debug, Default)]
 pub(crate) struct Rate {
     pub(crate) ok: usize,
     pub(crate) failed: usize,
     pub(crate) seconds: f64,
+    /// CPU time the server process(es) used meanwhile, in ms.
+    pub(crate) server_cpu_ms: Option<f64>,
 }
 
 impl Rate {
@@ -37,64 +40,71 @@ impl Rate {
         self.ok as f64 / self.seconds
     }
 
+    /// The server's CPU time per successful attempt, in µs: a figure the
+    /// other load on the machine hardly moves.
+    pub(crate) fn server_cpu_us_per_op(&self) -> Option<f64> {
+        self.server_cpu_ms
+            .filter(|_| self.ok > 0)
+            .map(|ms| ms * 1000.0 / self.ok as f64)
+    }
+
     pub(crate) fn json(&self) -> serde_json::Value {
         json!({ "ok": self.ok, "failed": self.failed, "seconds": self.seconds,
-                "perSecond": self.per_second() })
+                "perSecond": self.per_second(),
+                "serverCpuUsPerOp": self.server_cpu_us_per_op() })
     }
 }
 
-/// `capacity`: see the crate docs. Flags: `--server BIN` (required),
-/// `--dir DIR` for the database (default /tmp), `--seconds 10`,
-/// `--concurrency 32`, `--sessions 20000`, `--sources 16`,
-/// `--hold-workers 2`, `--server-args "…"`.
-pub async fn run(args: &Args) -> Result<(), String> {
-    let bin = args.required("server")?;
-    let dir = args.str("dir").unwrap_or("/tmp");
-    let seconds: f64 = args.get("seconds", 10.0)?;
-    let concurrency: usize = args.get("concurrency", 32)?;
-    let sessions: usize = args.get("sessions", 20_000)?;
-    let sources: usize = args.get("sources", 16)?;
-    let hold_workers: usize = args.get("hold-workers", 2)?;
-    let extra = server::extra_args(args);
-    let me = std::env::current_exe().map_err(|e| e.to_string())?;
-    let me = me.to_string_lossy().into_owned();
+/// Runs `run` and notes the CPU time processes `pids` used meanwhile.
+pub(crate) async fn with_server_cpu(
+    pids: &[u32],
+    run: impl std::future::Future<Output = Result<Rate, String>>,
+) -> Result<Rate, String> {
+    let cpu = || pids.iter().map(|&p| server::cpu_ms(p)).sum::<Option<f64>>();
+    let before = cpu();
+    let mut rate = run.await?;
+    rate.server_cpu_ms = cpu().zip(before).map(|(after, before)| after - before);
+    Ok(rate)
+}
 
-    // 1. The baseline: the same connection pattern against an echo server.
-    eprintln!("capacity: echo baseline for {seconds} s");
-    let echo = server::start(&me, &["echo-server".to_owned()]).await?;
-    let echo_addr: SocketAddr = echo.addr.parse().map_err(|_| "bad echo address")?;
-    let sample = ws::login_frame(
-        "bench_account_0000",
-        "x".repeat(32).as_str(),
-        CLIENT_TYPES[0],
-        "lg-0",
-    );
-    let echo_rate = throughput(
-        echo_addr,
-        "/",
+/// `capacity`: see [`CapacityArgs`].
+pub async fn run(args: &CapacityArgs) -> Result<(), String> {
+    let Load {
         seconds,
         concurrency,
         sources,
-        move |_, _| (sample.clone(), None),
-    )
-    .await;
-    drop(echo);
+    } = args.load;
+    let (sessions, dir) = (args.sessions, args.server.dir.as_path());
+    let extra = args.server.extra();
+
+    // 1. The baseline: the same connection pattern against an echo server.
+    eprintln!("capacity: echo baseline for {seconds} s");
+    let echo_rate = echo_throughput(&args.load).await?;
 
     // 2. Logins per second against the real server.
-    let db = format!("{dir}/imlogin-bench-capacity-{}.db", std::process::id());
-    remove_db(&db);
-    let mut srv = server::start(bin, &server::imlogin_args("127.0.0.1:0", &db, &extra)).await?;
+    let db = dir.join(format!("imlogin-bench-capacity-{}.db", std::process::id()));
+    server::remove_db(&db);
+    let mut srv = server::start(
+        &args.server.bin,
+        &server::imlogin_args("127.0.0.1:0", &db, &extra),
+    )
+    .await?;
     eprintln!("capacity: logins for {seconds} s");
-    let login_rate = login_throughput(&srv.addr, seconds, concurrency, sources).await?;
+    let pid = srv.child.id().ok_or("server exited")?;
+    let login_rate = with_server_cpu(
+        &[pid],
+        login_throughput(&srv.addr, seconds, concurrency, sources),
+    )
+    .await?;
 
     // 3. Sessions held, ramping to `sessions`.
-    let pid = srv.child.id().ok_or("server exited")?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_before = server::rss_bytes(pid).unwrap_or(0);
-    let hold = hold_sessions(&me, &srv, sessions, sources, hold_workers, dir).await?;
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let hold = hold_sessions(&me, &srv, sessions, sources, args.hold_workers, dir).await?;
     let rss_after = server::rss_bytes(pid).unwrap_or(0);
     let _ = server::terminate(&mut srv, Duration::from_secs(15)).await;
-    remove_db(&db);
+    server::remove_db(&db);
 
     let ratio = login_rate.per_second() / echo_rate.per_second().max(1e-9);
     let out = json!({
@@ -120,10 +130,53 @@ pub async fn run(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
-fn remove_db(db: &str) {
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{db}{suffix}"));
-    }
+/// Round trips per second against a bare accept + echo server started
+/// for the run: the same connection pattern and frame as a login.
+pub(crate) async fn echo_throughput(load: &Load) -> Result<Rate, String> {
+    let me = std::env::current_exe().map_err(|e| e.to_string())?;
+    let echo = server::start(&me, &["echo-server".to_owned()]).await?;
+    let echo_addr: SocketAddr = echo.addr.parse().map_err(|_| "bad echo address")?;
+    let pid = echo.child.id().ok_or("echo server exited")?;
+    let sample = ws::login_frame(
+        "bench_account_0000",
+        "x".repeat(32).as_str(),
+        CLIENT_TYPES[0],
+        "lg-0",
+    );
+    let run = throughput(
+        echo_addr,
+        "/",
+        load.seconds,
+        load.concurrency,
+        load.sources,
+        move |_, _| (sample.clone(), None),
+    );
+    with_server_cpu(&[pid], async { Ok(run.await) }).await
+}
+
+/// `logins`: see [`LoginsArgs`]. Prints the rate, and with `--pid` the
+/// server's CPU time per login beside this process's own.
+pub async fn logins(args: &LoginsArgs) -> Result<(), String> {
+    let Load {
+        seconds,
+        concurrency,
+        sources,
+    } = args.load;
+    let me = std::process::id();
+    let before = (args.pid.and_then(server::cpu_ms), server::cpu_ms(me));
+    let rate = login_throughput(&args.addr.to_string(), seconds, concurrency, sources).await?;
+    let after = (args.pid.and_then(server::cpu_ms), server::cpu_ms(me));
+    let per_login = |b: Option<f64>, a: Option<f64>| match (b, a) {
+        (Some(b), Some(a)) if rate.ok > 0 => Some((a - b) * 1000.0 / rate.ok as f64),
+        _ => None,
+    };
+    let out = json!({
+        "login": rate.json(),
+        "serverCpuUsPerLogin": per_login(before.0, after.0),
+        "loadgenCpuUsPerLogin": per_login(before.1, after.1),
+    });
+    println!("{out}");
+    Ok(())
 }
 
 /// This process's soft limit on open files (the server inherits it).
@@ -211,6 +264,7 @@ where
         ok: ok.load(Ordering::Relaxed),
         failed: failed.load(Ordering::Relaxed),
         seconds: start.elapsed().as_secs_f64(),
+        server_cpu_ms: None,
     }
 }
 
@@ -225,16 +279,16 @@ struct Hold {
 /// Spreads `sessions` over `workers` child processes (`hold`), samples the
 /// server's RSS while they ramp, and returns once every worker is done.
 async fn hold_sessions(
-    me: &str,
+    me: &std::path::Path,
     srv: &Process,
     sessions: usize,
     sources: usize,
     workers: usize,
-    dir: &str,
+    dir: &std::path::Path,
 ) -> Result<Hold, String> {
     let pid = srv.child.id().ok_or("server exited")?;
     let accounts = create_accounts(&srv.addr, sessions.div_ceil(CLIENT_TYPES.len()), 8).await?;
-    let file = format!("{dir}/imlogin-bench-accounts-{}.txt", std::process::id());
+    let file = dir.join(format!("imlogin-bench-accounts-{}.txt", std::process::id()));
     let text: String = accounts.iter().map(|(a, t)| format!("{a} {t}\n")).collect();
     std::fs::write(&file, text).map_err(|e| e.to_string())?;
     eprintln!("capacity: ramping to {sessions} held sessions");
@@ -249,7 +303,8 @@ async fn hold_sessions(
         let from = k * per;
         let count = per.min(sessions.saturating_sub(from));
         let mut child = Command::new(me)
-            .args(["hold", "--addr", &srv.addr, "--accounts", &file])
+            .args(["hold", "--addr", &srv.addr, "--accounts"])
+            .arg(&file)
             .args(["--from", &from.to_string(), "--count", &count.to_string()])
             .args(["--sources", &sources.to_string()])
             .stdout(std::process::Stdio::piped())
@@ -312,16 +367,14 @@ async fn hold_sessions(
 /// source addresses, keeps them open, and reports `held N failed M` lines
 /// and a final `done N M`; exits when its stdin closes (the parent is done)
 /// or after two minutes.
-pub async fn hold(args: &Args) -> Result<(), String> {
-    let addr: SocketAddr = args.required("addr")?.parse().map_err(|_| "bad --addr")?;
-    let accounts: Vec<Account> = std::fs::read_to_string(args.required("accounts")?)
+pub async fn hold(args: &HoldArgs) -> Result<(), String> {
+    let addr = args.addr;
+    let accounts: Vec<Account> = std::fs::read_to_string(&args.accounts)
         .map_err(|e| e.to_string())?
         .lines()
         .filter_map(|l| l.split_once(' ').map(|(a, t)| (a.to_owned(), t.to_owned())))
         .collect();
-    let from: usize = args.get("from", 0)?;
-    let count: usize = args.get("count", 0)?;
-    let sources: usize = args.get("sources", 16)?;
+    let (from, count, sources) = (args.from, args.count, args.sources);
     let in_flight = Arc::new(tokio::sync::Semaphore::new(128));
     let held = Arc::new(AtomicUsize::new(0));
     let failed = Arc::new(AtomicUsize::new(0));

@@ -1,10 +1,10 @@
-//! `cluster`: two imlogin-server nodes on one PostgreSQL database against
-//! one node, in the same run: login throughput (fresh connection + login,
-//! the `capacity` loop) with one SQLite node, one PostgreSQL node and two
-//! PostgreSQL nodes sharing the load; then the latency of a kick that
-//! crosses nodes (a manual login on node B ending a session on node A,
-//! from sending the login to the `kicked` frame arriving) against the same
-//! kick on one node, interleaved trial by trial.
+//! `cluster`: login throughput (fresh connection + login, the `capacity`
+//! loop) with one SQLite node, one PostgreSQL node and two PostgreSQL nodes
+//! on one database sharing the load, each beside the bare accept + echo
+//! baseline, in interleaved rounds so that all four see the same machine;
+//! then the latency of a kick that crosses nodes (a manual login on node B
+//! ending a session on node A, from sending the login to the `kicked`
+//! frame arriving) against the same kick on one node, trial by trial.
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
@@ -13,8 +13,8 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::args::Args;
-use crate::capacity::{login_throughput, Rate};
+use crate::args::{ClusterArgs, Load};
+use crate::capacity::{echo_throughput, login_throughput, with_server_cpu, Rate};
 use crate::http::{create_accounts, Account};
 use crate::server::{self, Process};
 use crate::ws::{self, CLIENT_TYPES};
@@ -22,62 +22,104 @@ use crate::ws::{self, CLIENT_TYPES};
 /// How long one kick trial may take before it counts as failed.
 const TRIAL_DEADLINE: Duration = Duration::from_secs(10);
 
-/// `cluster`: see the module docs. Flags: `--server BIN` and
-/// `--database-url postgres://…` (an empty database) required; `--dir DIR`
-/// for the SQLite baseline (default /tmp), `--seconds 8`,
-/// `--concurrency 32`, `--sources 16`, `--trials 100`, `--server-args "…"`.
-pub async fn run(args: &Args) -> Result<(), String> {
-    let bin = args.required("server")?;
-    let url = args.required("database-url")?;
-    let dir = args.str("dir").unwrap_or("/tmp");
-    let seconds: f64 = args.get("seconds", 8.0)?;
-    let concurrency: usize = args.get("concurrency", 32)?;
-    let sources: usize = args.get("sources", 16)?;
-    let trials: usize = args.get("trials", 100)?;
-    let extra = server::extra_args(args);
+/// The rates of one setup, round by round.
+#[derive(Default)]
+struct Series(Vec<Rate>);
 
-    // 1. One SQLite node: the single-node figure of `capacity`.
-    let db = format!("{dir}/imlogin-bench-cluster-{}.db", std::process::id());
-    let sqlite = {
-        let node = server::start(bin, &server::imlogin_args("127.0.0.1:0", &db, &extra)).await?;
-        eprintln!("cluster: one SQLite node, logins for {seconds} s");
-        let rate = logins(&[&node], seconds, concurrency, sources).await?;
-        eprintln!("cluster: {trials} kick trials on the SQLite node");
-        let addr: SocketAddr = node.addr.parse().map_err(|_| "bad address")?;
-        let accounts = create_accounts(&node.addr, trials, 8).await?;
-        let mut kicks = Vec::new();
-        for (i, account) in accounts.iter().enumerate() {
-            if let Ok(ms) = kick_latency(account, addr, addr, ws::source(i, sources)).await {
-                kicks.push(ms);
-            }
-        }
-        drop(node);
-        (rate, kicks)
-    };
-    let (sqlite, mut sqlite_kicks) = sqlite;
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{db}{suffix}"));
+/// The median of `values` (the mean of the middle two for an even count).
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    match values.len() {
+        0 => 0.0,
+        n if n % 2 == 1 => values[n / 2],
+        n => (values[n / 2 - 1] + values[n / 2]) / 2.0,
+    }
+}
+
+impl Series {
+    fn per_second(&self) -> f64 {
+        median(self.0.iter().map(Rate::per_second).collect())
     }
 
-    // 2. One PostgreSQL node.
-    let args_pg = server::imlogin_args_url("127.0.0.1:0", url, &extra);
+    /// The median round by round of this series ÷ `base`: each round is
+    /// compared with the other setup's measurement of the same round.
+    fn ratio_to(&self, base: &Series) -> f64 {
+        median(
+            self.0
+                .iter()
+                .zip(&base.0)
+                .map(|(a, b)| a.per_second() / b.per_second().max(1e-9))
+                .collect(),
+        )
+    }
+
+    fn json(&self) -> serde_json::Value {
+        let cpu: Vec<f64> = self
+            .0
+            .iter()
+            .filter_map(Rate::server_cpu_us_per_op)
+            .collect();
+        json!({
+            "perSecond": self.per_second(),
+            "rounds": self.0.iter().map(Rate::per_second).collect::<Vec<_>>(),
+            "ok": self.0.iter().map(|r| r.ok).sum::<usize>(),
+            "failed": self.0.iter().map(|r| r.failed).sum::<usize>(),
+            "seconds": self.0.iter().map(|r| r.seconds).sum::<f64>(),
+            "serverCpuUsPerOp": (!cpu.is_empty()).then(|| median(cpu)),
+        })
+    }
+}
+
+/// `cluster`: see the module docs and [`ClusterArgs`].
+pub async fn run(args: &ClusterArgs) -> Result<(), String> {
+    let load = args.load;
+    let (bin, trials) = (&args.server.bin, args.trials);
+    let extra = args.server.extra();
+
+    let db = args
+        .server
+        .dir
+        .join(format!("imlogin-bench-cluster-{}.db", std::process::id()));
+    server::remove_db(&db);
+    let sqlite = server::start(bin, &server::imlogin_args("127.0.0.1:0", &db, &extra)).await?;
+    let args_pg = server::imlogin_args_url("127.0.0.1:0", &args.database_url, &extra);
     let mut a = server::start(bin, &args_pg).await?;
-    eprintln!("cluster: one PostgreSQL node, logins for {seconds} s");
-    let one = logins(&[&a], seconds, concurrency, sources).await?;
-
-    // 3. Two PostgreSQL nodes, the workers split between them.
     let mut b = server::start(bin, &args_pg).await?;
-    eprintln!("cluster: two PostgreSQL nodes, logins for {seconds} s");
-    let two = logins(&[&a, &b], seconds, concurrency, sources).await?;
 
-    // 4. Kick latency, cross-node and same-node, interleaved.
+    let (mut echo, mut one_sqlite, mut one_pg, mut two_pg) = Default::default();
+    for round in 1..=args.rounds.max(1) {
+        let s = load.seconds;
+        eprintln!("cluster: round {round}: echo baseline for {s} s");
+        push(&mut echo, echo_throughput(&load).await?);
+        eprintln!("cluster: round {round}: one SQLite node, logins for {s} s");
+        push(&mut one_sqlite, logins(&[&sqlite], &load).await?);
+        eprintln!("cluster: round {round}: one PostgreSQL node, logins for {s} s");
+        push(&mut one_pg, logins(&[&a], &load).await?);
+        eprintln!("cluster: round {round}: two PostgreSQL nodes, logins for {s} s");
+        push(&mut two_pg, logins(&[&a, &b], &load).await?);
+    }
+
+    eprintln!("cluster: {trials} kick trials on the SQLite node");
+    let sqlite_addr: SocketAddr = sqlite.addr.parse().map_err(|_| "bad address")?;
+    let accounts = create_accounts(&sqlite.addr, trials, 8).await?;
+    let mut sqlite_kicks = Vec::new();
+    for (i, account) in accounts.iter().enumerate() {
+        let src = ws::source(i, load.sources);
+        if let Ok(ms) = kick_latency(account, sqlite_addr, sqlite_addr, src).await {
+            sqlite_kicks.push(ms);
+        }
+    }
+    drop(sqlite);
+    server::remove_db(&db);
+
+    // Kick latency, cross-node and same-node, interleaved.
     eprintln!("cluster: {trials} kick trials each way");
     let accounts = create_accounts(&a.addr, trials * 2, 8).await?;
     let a_addr: SocketAddr = a.addr.parse().map_err(|_| "bad address")?;
     let b_addr: SocketAddr = b.addr.parse().map_err(|_| "bad address")?;
     let (mut cross, mut same, mut failed) = (Vec::new(), Vec::new(), 0usize);
     for (i, pair) in accounts.chunks(2).enumerate() {
-        let src = ws::source(i, sources);
+        let src = ws::source(i, load.sources);
         match kick_latency(&pair[0], a_addr, b_addr, src).await {
             Ok(ms) => cross.push(ms),
             Err(e) => {
@@ -97,10 +139,15 @@ pub async fn run(args: &Args) -> Result<(), String> {
     let _ = server::terminate(&mut a, Duration::from_secs(15)).await;
 
     let out = json!({
-        "sqliteOneNode": sqlite.json(),
-        "postgresOneNode": one.json(),
-        "postgresTwoNodes": two.json(),
-        "twoNodesToOneRatio": two.per_second() / one.per_second().max(1e-9),
+        "echo": echo.json(),
+        "sqliteOneNode": one_sqlite.json(),
+        "postgresOneNode": one_pg.json(),
+        "postgresTwoNodes": two_pg.json(),
+        "sqliteToEchoRatio": one_sqlite.ratio_to(&echo),
+        "postgresOneNodeToEchoRatio": one_pg.ratio_to(&echo),
+        "postgresTwoNodesToEchoRatio": two_pg.ratio_to(&echo),
+        "twoNodesToOneRatio": two_pg.ratio_to(&one_pg),
+        "rounds": args.rounds.max(1),
         "kick": {
             "trials": trials,
             "failed": failed,
@@ -108,21 +155,32 @@ pub async fn run(args: &Args) -> Result<(), String> {
             "sameNodeMs": summary(&mut same),
             "sqliteNodeMs": summary(&mut sqlite_kicks),
         },
-        "concurrency": concurrency,
+        "concurrency": load.concurrency,
         "serverArgs": extra,
     });
     println!("{out}");
     Ok(())
 }
 
+fn push(series: &mut Series, rate: Rate) {
+    eprintln!(
+        "cluster:   {:.0}/s ({} ok, {} failed)",
+        rate.per_second(),
+        rate.ok,
+        rate.failed
+    );
+    series.0.push(rate);
+}
+
 /// Logins per second with the workers spread evenly over `nodes`.
-async fn logins(
-    nodes: &[&Process],
-    seconds: f64,
-    concurrency: usize,
-    sources: usize,
-) -> Result<Rate, String> {
-    let per_node = (concurrency / nodes.len()).max(1);
+async fn logins(nodes: &[&Process], load: &Load) -> Result<Rate, String> {
+    let pids: Vec<u32> = nodes.iter().filter_map(|n| n.child.id()).collect();
+    with_server_cpu(&pids, spread_logins(nodes, load)).await
+}
+
+async fn spread_logins(nodes: &[&Process], load: &Load) -> Result<Rate, String> {
+    let per_node = (load.concurrency / nodes.len()).max(1);
+    let (seconds, sources) = (load.seconds, load.sources);
     let mut runs = Vec::new();
     for node in nodes {
         let addr = node.addr.clone();
@@ -130,11 +188,7 @@ async fn logins(
             login_throughput(&addr, seconds, per_node, sources).await
         }));
     }
-    let mut total = Rate {
-        ok: 0,
-        failed: 0,
-        seconds: 0.0,
-    };
+    let mut total = Rate::default();
     for run in runs {
         let r = run.await.map_err(|e| e.to_string())??;
         total.ok += r.ok;

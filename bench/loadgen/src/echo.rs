@@ -5,13 +5,14 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::args::Args;
+use crate::args::EchoArgs;
 
-/// Serves `--bind` (default 127.0.0.1:0) until killed; prints
-/// `listening on http://ADDR` like imlogin-server.
-pub async fn serve(args: &Args) -> Result<(), String> {
-    let bind = args.str("bind").unwrap_or("127.0.0.1:0");
-    let listener = TcpListener::bind(bind).await.map_err(|e| e.to_string())?;
+/// Serves `--bind` until killed; prints `listening on http://ADDR` like
+/// imlogin-server.
+pub async fn serve(args: &EchoArgs) -> Result<(), String> {
+    let listener = TcpListener::bind(args.bind)
+        .await
+        .map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("listening on http://{addr}");
     loop {

@@ -2,8 +2,10 @@
 //! it down: the `--stop term|kill` and `--down-ms` flags of `storm` and
 //! `rolling`.
 
-use std::str::FromStr;
+use std::path::Path;
 use std::time::{Duration, Instant};
+
+use clap::ValueEnum;
 
 use crate::server::{self, Process};
 
@@ -12,7 +14,7 @@ use crate::server::{self, Process};
 const TERM_DEADLINE: Duration = Duration::from_secs(20);
 
 /// How the server goes down.
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Debug, ValueEnum)]
 pub enum Stop {
     /// SIGTERM: a graceful shutdown, every session closed with 1012.
     Term,
@@ -30,18 +32,6 @@ impl Stop {
     }
 }
 
-impl FromStr for Stop {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Stop, String> {
-        match s {
-            "term" => Ok(Stop::Term),
-            "kill" => Ok(Stop::Kill),
-            other => Err(format!("--stop {other}: term or kill")),
-        }
-    }
-}
-
 /// Stops `p` the way `how` says and waits until it has exited; returns how
 /// long that took.
 pub async fn take_down(p: &mut Process, how: Stop) -> Result<Duration, String> {
@@ -55,7 +45,7 @@ pub async fn take_down(p: &mut Process, how: Stop) -> Result<Duration, String> {
 
 /// Restarts `bin args…` after `down` has passed since the old process
 /// exited, on the same address (the arguments bind it).
-pub async fn start_after(bin: &str, args: &[String], down: Duration) -> Result<Process, String> {
+pub async fn start_after(bin: &Path, args: &[String], down: Duration) -> Result<Process, String> {
     tokio::time::sleep(down).await;
     server::start(bin, args).await
 }

@@ -15,11 +15,11 @@ use imlogin::{Event, Status};
 use imlogin_native::NativeClient;
 use serde_json::json;
 
-use crate::args::Args;
+use crate::args::RollingArgs;
 use crate::clients;
 use crate::cluster::summary;
 use crate::http::create_accounts;
-use crate::restart::{self, Stop};
+use crate::restart;
 use crate::server;
 use crate::ws::CLIENT_TYPES;
 
@@ -40,20 +40,16 @@ struct Timeline {
     status: Status,
 }
 
-/// `rolling`: see the module docs. Flags: `--server BIN` and
-/// `--database-url postgres://…` (an empty database) required;
-/// `--sessions 1000`, `--stop term|kill` (default term), `--down-ms 2000`
-/// (how long each node stays down), `--deadline-s 60` (per node, for every
-/// client to be back), `--login-concurrency 200`, `--server-args "…"`.
-pub async fn run(args: &Args) -> Result<(), String> {
-    let bin = args.required("server")?;
-    let url = args.required("database-url")?;
-    let sessions: usize = args.get("sessions", 1_000)?;
-    let stop: Stop = args.get("stop", Stop::Term)?;
-    let down = Duration::from_millis(args.get("down-ms", 2_000)?);
-    let deadline = Duration::from_secs(args.get("deadline-s", 60)?);
-    let login_concurrency: usize = args.get("login-concurrency", 200)?;
-    let extra = server::extra_args(args);
+/// `rolling`: see the module docs and [`RollingArgs`].
+pub async fn run(args: &RollingArgs) -> Result<(), String> {
+    let bin = &args.server.bin;
+    let url = &args.database_url;
+    let sessions = args.sessions;
+    let stop = args.stop;
+    let down = Duration::from_millis(args.down_ms);
+    let deadline = Duration::from_secs(args.deadline_s);
+    let login_concurrency = args.login_concurrency;
+    let extra = args.server.extra();
 
     let mut nodes = Vec::new();
     for _ in 0..2 {

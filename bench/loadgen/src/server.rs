@@ -19,7 +19,8 @@ pub struct Process {
 }
 
 /// Runs `program args…` and waits for its `listening on http://ADDR` line.
-pub async fn start(program: &str, args: &[String]) -> Result<Process, String> {
+pub async fn start(program: &std::path::Path, args: &[String]) -> Result<Process, String> {
+    let shown = program.display();
     let mut child = Command::new(program)
         .args(args)
         .env("RUST_LOG", "error")
@@ -27,14 +28,14 @@ pub async fn start(program: &str, args: &[String]) -> Result<Process, String> {
         .stderr(Stdio::inherit())
         .kill_on_drop(true)
         .spawn()
-        .map_err(|e| format!("cannot start {program}: {e}"))?;
+        .map_err(|e| format!("cannot start {shown}: {e}"))?;
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut lines = BufReader::new(stdout).lines();
     let line = tokio::time::timeout(START_DEADLINE, lines.next_line())
         .await
-        .map_err(|_| format!("{program} did not print its address in time"))?
+        .map_err(|_| format!("{shown} did not print its address in time"))?
         .map_err(|e| e.to_string())?
-        .ok_or_else(|| format!("{program} exited before listening"))?;
+        .ok_or_else(|| format!("{shown} exited before listening"))?;
     let addr = line
         .strip_prefix("listening on http://")
         .ok_or_else(|| format!("unexpected first line: {line}"))?
@@ -47,8 +48,28 @@ pub async fn start(program: &str, args: &[String]) -> Result<Process, String> {
 /// The arguments that start imlogin-server on `bind` with the SQLite
 /// database file `db`, test hooks on, plus `extra` (e.g. raised abuse
 /// limits).
-pub fn imlogin_args(bind: &str, db: &str, extra: &[String]) -> Vec<String> {
-    imlogin_args_url(bind, &format!("sqlite://{db}"), extra)
+pub fn imlogin_args(bind: &str, db: &std::path::Path, extra: &[String]) -> Vec<String> {
+    imlogin_args_url(bind, &format!("sqlite://{}", db.display()), extra)
+}
+
+/// Deletes a SQLite database and its WAL files.
+pub fn remove_db(db: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = db.as_os_str().to_owned();
+        path.push(suffix);
+        let _ = std::fs::remove_file(path);
+    }
+}
+
+/// The CPU time (user + system) process `pid` has used, in ms (Linux
+/// `/proc`, 100 ticks per second).
+pub fn cpu_ms(pid: u32) -> Option<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The fields after the command name, which may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) * 10.0)
 }
 
 /// Like [`imlogin_args`] with any database URL (`postgres://…` for the
@@ -98,13 +119,4 @@ pub fn rss_bytes(pid: u32) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
-}
-
-/// Extra server flags from `--server-args "a b c"` (split on spaces).
-pub fn extra_args(args: &crate::args::Args) -> Vec<String> {
-    args.str("server-args")
-        .unwrap_or("")
-        .split_whitespace()
-        .map(str::to_owned)
-        .collect()
 }

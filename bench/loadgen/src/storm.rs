@@ -10,10 +10,10 @@ use imlogin::{Event, Status};
 use imlogin_native::NativeClient;
 use serde_json::json;
 
-use crate::args::Args;
+use crate::args::{Jitter, StormArgs};
 use crate::clients;
 use crate::http::create_accounts;
-use crate::restart::{self, Stop};
+use crate::restart;
 use crate::server;
 use crate::ws::CLIENT_TYPES;
 
@@ -37,26 +37,21 @@ struct Outcome {
     status: Status,
 }
 
-/// `storm`: flags `--server BIN` (required), `--sessions 10000`,
-/// `--jitter on|off`, `--dir /tmp`, `--deadline-s 90`,
-/// `--login-concurrency 200`, `--server-args "…"`, `--stop term|kill`
-/// (SIGTERM, the default, or SIGKILL), `--down-ms 0` (how long the server
-/// stays down once it has exited).
-pub async fn run(args: &Args) -> Result<(), String> {
-    let bin = args.required("server")?;
-    let dir = args.str("dir").unwrap_or("/tmp");
-    let sessions: usize = args.get("sessions", 10_000)?;
-    let jitter = args.str("jitter").unwrap_or("on") != "off";
-    let deadline = Duration::from_secs(args.get("deadline-s", 90)?);
-    let login_concurrency: usize = args.get("login-concurrency", 200)?;
-    let extra = server::extra_args(args);
-    let stop: Stop = args.get("stop", Stop::Term)?;
-    let down = Duration::from_millis(args.get("down-ms", 0)?);
+/// `storm`: see [`StormArgs`].
+pub async fn run(args: &StormArgs) -> Result<(), String> {
+    let bin = &args.server.bin;
+    let sessions = args.sessions;
+    let jitter = args.jitter == Jitter::On;
+    let deadline = Duration::from_secs(args.deadline_s);
+    let login_concurrency = args.login_concurrency;
+    let extra = args.server.extra();
+    let stop = args.stop;
+    let down = Duration::from_millis(args.down_ms);
 
-    let db = format!(
-        "{dir}/imlogin-bench-storm-{}-{jitter}.db",
+    let db = args.server.dir.join(format!(
+        "imlogin-bench-storm-{}-{jitter}.db",
         std::process::id()
-    );
+    ));
     let mut srv = server::start(bin, &server::imlogin_args("127.0.0.1:0", &db, &extra)).await?;
     let addr = srv.addr.clone();
     let url = format!("ws://{addr}/link");
@@ -145,9 +140,7 @@ pub async fn run(args: &Args) -> Result<(), String> {
             outcomes.push(o);
         }
     }
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{db}{suffix}"));
-    }
+    server::remove_db(&db);
 
     let mut arrivals: Vec<f64> = outcomes.iter().filter_map(|o| o.back_ms).collect();
     arrivals.sort_by(f64::total_cmp);

@@ -3,18 +3,27 @@
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use axum::routing::post;
 use axum::Router;
 
-use crate::state::AppState;
+use crate::accounts::Accounts;
 
 pub mod form;
-pub mod nonce_store;
-pub mod signing;
+pub mod signed;
+pub mod stats;
 pub mod user;
 
-/// The `/nimserver/user/*` routes.
-pub fn router() -> Router<Arc<AppState>> {
+pub use signed::{Gate, Signed};
+
+/// The `/nimserver/user/*` and `/nimserver/stats/*` routes, on any router
+/// state that holds the [`Gate`] and the [`Accounts`].
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<Gate>: FromRef<S>,
+    Accounts: FromRef<S>,
+{
     Router::new()
         .route("/nimserver/user/create.action", post(user::create))
         .route("/nimserver/user/update.action", post(user::update))
@@ -24,4 +33,5 @@ pub fn router() -> Router<Arc<AppState>> {
         )
         .route("/nimserver/user/block.action", post(user::block))
         .route("/nimserver/user/unblock.action", post(user::unblock))
+        .route("/nimserver/stats/dau.action", post(stats::dau))
 }

@@ -14,16 +14,19 @@
 //! | `POST /console/api/block` | accid | `{"code":200}` (live sessions kicked: `blocked`) |
 //! | `POST /console/api/unblock` | accid | `{"code":200}` |
 //!
-//! Errors are those of the server API (403 unsigned, 414 bad parameter).
+//! Errors are those of the server API (403 unsigned, 414 bad parameter,
+//! 416 over the AppKey's rate limit, which console calls count against).
 
 use std::sync::Arc;
 
+use axum::extract::FromRef;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 
-use crate::state::AppState;
+use crate::accounts::Accounts;
+use crate::api::Gate;
 
 pub mod accounts;
 
@@ -42,8 +45,14 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
         .into_response()
 }
 
-/// The `/console` page, its assets and its API.
-pub fn router() -> Router<Arc<AppState>> {
+/// The `/console` page, its assets and its API, on any router state that
+/// holds the server API's [`Gate`] and the [`Accounts`].
+pub fn router<S>() -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+    Arc<Gate>: FromRef<S>,
+    Accounts: FromRef<S>,
+{
     Router::new()
         .route(
             "/console",

@@ -13,10 +13,10 @@ use axum::Json;
 use serde_json::json;
 
 use super::session;
+use super::DemoApp;
+use crate::backend::AppUser;
 use crate::error::ApiError;
 use crate::secret::{random_hex, Secret};
-use crate::state::AppState;
-use crate::store::AppUser;
 
 fn credentials(accid: &str, token: &Secret) -> Response {
     Json(json!({ "code": 200, "accid": accid, "token": token.expose() })).into_response()
@@ -25,27 +25,26 @@ fn credentials(accid: &str, token: &Secret) -> Response {
 /// `POST /app/im` → `{"code":200,"accid","token"}`; 403 when not signed
 /// in.
 pub async fn im_credentials(
-    State(state): State<Arc<AppState>>,
+    State(demo): State<Arc<DemoApp>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let user = session::current_user(&state, &headers).await?;
+    let user = session::current_user(&demo, &headers).await?;
     if let Some((accid, token)) = &user.im {
         return Ok(credentials(accid, token));
     }
     // One creation at a time, so that two tabs opening IM at once do not
     // make two IM accounts for one user.
-    let _guard = state.demo.im_lock.lock().await;
-    let user = reload(&state, user).await?;
+    let _guard = demo.im_lock.lock().await;
+    let user = reload(&demo, user).await?;
     if let Some((accid, token)) = &user.im {
         return Ok(credentials(accid, token));
     }
     let random = random_hex(10).map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
-    let (accid, token) = state
-        .demo
+    let (accid, token) = demo
         .server_api
         .create_user(&format!("im{random}"), &user.username)
         .await?;
-    if !state
+    if !demo
         .store
         .set_im_account(user.uid, &accid, token.expose())
         .await?
@@ -58,8 +57,8 @@ pub async fn im_credentials(
     Ok(credentials(&accid, &token))
 }
 
-async fn reload(state: &AppState, user: AppUser) -> Result<AppUser, ApiError> {
-    Ok(state
+async fn reload(demo: &DemoApp, user: AppUser) -> Result<AppUser, ApiError> {
+    Ok(demo
         .store
         .user_by_name(&user.username)
         .await?

@@ -28,7 +28,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use tokio::sync::Mutex;
 
-use crate::state::AppState;
+use crate::backend::Store;
 
 pub mod body;
 pub mod im;
@@ -40,27 +40,41 @@ pub mod users;
 use password::PasswordHasher;
 use server_api_client::ServerApiClient;
 
-/// The demo app server's own state.
+/// The demo app server's own state: its tables (in the server's
+/// database), its password hasher and its client of the server API.
 #[derive(Debug)]
 pub struct DemoApp {
+    pub(crate) app_key: String,
+    pub(crate) store: Store,
     pub(crate) hasher: PasswordHasher,
     pub(crate) server_api: ServerApiClient,
     pub(crate) im_lock: Mutex<()>,
+    /// Whether the session cookie is `Secure` (the public URL is https).
+    pub(crate) secure_cookie: bool,
 }
 
 impl DemoApp {
-    /// A demo app that calls the server API through `server_api`.
-    pub fn new(server_api: ServerApiClient) -> Self {
+    /// A demo app for `app_key` on `store`, calling the server API through
+    /// `server_api`; `secure_cookie` when the public URL is https.
+    pub fn new(
+        app_key: String,
+        store: Store,
+        server_api: ServerApiClient,
+        secure_cookie: bool,
+    ) -> Self {
         DemoApp {
+            app_key,
+            store,
             hasher: PasswordHasher::default(),
             server_api,
             im_lock: Mutex::new(()),
+            secure_cookie,
         }
     }
 }
 
-/// The `/app/*` routes.
-pub fn router() -> Router<Arc<AppState>> {
+/// The `/app/*` routes with their own state, for any outer router.
+pub fn router<S>(demo: Arc<DemoApp>) -> Router<S> {
     Router::new()
         .route("/app/config", get(users::config))
         .route("/app/register", post(users::register))
@@ -68,4 +82,5 @@ pub fn router() -> Router<Arc<AppState>> {
         .route("/app/logout", post(users::logout))
         .route("/app/me", get(users::me))
         .route("/app/im", post(im::im_credentials))
+        .with_state(demo)
 }

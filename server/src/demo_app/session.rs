@@ -6,11 +6,11 @@
 
 use axum::http::{header, HeaderMap, HeaderValue};
 
+use super::DemoApp;
+use crate::backend::AppUser;
 use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::secret::{hash_token, random_hex};
-use crate::state::AppState;
-use crate::store::AppUser;
 
 /// The session cookie's name.
 pub const COOKIE: &str = "imlogin_demo";
@@ -29,12 +29,8 @@ pub fn cookie_value(headers: &HeaderMap) -> Option<&str> {
         .map(|(_, value)| value)
 }
 
-fn set_cookie(state: &AppState, value: &str, max_age_secs: u64) -> Result<HeaderValue, ApiError> {
-    let secure = if state.public_origin.starts_with("https://") {
-        "; Secure"
-    } else {
-        ""
-    };
+fn set_cookie(demo: &DemoApp, value: &str, max_age_secs: u64) -> Result<HeaderValue, ApiError> {
+    let secure = if demo.secure_cookie { "; Secure" } else { "" };
     HeaderValue::from_str(&format!(
         "{COOKIE}={value}; Path=/app; HttpOnly; SameSite=Strict; Max-Age={max_age_secs}{secure}"
     ))
@@ -46,24 +42,22 @@ fn set_cookie(state: &AppState, value: &str, max_age_secs: u64) -> Result<Header
 ///
 /// # Errors
 /// No randomness, or a storage failure.
-pub async fn start(state: &AppState, uid: i64) -> Result<HeaderValue, ApiError> {
+pub async fn start(demo: &DemoApp, uid: i64) -> Result<HeaderValue, ApiError> {
     let value = random_hex(16).map_err(|e| ApiError::Internal(format!("no randomness: {e}")))?;
     let now = now_ms();
-    state
-        .store
+    demo.store
         .create_session(&hash_token(&value), uid, now, now + SESSION_TTL_MS)
         .await?;
-    set_cookie(state, &value, SESSION_TTL_MS / 1000)
+    set_cookie(demo, &value, SESSION_TTL_MS / 1000)
 }
 
 /// The signed-in user of this request.
 ///
 /// # Errors
 /// [`ApiError::NotSignedIn`] without a live session; a storage failure.
-pub async fn current_user(state: &AppState, headers: &HeaderMap) -> Result<AppUser, ApiError> {
+pub async fn current_user(demo: &DemoApp, headers: &HeaderMap) -> Result<AppUser, ApiError> {
     let value = cookie_value(headers).ok_or(ApiError::NotSignedIn)?;
-    state
-        .store
+    demo.store
         .session_user(&hash_token(value), now_ms())
         .await?
         .ok_or(ApiError::NotSignedIn)
@@ -74,11 +68,11 @@ pub async fn current_user(state: &AppState, headers: &HeaderMap) -> Result<AppUs
 ///
 /// # Errors
 /// A storage failure.
-pub async fn end(state: &AppState, headers: &HeaderMap) -> Result<HeaderValue, ApiError> {
+pub async fn end(demo: &DemoApp, headers: &HeaderMap) -> Result<HeaderValue, ApiError> {
     if let Some(value) = cookie_value(headers) {
-        state.store.delete_session(&hash_token(value)).await?;
+        demo.store.delete_session(&hash_token(value)).await?;
     }
-    set_cookie(state, "", 0)
+    set_cookie(demo, "", 0)
 }
 
 #[cfg(test)]

@@ -13,11 +13,11 @@ use serde_json::{json, Value};
 
 use super::body::read_json;
 use super::session;
+use super::DemoApp;
+use crate::backend::AppUser;
 use crate::clock::now_ms;
 use crate::error::ApiError;
 use crate::secret::Secret;
-use crate::state::AppState;
-use crate::store::AppUser;
 
 /// Username length in characters.
 pub const USERNAME_LEN: core::ops::RangeInclusive<usize> = 3..=32;
@@ -66,7 +66,7 @@ fn signed_in(user: &AppUser, cookie: HeaderValue) -> Response {
 /// and a session cookie; 414 for a bad username, a password outside 8–128
 /// characters, or a taken username ("already registered").
 pub async fn register(
-    State(state): State<Arc<AppState>>,
+    State(demo): State<Arc<DemoApp>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
@@ -77,14 +77,14 @@ pub async fn register(
             "password must be 8-128 characters".to_owned(),
         ));
     }
-    let hash = state.demo.hasher.hash(c.password).await?;
-    let uid = state
+    let hash = demo.hasher.hash(c.password).await?;
+    let uid = demo
         .store
         .create_user(&username, &hash, now_ms())
         .await?
         .ok_or(ApiError::AlreadyRegistered)?;
     tracing::info!(uid, "app user registered");
-    let cookie = session::start(&state, uid).await?;
+    let cookie = session::start(&demo, uid).await?;
     let user = AppUser {
         uid,
         username,
@@ -98,50 +98,50 @@ pub async fn register(
 /// and a session cookie; 302 for an unknown username or a wrong password
 /// (the answer does not say which, and takes as long either way).
 pub async fn login(
-    State(state): State<Arc<AppState>>,
+    State(demo): State<Arc<DemoApp>>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
     let c: Credentials = read_json(&headers, body).await?;
     let user = match normalize_username(&c.username) {
-        Ok(name) => state.store.user_by_name(&name).await?,
+        Ok(name) => demo.store.user_by_name(&name).await?,
         Err(_) => None,
     };
     let stored = user.as_ref().map(|u| u.password_hash.clone());
-    let ok = state.demo.hasher.verify(c.password, stored).await?;
+    let ok = demo.hasher.verify(c.password, stored).await?;
     let Some(user) = user.filter(|_| ok) else {
         tracing::info!("app sign-in refused");
         return Err(ApiError::WrongPassword);
     };
     tracing::info!(uid = user.uid, "app user signed in");
-    let cookie = session::start(&state, user.uid).await?;
+    let cookie = session::start(&demo, user.uid).await?;
     Ok(signed_in(&user, cookie))
 }
 
 /// `POST /app/logout` → `{"code":200}`, ends the session and clears the
 /// cookie (signed in or not).
 pub async fn logout(
-    State(state): State<Arc<AppState>>,
+    State(demo): State<Arc<DemoApp>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let cookie = session::end(&state, &headers).await?;
+    let cookie = session::end(&demo, &headers).await?;
     Ok(([(header::SET_COOKIE, cookie)], Json(json!({ "code": 200 }))).into_response())
 }
 
 /// `GET /app/me` → `{"code":200,"user"}`, or 403 when not signed in.
 pub async fn me(
-    State(state): State<Arc<AppState>>,
+    State(demo): State<Arc<DemoApp>>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let user = session::current_user(&state, &headers).await?;
+    let user = session::current_user(&demo, &headers).await?;
     Ok(Json(json!({ "code": 200, "user": user_view(&user) })).into_response())
 }
 
 /// `GET /app/config` → `{"code":200,"appKey"}`: what the page needs to
 /// build its `LoginManager` (the AppKey is public; the link URL is the
 /// page's own origin + `/link`).
-pub async fn config(State(state): State<Arc<AppState>>) -> Response {
-    Json(json!({ "code": 200, "appKey": state.app_key })).into_response()
+pub async fn config(State(demo): State<Arc<DemoApp>>) -> Response {
+    Json(json!({ "code": 200, "appKey": demo.app_key })).into_response()
 }
 
 #[cfg(test)]

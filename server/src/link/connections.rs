@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::registry::{Control, ControlTx};
+use crate::sessions::{Control, ControlTx};
 
 #[derive(Debug, Default)]
 struct Inner {

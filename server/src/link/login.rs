@@ -1,7 +1,10 @@
-//! The login checks of DESIGN §3, after the rate check and field
-//! validation: 414 (unknown appKey) → 302 (accid/token) → 422 (blocked) →
-//! 403 (device rule) → 417 (session policy), then the session is admitted
-//! and the login recorded (last device, DAU).
+//! The one place where a login's outcome is decided and recorded. The
+//! checks, in order: the abuse limits (416) → the fields (414) → the
+//! appKey (414) → accid/token (302) → blocked (422) → the device rule (403)
+//! → the session policy (417); then the session is admitted and the login
+//! recorded (last device, DAU) — `loginOk` is sent only once that
+//! record has committed. Every outcome, success or refusal, passes through
+//! [`login`]'s end, where it is logged and shown to the test hooks.
 //!
 //! The device rule's record: the device of the last successful login per
 //! account and clientType, the devices of the live sessions, and devices
@@ -10,55 +13,117 @@
 //! after a restart. A logout or kick forgets the device: it then gets 403,
 //! so it can never kick back the device that replaced it.
 
+use std::net::IpAddr;
+use std::time::Instant;
+
 use imlogin_protocol::{LoginCode, LoginFrame, LoginMode};
 
-use super::registry::{Admission, AdmitError, Admitted, ControlTx};
+use super::Link;
+use crate::backend::{DeviceWrite, LoginRecord, Refused};
 use crate::clock::{now_ms, utc_day};
-use crate::secret::token_matches;
-use crate::state::AppState;
+use crate::sessions::{Admission, AdmitError, Admitted, ControlTx};
 
 /// How many times a login is re-checked when the account changes under it
 /// (token update, block) before it gives up with 500.
 const MAX_STALE_RETRIES: usize = 3;
 
-/// Checks a validated login frame and, if it passes, registers the session
-/// with control channel `tx`. The error is the `loginErr` code.
-pub async fn check_login(
-    state: &AppState,
-    f: &LoginFrame,
-    tx: &ControlTx,
-) -> Result<Admitted, LoginCode> {
-    if f.app_key != state.app_key {
-        return Err(LoginCode::BadParameter);
+/// A refused login: its `loginErr` code, and for 416 when to retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    /// The `loginErr` code.
+    pub code: LoginCode,
+    /// `retryAfterMs`, for a rate-limited login.
+    pub retry_after_ms: Option<u64>,
+}
+
+impl From<LoginCode> for Refusal {
+    fn from(code: LoginCode) -> Self {
+        Refusal {
+            code,
+            retry_after_ms: None,
+        }
     }
-    for _ in 0..MAX_STALE_RETRIES {
-        let epoch = state.sessions.epoch(&f.accid);
-        let account = match state.store.account(&f.accid).await {
-            Ok(Some(a)) => a,
-            Ok(None) => return Err(LoginCode::TokenMismatch),
-            Err(e) => return Err(store_failed(&e)),
-        };
-        if !token_matches(&f.token, &account.token_hash) {
-            return Err(LoginCode::TokenMismatch);
+}
+
+/// Decides a login frame from `peer` — decoded, or the raw text of one
+/// whose fields were refused — and, if it passes, registers the session
+/// with control channel `tx` and records the login.
+pub async fn login(
+    link: &Link,
+    peer: Option<IpAddr>,
+    frame: Result<&LoginFrame, &str>,
+    tx: &ControlTx,
+) -> Result<Admitted, Refusal> {
+    let outcome = decide(link, peer, frame, tx).await;
+    let code = outcome.as_ref().err().map_or(LoginCode::Ok, |r| r.code);
+    if let Some(probe) = &link.probe {
+        probe.record(frame, code);
+    }
+    match (&outcome, frame) {
+        (Ok(admitted), Ok(f)) => tracing::debug!(
+            accid = %f.accid,
+            client_id = %admitted.client_id,
+            mode = f.mode.as_str(),
+            "login ok"
+        ),
+        (Err(r), _) => tracing::debug!(peer = ?peer, code = r.code.as_u16(), "login refused"),
+        (Ok(_), Err(_)) => {}
+    }
+    outcome
+}
+
+async fn decide(
+    link: &Link,
+    peer: Option<IpAddr>,
+    frame: Result<&LoginFrame, &str>,
+    tx: &ControlTx,
+) -> Result<Admitted, Refusal> {
+    let open_from_peer = peer.map_or(0, |ip| link.connections.open_from(ip));
+    let accid = frame.ok().map(|f| f.accid.as_str());
+    let gate = link
+        .rate
+        .check_login(peer, open_from_peer, accid, Instant::now())
+        .await;
+    match gate {
+        Ok(()) => {}
+        Err(Refused::RetryAfter(retry_after)) => {
+            let ms = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX);
+            tracing::info!(peer = ?peer, accid, retry_after_ms = ms, "login rate limited");
+            return Err(Refusal {
+                code: LoginCode::RateLimited,
+                retry_after_ms: Some(ms),
+            });
         }
-        if account.blocked {
-            return Err(LoginCode::Blocked);
+        // Fail closed: a limit that cannot be checked is not skipped; 500
+        // tells the client to retry.
+        Err(Refused::Store(e)) => {
+            tracing::error!(peer = ?peer, accid, error = %e, "login rate check failed on storage");
+            return Err(LoginCode::ServerError.into());
         }
+    }
+    let Ok(f) = frame else {
+        return Err(LoginCode::BadParameter.into());
+    };
+    if f.app_key != link.app_key {
+        return Err(LoginCode::BadParameter.into());
+    }
+    for attempt in 0..MAX_STALE_RETRIES {
+        let epoch = link.directory.epoch(&f.accid);
+        // A retry reads the account afresh: the cached one was stale.
+        let account = link
+            .accounts
+            .credentials(&f.accid, &f.token, attempt > 0)
+            .await?;
         let known_device = if f.mode == LoginMode::Auto && !f.force {
-            match state
-                .store
+            link.accounts
                 .is_known_device(&f.accid, f.client_type, &f.device_id)
-                .await
-            {
-                Ok(known) => known,
-                Err(e) => return Err(store_failed(&e)),
-            }
+                .await?
         } else {
             false
         };
         let now = now_ms();
-        let admitted = state
-            .sessions
+        let admitted = link
+            .directory
             .admit(Admission {
                 accid: &f.accid,
                 client_type: f.client_type,
@@ -73,45 +138,32 @@ pub async fn check_login(
                 tx: tx.clone(),
             })
             .await;
-        match admitted {
-            Ok(a) => {
-                let day = utc_day(now);
-                let recorded = state
-                    .store
-                    .record_login(&f.accid, f.client_type, &f.device_id, now, &day)
-                    .await;
-                if let Err(e) = recorded {
-                    state.sessions.remove(&f.accid, &a.client_id);
-                    return Err(store_failed(&e));
-                }
-                if !a.kicked_devices.is_empty() {
-                    forget(state, &f.accid, &a.kicked_devices).await;
-                }
-                return Ok(a);
-            }
+        let admitted = match admitted {
+            Ok(a) => a,
             Err(AdmitError::Stale) => continue,
-            Err(AdmitError::Forbidden) => return Err(LoginCode::Forbidden),
-            Err(AdmitError::DevicePolicy) => return Err(LoginCode::DevicePolicy),
-            Err(AdmitError::Unavailable) => return Err(LoginCode::ServerError),
+            Err(AdmitError::Forbidden) => return Err(LoginCode::Forbidden.into()),
+            Err(AdmitError::DevicePolicy) => return Err(LoginCode::DevicePolicy.into()),
+            Err(AdmitError::Unavailable) => return Err(LoginCode::ServerError.into()),
+        };
+        let mut writes = vec![DeviceWrite::Login(LoginRecord {
+            accid: f.accid.clone(),
+            client_type: f.client_type,
+            device_id: f.device_id.clone(),
+            at_ms: now,
+            day: utc_day(now),
+        })];
+        if !admitted.kicked_devices.is_empty() {
+            writes.push(DeviceWrite::Forget {
+                accid: f.accid.clone(),
+                devices: Some(admitted.kicked_devices.clone()),
+            });
         }
+        if let Err(e) = link.accounts.record(writes).await {
+            tracing::error!(error = %e, "login not recorded: refused");
+            link.directory.remove(&f.accid, &admitted.client_id);
+            return Err(LoginCode::ServerError.into());
+        }
+        return Ok(admitted);
     }
-    Err(LoginCode::ServerError)
-}
-
-/// Forgets devices whose sessions a logout or kick ended. A failure is
-/// logged only: the session is already gone, and at worst the device may
-/// resume later as if it had lost its network.
-pub async fn forget(
-    state: &AppState,
-    accid: &str,
-    devices: &[(imlogin_protocol::ClientType, String)],
-) {
-    if let Err(e) = state.store.forget_devices(accid, Some(devices)).await {
-        tracing::error!(error = %e, "cannot forget ended devices");
-    }
-}
-
-fn store_failed(e: &crate::store::StoreError) -> LoginCode {
-    tracing::error!(error = %e, "login failed on storage");
-    LoginCode::ServerError
+    Err(LoginCode::ServerError.into())
 }

@@ -4,7 +4,6 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
 
 use imlogin_protocol::{
     close, decode_client_frame, ClientFrame, ClientType, DecodeError, LoginCode, LoginFrame,
@@ -12,11 +11,10 @@ use imlogin_protocol::{
 };
 use tokio::sync::mpsc;
 
-use super::login::{check_login, forget};
-use super::registry::{Control, ControlTx};
+use super::login::{login, Refusal};
+use super::Link;
 use crate::clock::now_ms;
-use crate::rate::Refused;
-use crate::state::AppState;
+use crate::sessions::{Control, ControlTx};
 
 /// What the socket must do, in order.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +40,7 @@ enum Phase {
 /// The protocol state of one link connection.
 #[derive(Debug)]
 pub struct LinkSession {
-    state: Arc<AppState>,
+    link: Arc<Link>,
     peer: Option<IpAddr>,
     tx: ControlTx,
     phase: Phase,
@@ -52,13 +50,10 @@ impl LinkSession {
     /// A new connection from `peer`, and the receiver of the control
     /// messages other parts of the server send it (kicks, `clients`
     /// frames, drop/shutdown).
-    pub fn new(
-        state: Arc<AppState>,
-        peer: Option<IpAddr>,
-    ) -> (Self, mpsc::UnboundedReceiver<Control>) {
+    pub fn new(link: Arc<Link>, peer: Option<IpAddr>) -> (Self, mpsc::UnboundedReceiver<Control>) {
         let (tx, rx) = mpsc::unbounded_channel();
         let session = LinkSession {
-            state,
+            link,
             peer,
             tx,
             phase: Phase::AwaitingLogin,
@@ -89,7 +84,7 @@ impl LinkSession {
         }
         let decoded = decode_client_frame(text);
         match (&self.phase, decoded) {
-            (Phase::AwaitingLogin, Ok(ClientFrame::Login(f))) => self.login(Ok(f)).await,
+            (Phase::AwaitingLogin, Ok(ClientFrame::Login(f))) => self.login(Ok(&f)).await,
             (Phase::AwaitingLogin, Err(DecodeError::BadLogin(_))) => self.login(Err(text)).await,
             (Phase::LoggedIn { .. }, Ok(ClientFrame::Ping)) => {
                 vec![Action::Send(ServerFrame::Pong)]
@@ -103,9 +98,9 @@ impl LinkSession {
                 },
                 Ok(ClientFrame::Logout),
             ) => {
-                let (accid, device) = (accid.clone(), [(*client_type, device_id.clone())]);
+                let (accid, device) = (accid.clone(), vec![(*client_type, device_id.clone())]);
                 self.end();
-                forget(&self.state, &accid, &device).await;
+                self.link.accounts.forget(&accid, device).await;
                 vec![Action::Close(close::NORMAL)]
             }
             (
@@ -116,13 +111,13 @@ impl LinkSession {
             ) => {
                 let accid = accid.clone();
                 let kicked = self
-                    .state
-                    .sessions
+                    .link
+                    .directory
                     .kick_by_client(&accid, client_id, &target)
                     .await;
                 let code = match kicked {
                     Ok(Some(device)) => {
-                        forget(&self.state, &accid, &[device]).await;
+                        self.link.accounts.forget(&accid, vec![device]).await;
                         LoginCode::Ok
                     }
                     Ok(None) => LoginCode::NotFound,
@@ -164,7 +159,7 @@ impl LinkSession {
         match control {
             Control::Send(frame) => vec![Action::Send(frame)],
             Control::Kicked(frame) => {
-                // The registry has already removed the session.
+                // The directory has already removed the session.
                 self.phase = Phase::Closed;
                 vec![Action::Send(frame), Action::Close(close::NORMAL)]
             }
@@ -172,14 +167,14 @@ impl LinkSession {
         }
     }
 
-    /// The connection ended (or is about to): leave the registry. Safe to
+    /// The connection ended (or is about to): leave the directory. Safe to
     /// call more than once.
     pub fn end(&mut self) {
         if let Phase::LoggedIn {
             accid, client_id, ..
         } = &self.phase
         {
-            self.state.sessions.remove(accid, client_id);
+            self.link.directory.remove(accid, client_id);
         }
         self.phase = Phase::Closed;
     }
@@ -194,8 +189,12 @@ impl LinkSession {
         vec![Action::Close(code)]
     }
 
-    fn fail(&mut self, code: LoginCode, retry_after_ms: Option<u64>) -> Vec<Action> {
+    fn fail(&mut self, refusal: Refusal) -> Vec<Action> {
         self.phase = Phase::Closed;
+        let Refusal {
+            code,
+            retry_after_ms,
+        } = refusal;
         let close_code = if code == LoginCode::RateLimited {
             close::TRY_AGAIN_LATER
         } else {
@@ -212,75 +211,25 @@ impl LinkSession {
     }
 
     /// A login frame: decoded, or the raw text of one with bad fields.
-    async fn login(&mut self, frame: Result<LoginFrame, &str>) -> Vec<Action> {
-        let open_from_peer = self
-            .peer
-            .map_or(0, |ip| self.state.connections.open_from(ip));
-        let accid = frame.as_ref().ok().map(|f| f.accid.as_str());
-        let gate = self
-            .state
-            .rate
-            .check_login(self.peer, open_from_peer, accid, Instant::now())
-            .await;
-        match gate {
-            Ok(()) => {}
-            Err(Refused::RetryAfter(retry_after)) => {
-                let ms = u64::try_from(retry_after.as_millis()).unwrap_or(u64::MAX);
-                tracing::info!(peer = ?self.peer, accid, retry_after_ms = ms, "login rate limited");
-                self.record_attempt(&frame, LoginCode::RateLimited);
-                return self.fail(LoginCode::RateLimited, Some(ms));
-            }
-            // Fail closed: a limit that cannot be checked is not skipped;
-            // 500 tells the client to retry.
-            Err(Refused::Store(e)) => {
-                tracing::error!(peer = ?self.peer, accid, error = %e, "login rate check failed on storage");
-                self.record_attempt(&frame, LoginCode::ServerError);
-                return self.fail(LoginCode::ServerError, None);
-            }
-        }
-        let f = match &frame {
-            Ok(f) => f,
-            Err(_) => {
-                self.record_attempt(&frame, LoginCode::BadParameter);
-                return self.fail(LoginCode::BadParameter, None);
-            }
-        };
-        let result = check_login(&self.state, f, &self.tx).await;
-        self.record_attempt(
-            &frame,
-            result.as_ref().err().copied().unwrap_or(LoginCode::Ok),
-        );
-        match result {
+    async fn login(&mut self, frame: Result<&LoginFrame, &str>) -> Vec<Action> {
+        match login(&self.link, self.peer, frame, &self.tx).await {
             Ok(admitted) => {
-                tracing::debug!(
-                    accid = %f.accid,
-                    client_id = %admitted.client_id,
-                    mode = f.mode.as_str(),
-                    "login ok"
-                );
-                self.phase = Phase::LoggedIn {
-                    accid: f.accid.clone(),
-                    client_id: admitted.client_id.clone(),
-                    client_type: f.client_type,
-                    device_id: f.device_id.clone(),
-                };
+                if let Ok(f) = frame {
+                    self.phase = Phase::LoggedIn {
+                        accid: f.accid.clone(),
+                        client_id: admitted.client_id.clone(),
+                        client_type: f.client_type,
+                        device_id: f.device_id.clone(),
+                    };
+                }
                 vec![Action::Send(ServerFrame::LoginOk {
                     client_id: admitted.client_id,
                     server_time: now_ms(),
-                    heartbeat_ms: self.state.config.heartbeat_ms,
+                    heartbeat_ms: self.link.heartbeat_ms,
                     clients: admitted.others,
                 })]
             }
-            Err(code) => {
-                tracing::debug!(accid = %f.accid, code = code.as_u16(), "login refused");
-                self.fail(code, None)
-            }
-        }
-    }
-
-    fn record_attempt(&self, frame: &Result<LoginFrame, &str>, code: LoginCode) {
-        if let Some(log) = &self.state.attempts {
-            log.record(frame, code);
+            Err(refusal) => self.fail(refusal),
         }
     }
 }

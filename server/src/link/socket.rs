@@ -15,8 +15,8 @@ use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::mpsc;
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
-use super::registry::Control;
 use super::session::{Action, LinkSession};
+use crate::sessions::Control;
 
 /// How long a connection may stay open without logging in.
 pub const LOGIN_DEADLINE: Duration = Duration::from_secs(30);
@@ -220,11 +220,12 @@ mod tests {
         let state = AppState::new(config, ([127, 0, 0, 1], 0).into())
             .await
             .unwrap();
+        let link = state.link().clone();
         let (tx, incoming) = mpsc::unbounded_channel();
         for _ in 0..100 {
             tx.send(Message::text("not json")).unwrap();
         }
-        let (session, control) = LinkSession::new(state, None);
+        let (session, control) = LinkSession::new(link, None);
         let heartbeat = Duration::from_millis(100);
         let ran = tokio::time::timeout(
             Duration::from_secs(10),

@@ -5,18 +5,23 @@
 //! inlined into every link socket's task, idle or not (the memory per held
 //! session doubled before they were).
 
+pub mod cluster;
+pub mod local;
+
 use std::sync::Arc;
 
 use imlogin_protocol::{ClientType, KickReason};
 
-use super::cluster::{Cluster, Unavailable};
-use super::registry::{Admission, AdmitError, Admitted, Registry, SessionInfo};
+pub use self::cluster::Cluster;
+pub use self::local::Registry;
+use crate::sessions::{Admission, AdmitError, Admitted, SessionInfo, Unavailable};
 
-/// The live-session directory of this server. See the module docs.
-#[derive(Debug)]
+/// The live-session directory of this server. See the module docs. Cheap
+/// to clone.
+#[derive(Debug, Clone)]
 pub enum Directory {
     /// One node: everything in memory.
-    Local(Registry),
+    Local(Arc<Registry>),
     /// Several nodes sharing PostgreSQL.
     Cluster(Arc<Cluster>),
 }

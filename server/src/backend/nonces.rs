@@ -10,12 +10,60 @@
 //! [`crate::error::ApiError::Store`]), because accepting it would let a
 //! replay through and refusing it with 403 would blame the caller.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
 
 use sqlx::PgPool;
 
-use super::signing::{NonceCache, NONCE_TTL_SECS};
-use crate::store::StoreError;
+use super::StoreError;
+
+/// How long a Nonce is remembered, in seconds.
+pub const NONCE_TTL_SECS: u64 = 600;
+
+/// Below this many remembered nonces, expired ones are left in place.
+const PRUNE_FLOOR: usize = 4096;
+
+#[derive(Debug, Default)]
+struct Seen {
+    /// Nonce → the time (unix seconds) it expires.
+    expires: HashMap<String, u64>,
+    /// Size at which expired nonces are next swept out.
+    prune_at: usize,
+}
+
+/// Nonces seen recently, with the time (unix seconds) they expire.
+#[derive(Debug, Default)]
+pub struct NonceCache {
+    seen: Mutex<Seen>,
+}
+
+impl NonceCache {
+    /// Records `nonce` at `now`; `false` if it was seen within the TTL.
+    pub fn check_and_insert(&self, nonce: &str, now: u64) -> bool {
+        let mut guard = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        let Seen {
+            expires: seen,
+            prune_at,
+        } = &mut *guard;
+        // Sweeping only when the map has doubled since the last sweep keeps
+        // the cost per request constant on average: sweeping at a fixed
+        // size made every request scan every live nonce once more than
+        // that many were live (a busy app server, well within the rate
+        // limit).
+        if seen.len() >= (*prune_at).max(PRUNE_FLOOR) {
+            seen.retain(|_, &mut expires| expires > now);
+            *prune_at = seen.len() * 2;
+        }
+        match seen.get(nonce) {
+            Some(&expires) if expires > now => false,
+            _ => {
+                seen.insert(nonce.to_owned(), now + NONCE_TTL_SECS);
+                true
+            }
+        }
+    }
+}
 
 /// A shared window prunes expired rows once per this many inserts (per
 /// node).
@@ -45,7 +93,7 @@ DELETE FROM api_nonces WHERE nonce IN (
 AND expires_at <= floor(extract(epoch FROM clock_timestamp()))::bigint";
 
 /// The Nonce replay window of PostgreSQL table `api_nonces`
-/// (`store/postgres/migrations/0002_shared_limits.sql`).
+/// (`server/migrations/postgres/0004_shared_limits.sql`).
 #[derive(Debug)]
 pub struct PgNonces {
     pool: PgPool,
@@ -56,7 +104,7 @@ pub struct PgNonces {
 impl PgNonces {
     /// The window in `pool`'s database, remembering a Nonce for
     /// [`NONCE_TTL_SECS`].
-    pub fn new(pool: PgPool) -> Self {
+    fn new(pool: PgPool) -> Self {
         PgNonces {
             pool,
             ttl_secs: i64::try_from(NONCE_TTL_SECS).unwrap_or(i64::MAX),
@@ -112,9 +160,8 @@ impl NonceWindow {
         NonceWindow::Memory(NonceCache::default())
     }
 
-    /// The window in `pool`'s database (which must have the
-    /// `0002_shared_limits` schema).
-    pub fn shared(pool: PgPool) -> Self {
+    /// The window in `pool`'s database.
+    pub(crate) fn shared(pool: PgPool) -> Self {
         NonceWindow::Shared(PgNonces::new(pool))
     }
 
@@ -137,14 +184,26 @@ impl NonceWindow {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn memory_window_refuses_within_ttl() {
-        let w = NonceWindow::memory();
-        assert!(w.check_and_insert("n", 1000).await.unwrap());
-        assert!(!w.check_and_insert("n", 1001).await.unwrap());
-        assert!(w
-            .check_and_insert("n", 1000 + NONCE_TTL_SECS)
-            .await
-            .unwrap());
+    #[test]
+    fn nonce_is_refused_within_ttl_and_accepted_after() {
+        let c = NonceCache::default();
+        assert!(c.check_and_insert("n", 1000));
+        assert!(!c.check_and_insert("n", 1000 + NONCE_TTL_SECS - 1));
+        assert!(c.check_and_insert("n", 1000 + NONCE_TTL_SECS));
+    }
+
+    #[test]
+    fn many_live_nonces_are_kept_and_expired_ones_swept() {
+        let c = NonceCache::default();
+        for i in 0..3 * PRUNE_FLOOR {
+            assert!(c.check_and_insert(&i.to_string(), 1000));
+        }
+        assert!(!c.check_and_insert("0", 1001), "still remembered");
+        let later = 1000 + NONCE_TTL_SECS;
+        for i in 0..2 * PRUNE_FLOOR {
+            assert!(c.check_and_insert(&format!("x{i}"), later));
+        }
+        let len = c.seen.lock().unwrap().expires.len();
+        assert!(len <= 3 * PRUNE_FLOOR, "expired nonces were swept: {len}");
     }
 }
