@@ -6,6 +6,7 @@
 
 pub mod process;
 pub mod proxy;
+pub mod tls;
 
 use std::io::Write;
 use std::path::Path;
