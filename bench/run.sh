@@ -55,6 +55,9 @@ set +e
 # Every server process inherits the raised open-files limit.
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 rm -rf "$OUT" && mkdir -p "$OUT"
+# The machine may be shared: the 1-, 5- and 15-minute load averages when
+# the measurements begin and end go into the results.
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 
 LIMIT_FLAGS=$("$BIN/imlogin-server" --help | grep -Eio -- '--[a-z-]*(limit|rate|per-ip|attempt)[a-z-]*' | sort -u | tr '\n' ' ')
 if [ -n "$LIMIT_FLAGS" ]; then
@@ -66,9 +69,19 @@ fi
 header "1. size"
 step "$OUT/size.json" node bench/size.mjs /dev/stdout
 
-header "2-3. browser: login latency, reconnect (about 3 minutes)"
-IMLOGIN_SERVER_BIN="$BIN/imlogin-server" IMLOGIN_SERVER_ARGS="$SERVER_ARGS" \
-  step "$OUT/browser.json" node bench/browser.mjs /dev/stdout
+export IMLOGIN_SERVER_BIN="$BIN/imlogin-server" IMLOGIN_SERVER_ARGS="$SERVER_ARGS"
+header "2-3. browser on loopback: login latency; reconnect after the network, a restart, a crash (about 3 minutes)"
+step "$OUT/browser.json" node bench/browser.mjs /dev/stdout --net loopback
+
+# The same reconnect rounds with Chromium in a network namespace of its
+# own (bench/lib/netns.sh), the servers on the host end of its veth pair.
+header "2b. browser on a lossy link: 80 ms RTT, 2 % loss (about 2 minutes)"
+step "$OUT/browser-lossy.json" bash bench/lib/netns.sh --link lossy --max-seconds 900 -- \
+  node bench/browser.mjs /dev/stdout --net lossy
+header "2c. browser on a flapping link: the lossy link, down 2 s every 10 s (about 2 minutes)"
+step "$OUT/browser-flapping.json" bash bench/lib/netns.sh --link flapping --flap-down-ms 2000 \
+  --flap-every-ms 10000 --flap-max 90 --max-seconds 900 -- \
+  node bench/browser.mjs /dev/stdout --net flapping
 
 header "4. server capacity"
 step "$OUT/capacity.json" "$BIN/imlogin-loadgen" capacity --server "$BIN/imlogin-server" \
@@ -80,27 +93,39 @@ step "$OUT/storm-on.json" "$BIN/imlogin-loadgen" storm --server "$BIN/imlogin-se
 header "5. reconnect storm, jitter off"
 step "$OUT/storm-off.json" "$BIN/imlogin-loadgen" storm --server "$BIN/imlogin-server" \
   --jitter off --server-args "$SERVER_ARGS"
+header "5b. 10 000 sessions through a graceful restart, down 2 s"
+step "$OUT/storm-term.json" "$BIN/imlogin-loadgen" storm --server "$BIN/imlogin-server" \
+  --stop term --down-ms 2000 --server-args "$SERVER_ARGS"
+header "5c. 10 000 sessions through a crash (SIGKILL), down 2 s"
+step "$OUT/storm-kill.json" "$BIN/imlogin-loadgen" storm --server "$BIN/imlogin-server" \
+  --stop kill --down-ms 2000 --server-args "$SERVER_ARGS"
 
-header "6. two nodes on PostgreSQL: logins/s and cross-node kick latency"
 # shellcheck source=../scripts/lib/postgres.sh
 source scripts/lib/postgres.sh
-cluster_bench() {
+# `imlogin-loadgen SUBCOMMAND` on a fresh database of one throwaway
+# PostgreSQL cluster (started by the first call, stopped on exit).
+pg_bench() {
   start_test_postgres >&2 || return 1
-  local db="imlogin_bench_$$"
+  local db="imlogin_$1_$$"
   psql -q "$IMLOGIN_TEST_PG_ADMIN_URL" -c "CREATE DATABASE $db" >&2 || return 1
-  "$BIN/imlogin-loadgen" cluster --server "$BIN/imlogin-server" \
+  "$BIN/imlogin-loadgen" "$1" --server "$BIN/imlogin-server" \
     --database-url "${IMLOGIN_TEST_PG_ADMIN_URL%/*}/$db" --server-args "$SERVER_ARGS"
 }
-step "$OUT/cluster.json" cluster_bench
+header "6. two nodes on PostgreSQL: logins/s and cross-node kick latency"
+step "$OUT/cluster.json" pg_bench cluster
+header "7. two nodes on PostgreSQL behind the LBS: rolling restart"
+step "$OUT/rolling.json" pg_bench rolling
 
 header "report"
 MEM_KB=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 node -e '
-  const [nproc, cpu, memKb, kernel, rustc, seconds, abuse] = process.argv.slice(1);
+  const [nproc, cpu, memKb, kernel, rustc, seconds, abuse, loadStart, loadEnd] = process.argv.slice(1);
   console.log(JSON.stringify({
     date: new Date().toISOString().replace(/\.\d+Z$/, "Z"), nproc: Number(nproc), cpu,
     memory: (memKb / 1048576).toFixed(1) + " GiB", kernel, rustc, node: process.versions.node,
-    seconds: Number(seconds), abuseLimits: abuse,
+    seconds: Number(seconds), abuseLimits: abuse, loadAverage: { start: loadStart, end: loadEnd },
   }));' "$(nproc)" "$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)" "$MEM_KB" \
-  "Linux $(uname -r)" "$(rustc --version | awk '{ print $2 }')" $((SECONDS - START)) "$ABUSE" >"$OUT/meta.json"
+  "Linux $(uname -r)" "$(rustc --version | awk '{ print $2 }')" $((SECONDS - START)) "$ABUSE" \
+  "$LOAD_START" "$LOAD_END" >"$OUT/meta.json"
 node bench/report.mjs "$OUT" bench/RESULTS.md

@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # Headless-browser tests (tests/browser_*.rs) against the real reference
-# server, in Chromium and Firefox ESR, the way this crate's users run them:
-# `wasm-pack test --headless --chrome` / `--firefox`.
+# server, in three engines: Chromium and Firefox ESR the way this crate's
+# users run them (`wasm-pack test --headless --chrome` / `--firefox`), and
+# WebKit — WebKitGTK's MiniBrowser, driven by Debian's WebKitWebDriver
+# through wasm-bindgen-test-runner's Safari path (SAFARIDRIVER) under a
+# virtual X display (xvfb-run).
 #
-#   scripts/browser-tests.sh                 # both browsers
-#   scripts/browser-tests.sh firefox         # one
+#   scripts/browser-tests.sh                 # all three
+#   scripts/browser-tests.sh webkit          # one
 #   BROWSER_TESTS_RUNNER=cargo scripts/browser-tests.sh   # without wasm-pack
 #
 # Starts `imlogin-server` on a free port with the test hooks and a throwaway
 # SQLite file, passes its URL and app key to the tests at compile time
 # (IMLOGIN_TEST_SERVER, IMLOGIN_TEST_APP_KEY, read with option_env!), and
 # always stops it. wasm-pack uses wasm-bindgen, chromedriver and geckodriver
-# from PATH (../shared/SETUP.md): nothing is downloaded.
+# from PATH: nothing is downloaded.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -19,7 +22,7 @@ TARGET_DIR="${CARGO_TARGET_DIR:-target}"
 APP_KEY=browser-test-app-key
 APP_SECRET=browser-test-app-secret
 BROWSERS=("$@")
-[ ${#BROWSERS[@]} -gt 0 ] || BROWSERS=(chrome firefox)
+[ ${#BROWSERS[@]} -gt 0 ] || BROWSERS=(chrome firefox webkit)
 RUNNER="${BROWSER_TESTS_RUNNER:-wasm-pack}"
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-90}"
 
@@ -53,9 +56,9 @@ trap 'exit 130' INT TERM
 
 check_tools() {
   local tool
-  for tool in wasm-bindgen-test-runner chromedriver geckodriver; do
+  for tool in wasm-bindgen-test-runner chromedriver geckodriver WebKitWebDriver xvfb-run; do
     command -v "$tool" >/dev/null || {
-      echo "$tool is missing: run .ci/run (or see ../shared/SETUP.md)" >&2
+      echo "$tool is missing: run npm test as root, or see scripts/lib/install.sh" >&2
       exit 1
     }
   done
@@ -112,6 +115,16 @@ test_args() {
 run_browser() {
   local browser=$1 start=$SECONDS args
   mapfile -t args < <(test_args)
+  if [ "$browser" = webkit ]; then
+    # wasm-pack has no WebKitGTK driver option: the test runner's Safari
+    # path speaks W3C WebDriver, which WebKitWebDriver answers with its
+    # MiniBrowser; it needs an X display, so xvfb-run gives it one.
+    header "browser tests in webkit (cargo, WebKitWebDriver under Xvfb)"
+    SAFARIDRIVER=$(command -v WebKitWebDriver) xvfb-run -a -s "-screen 0 1280x800x24" \
+      cargo test -p imlogin --target wasm32-unknown-unknown "${args[@]}"
+    TIMES+=("$(printf '%-8s ok  %4d s' "$browser" $((SECONDS - start)))")
+    return
+  fi
   header "browser tests in $browser ($RUNNER)"
   case "$RUNNER" in
     wasm-pack)
@@ -148,9 +161,9 @@ check_tools
 start_server
 for browser in "${BROWSERS[@]}"; do
   case "$browser" in
-    chrome | firefox) run_browser "$browser" ;;
+    chrome | firefox | webkit) run_browser "$browser" ;;
     *)
-      echo "unknown browser '$browser' (chrome, firefox)" >&2
+      echo "unknown browser '$browser' (chrome, firefox, webkit)" >&2
       exit 2
       ;;
   esac

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `npm run demo`: from a fresh clone (Node and Rust present) to the demo
 # page in one command. Installs what is missing (the wasm32 target,
-# wasm-bindgen-cli at the Cargo.lock version, the npm packages), builds the
+# wasm-bindgen-cli at the Cargo.lock version, nightly with rust-src for the
+# size-optimized package build, the npm packages), builds the
 # npm package into pkg/ and imlogin-server, then runs the server with:
 #   - an embedded SQLite database in .demo/ (delete .demo/ to start over),
 #   - a demo AppKey/AppSecret generated once into .demo/app.env,
@@ -25,13 +26,6 @@ header() {
   printf '\n==> %s\n' "$*"
 }
 
-require() {
-  command -v "$1" >/dev/null || {
-    echo "npm run demo: '$1' is missing — $2" >&2
-    exit 1
-  }
-}
-
 demo_credentials() {
   mkdir -p "$DEMO_DIR"
   if [ ! -f "$DEMO_DIR/app.env" ]; then
@@ -47,15 +41,12 @@ demo_credentials() {
   set +a
 }
 
-require cargo "install Rust with rustup (https://rustup.rs)"
-require rustup "install Rust with rustup (https://rustup.rs)"
-require node "install Node.js 20 or later"
-require npm "install Node.js 20 or later"
-
 header "toolchain"
-install_wasm_target
-install_wasm_bindgen_cli
-ensure_npm_packages
+# Rust and Node must be there; the rest is installed when missing.
+ensure_pieces rust node wasm_target wasm_bindgen npm_packages || exit 1
+# The size-optimized build's nightly is optional: without it the package is
+# built with stable (larger, and it works the same).
+ensure_pieces size_toolchain || echo "continuing: scripts/build.sh will use stable"
 
 header "npm package (scripts/build.sh)"
 bash scripts/build.sh

@@ -1,19 +1,61 @@
 #!/usr/bin/env bash
 # The project's test command (`npm test` runs it; README names it).
 #
-# Runs every suite in order and stops at the first failure. Each suite is a
-# `suite_*` function listed in SUITES; an issue that brings a suite (the wasm
-# browser tests in Chromium and Firefox, say) writes one function and
-# appends its name. `scripts/test.sh clippy native` runs only the suites
-# named; `e2e` needs `build` to have run (it serves pkg/).
+# First installs what the chosen suites need and is missing (as root on
+# Debian: everything; otherwise what cargo, rustup and npm can install, and
+# a list of the rest with the commands that install them — see
+# scripts/lib/install.sh; IMLOGIN_INSTALL=0 installs nothing). Then runs
+# every suite in order and stops at the first failure. Each suite is a
+# `suite_*` function listed in SUITES, and the pieces it needs are in
+# suite_needs. `scripts/test.sh clippy native` runs only the suites named;
+# `e2e` needs pkg/ (`build` or `pack`), `types` and `apps` the tarball of
+# `pack` (they pack it when it is missing).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+export PATH="$HOME/.cargo/bin:$PATH"
 
 # start_test_postgres: a throwaway PostgreSQL for the server's tests.
 # shellcheck source=lib/postgres.sh
 source scripts/lib/postgres.sh
+# ensure_pieces, show_versions: the toolchain.
+# shellcheck source=lib/install.sh
+source scripts/lib/install.sh
 
-SUITES=(fmt clippy native postgres wasm_build fuzz build types vite browser e2e)
+SUITES=(fmt clippy native postgres wasm_build fuzz pack types docs browser apps e2e)
+
+# The packed package that the types and apps suites install.
+TARBALL=target/npm/imlogin.tgz
+
+# suite_needs SUITE: the toolchain pieces (scripts/lib/install.sh) it needs.
+suite_needs() {
+  case "$1" in
+    fmt) echo rust rust_components ;;
+    clippy) echo rust rust_components wasm_target ;;
+    native | postgres) echo rust postgres ;;
+    wasm_build) echo rust wasm_target ;;
+    fuzz) echo rust cargo_fuzz ;;
+    build | pack | types | docs) echo rust node wasm_target wasm_bindgen size_toolchain npm_packages ;;
+    browser) echo rust wasm_target wasm_bindgen chromium firefox webkit geckodriver wasm_pack ;;
+    apps | e2e) echo rust node wasm_target wasm_bindgen size_toolchain npm_packages chromium ;;
+  esac
+}
+
+# The pieces of all the given suites, in install order (the Debian packages
+# together, then the cargo installs).
+pieces_for() {
+  local wanted piece suite
+  wanted=" $(for suite in "$@"; do suite_needs "$suite"; done | tr '\n' ' ') "
+  for piece in rust node rust_components wasm_target npm_packages chromium firefox webkit \
+    postgres wasm_bindgen geckodriver wasm_pack cargo_fuzz; do
+    [[ "$wanted" == *" $piece "* ]] && echo "$piece"
+  done
+}
+
+# The tarball, packed now if no earlier suite did.
+ensure_tarball() {
+  [ -f "$TARBALL" ] || bash scripts/pack.sh
+}
 
 suite_fmt() {
   cargo fmt --all --check
@@ -42,25 +84,71 @@ suite_wasm_build() {
   cargo build -p imlogin --target wasm32-unknown-unknown --release
 }
 
-# The publishable package in pkg/ (optimized wasm, minified glue, d.ts).
+# The package in pkg/ (optimized wasm, minified glue, d.ts), without
+# packing it (`npm run test:e2e` = build e2e).
 suite_build() {
   npm run build
 }
 
-# tsc --strict on tests/types against pkg/imlogin.d.ts (needs `build`).
+# The npm package as `npm publish` would ship it: pkg/ removed, then `npm
+# pack`, whose prepack must rebuild it; the tarball's contents, publint,
+# attw, an import in Node, the size budget (scripts/package-check.mjs); and
+# prepack fails loudly, naming what is missing, without the toolchain.
+suite_pack() {
+  rm -rf pkg
+  bash scripts/pack.sh
+  node scripts/package-check.mjs "$TARBALL"
+  printf '\n==> npm pack without the Rust toolchain must fail loudly\n'
+  local bare out
+  bare="$(dirname "$(command -v node)"):/usr/bin:/bin"
+  if PATH=$bare command -v wasm-bindgen >/dev/null || PATH=$bare command -v cargo >/dev/null; then
+    echo "    skipped: cargo or wasm-bindgen is in /usr/bin here"
+    return
+  fi
+  if out=$(PATH=$bare npm pack --dry-run 2>&1); then
+    echo "npm pack succeeded without cargo and wasm-bindgen on PATH" >&2
+    return 1
+  fi
+  grep -q 'wasm-bindgen-cli' <<<"$out" || {
+    echo "npm pack failed without naming the missing wasm-bindgen-cli:" >&2
+    echo "$out" >&2
+    return 1
+  }
+  echo "    ok: prepack names the missing pieces and npm pack fails"
+  [ -f pkg/imlogin_bg.wasm ] || {
+    echo "the failed prepack removed pkg/" >&2
+    return 1
+  }
+}
+
+# The declarations, from the packed package, compiled by an app under
+# TypeScript 5 and 7 × targets × module resolutions, without skipLibCheck;
+# misuses must be refused (tests/types, scripts/types-check.sh).
 suite_types() {
-  bash scripts/types-check.sh
+  ensure_tarball
+  bash scripts/types-check.sh "$TARBALL"
 }
 
-# `npm pack` installed into a fresh Vite project without plugins, built,
-# and loaded in headless Chromium (needs `build`; npm registry only).
-suite_vite() {
-  bash scripts/vite-check.sh
+# docs/api/ (TypeDoc, from the built declarations) matches pkg/imlogin.d.ts.
+suite_docs() {
+  [ -f pkg/imlogin.d.ts ] || npm run build
+  bash scripts/docs.sh --check
 }
 
-# Headless Chromium and Firefox ESR against the reference server.
+# The wasm browser tests against the reference server, in headless
+# Chromium, Firefox ESR and WebKit (scripts/browser-tests.sh).
 suite_browser() {
   bash scripts/browser-tests.sh
+}
+
+# The example apps (examples/) and a fresh project per bundler
+# (tests/bundlers/: Vite build and dev server, webpack, esbuild, Rollup),
+# each installing the packed package, built, and logging in against one
+# reference server in headless Chromium (scripts/apps-check.mjs).
+suite_apps() {
+  ensure_tarball
+  cargo build -p imlogin-server
+  node scripts/apps-check.mjs "$TARBALL"
 }
 
 # The demo in Debian's Chromium (playwright-core), against imlogin-server
@@ -113,13 +201,19 @@ main() {
   if [ ${#suites[@]} -eq 0 ]; then
     suites=("${SUITES[@]}")
   fi
-  local suite start summary=()
+  local suite start summary=() pieces
   for suite in "${suites[@]}"; do
     if ! declare -F "suite_$suite" >/dev/null; then
-      echo "scripts/test.sh: unknown suite '$suite' (known: ${SUITES[*]})" >&2
+      echo "scripts/test.sh: unknown suite '$suite' (known: ${SUITES[*]} build)" >&2
       exit 2
     fi
   done
+  header "toolchain"
+  start=$SECONDS
+  mapfile -t pieces < <(pieces_for "${suites[@]}")
+  ensure_pieces "${pieces[@]}" || exit 1
+  show_versions
+  summary+=("$(printf '%-12s ok  %4d s' toolchain $((SECONDS - start)))")
   for suite in "${suites[@]}"; do
     header "$suite"
     start=$SECONDS

@@ -3,12 +3,13 @@
 use std::borrow::Cow;
 
 use imlogin_protocol::LoginCode;
+use serde::{Deserialize, Serialize};
 
 /// A failed login or kick: a protocol code and a human message.
 ///
 /// Becomes a JS `Error` with `name === "LoginError"`, `code`, `message` and
-/// `retryable`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `retryable`. Its serde form is `{"code": 302, "message": "…"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoginError {
     /// The code (DESIGN §3 numbering, client-side codes included).
     pub code: LoginCode,

@@ -7,22 +7,39 @@
 //! browser's online/offline and visibility events; the native tests drive it
 //! with a virtual clock.
 //!
-//! A driver's loop, in short:
+//! [`tab_group::TabGroup`] is the second core: it owns a tab's machine and
+//! plays the tab's part in the group of tabs that share one connection
+//! (`tabs: "shared"`), in the same style.
+//!
+//! A driver's loop, in short: after every input, drain the outputs, then
+//! sleep until the one deadline the machine shows.
 //!
 //! ```
 //! use imlogin::{Config, LoginMachine, Output};
 //!
 //! let mut machine = LoginMachine::new(Config::new("app-key", "device-1"), 42);
-//! let now = 0.0;
+//! let mut now = 0.0;
 //! machine.login(now, "alice", "secret-token", false);
-//! while let Some(output) = machine.poll_output() {
-//!     match output {
-//!         Output::Connect(_conn) => { /* open a WebSocket, report its events */ }
-//!         Output::SetTimer(_timer, _at) => { /* fire handle_timer at `at` */ }
-//!         _ => { /* send, close, persist, emit, settle … */ }
+//! loop {
+//!     while let Some(output) = machine.poll_output() {
+//!         match output {
+//!             Output::Connect(_conn) => { /* open a WebSocket, report its events */ }
+//!             _ => { /* send, close, persist, emit, settle … */ }
+//!         }
+//!     }
+//!     // Sleep until the deadline (or an input arrives, e.g. the socket's
+//!     // events); here no socket ever answers, so time just runs on.
+//!     match machine.poll_timeout() {
+//!         Some(at) if now < 60_000.0 => {
+//!             now = at;
+//!             machine.handle_timeout(now);
+//!         }
+//!         _ => break,
 //!     }
 //! }
-//! assert_eq!(machine.status().as_str(), "connecting");
+//! // Three connection attempts that never opened, then the manual login
+//! // gave up.
+//! assert_eq!(machine.status().as_str(), "loggedOut");
 //! ```
 
 mod config;
@@ -32,6 +49,7 @@ mod output;
 mod rng;
 mod session;
 mod status;
+pub mod tab_group;
 mod tabs;
 mod timer;
 
@@ -49,4 +67,3 @@ pub use rng::Rng;
 pub use session::{Credentials, StoredSession, StoredSessionError, STORED_SESSION_VERSION};
 pub use status::Status;
 pub use tabs::{TabCall, TabMessage};
-pub use timer::{Timer, TimerTable};

@@ -10,9 +10,19 @@
 //!   [`auto_login`](LoginMachine::auto_login),
 //!   [`kick_client`](LoginMachine::kick_client),
 //!   [`logout`](LoginMachine::logout);
-//! - **`handle_*` inputs** from the transport, timers and the browser;
-//! - **[`poll_output`](LoginMachine::poll_output)**, which the driver calls
-//!   after every input until it returns `None`.
+//! - **`handle_*` inputs** from the transport and the browser, and
+//!   [`handle_timeout`](LoginMachine::handle_timeout) when the clock reaches
+//!   the deadline;
+//! - **`poll_*` outputs**: [`poll_output`](LoginMachine::poll_output), which
+//!   the driver calls after every input until it returns `None`, then
+//!   [`poll_timeout`](LoginMachine::poll_timeout), the one deadline the
+//!   driver sleeps until.
+//!
+//! A driver therefore keeps one timer: after every input it drains
+//! `poll_output`, then (re-)arms its timer for `poll_timeout()`; when the
+//! timer fires it calls `handle_timeout(now)` and does the same again. A
+//! timer that fires early is harmless (`handle_timeout` only acts on what is
+//! due), and so is one that fires late.
 
 use std::collections::VecDeque;
 
@@ -21,9 +31,9 @@ use imlogin_protocol::{
 };
 
 use crate::config::MAX_DURATION_MS;
+use crate::timer::{Timer, TimerTable};
 use crate::{
     Config, ConnId, Credentials, Event, LoginError, Output, RequestId, Rng, Status, StoredSession,
-    Timer, TimerTable,
 };
 
 /// An app-supplied override of the backoff delay:
@@ -61,22 +71,40 @@ struct Session {
     established: bool,
     /// Mandatory login for the attempts until the first success.
     force: bool,
+    /// A manual login that has not succeeded yet: the connection attempts
+    /// made so far (at most `retryCount`); its failure ends the session.
+    /// `None` for an auto login, which retries network failures for ever.
+    manual_attempts: Option<u32>,
 }
 
-/// A `login` or `auto_login` call waiting for its outcome.
-#[derive(Debug)]
-struct Pending {
-    request: RequestId,
-    kind: PendingKind,
+impl Session {
+    /// A manual login still under way (not yet successful).
+    fn is_manual(&self) -> bool {
+        self.manual_attempts.is_some() && !self.established
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum PendingKind {
-    /// A manual login that has made `attempts` connection attempts so far.
-    Manual { attempts: u32 },
-    /// An auto login, or a call waiting for an established session to
-    /// reconnect: retries network failures without limit.
-    Auto,
+/// What another tab needs to carry this machine's session on after it
+/// (the tab group's takeover): the credentials and where the login stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Handover {
+    pub credentials: Credentials,
+    /// The credentials have logged in: resume in auto mode, never forced.
+    pub established: bool,
+    /// Mandatory login, for the attempts until the first success.
+    pub force: bool,
+    /// A manual login under way (its failure ends the session).
+    pub manual: bool,
+}
+
+/// How a session ends, for [`LoginMachine::stop`].
+enum Ending {
+    /// A failure: reported (`loginFailed`), and the waiting calls reject
+    /// with it.
+    Failed(LoginError),
+    /// Not a failure (logout, a kick): the waiting calls reject with it
+    /// (499), and nothing is reported.
+    Cancelled(LoginError),
 }
 
 /// The sans-IO login machine. See the module documentation for the driver
@@ -93,7 +121,8 @@ pub struct LoginMachine {
     next_request: u64,
     conn: Option<Conn>,
     session: Option<Session>,
-    pending: Option<Pending>,
+    /// `login`/`auto_login` calls waiting for the session's outcome.
+    waiters: Vec<RequestId>,
     kicks: Vec<(RequestId, String)>,
     clients: Vec<Client>,
     client_id: Option<String>,
@@ -111,7 +140,7 @@ impl core::fmt::Debug for LoginMachine {
             .field("online", &self.online)
             .field("conn", &self.conn)
             .field("session", &self.session)
-            .field("pending", &self.pending)
+            .field("waiters", &self.waiters)
             .field("timers", &self.timers)
             .finish_non_exhaustive()
     }
@@ -139,7 +168,7 @@ impl LoginMachine {
             next_request: 0,
             conn: None,
             session: None,
-            pending: None,
+            waiters: Vec::new(),
             kicks: Vec::new(),
             clients: Vec::new(),
             client_id: None,
@@ -191,19 +220,9 @@ impl LoginMachine {
         self.conn.as_ref().map(|c| c.id)
     }
 
-    /// The armed timers.
-    pub fn timers(&self) -> &TimerTable {
-        &self.timers
-    }
-
-    /// The armed timer that fires first, and when.
-    pub fn next_timeout(&self) -> Option<(Timer, f64)> {
-        self.timers.next_timeout()
-    }
-
     /// Whether a `login`/`auto_login` call is waiting for its outcome.
     pub fn has_pending_login(&self) -> bool {
-        self.pending.is_some()
+        !self.waiters.is_empty()
     }
 
     /// Whether the current credentials have logged in successfully (so that
@@ -218,6 +237,86 @@ impl LoginMachine {
         self.outputs.pop_front()
     }
 
+    /// When the driver must call [`handle_timeout`](Self::handle_timeout)
+    /// next, on its clock; `None` when nothing is due ever (logged out).
+    ///
+    /// Read it after draining [`poll_output`](Self::poll_output): every
+    /// input may move it.
+    #[must_use]
+    pub fn poll_timeout(&self) -> Option<f64> {
+        self.timers.next_timeout().map(|(_, at)| at)
+    }
+
+    /// The session, as a tab taking over would carry it on.
+    pub(crate) fn handover(&self) -> Option<Handover> {
+        let session = self.session.as_ref()?;
+        Some(Handover {
+            credentials: session.credentials.clone(),
+            established: session.established,
+            force: session.force,
+            manual: session.is_manual(),
+        })
+    }
+
+    /// Adopts the device id of the tab group whose connection this machine
+    /// is about to hold, so that the server sees one device whatever tab
+    /// holds it. Takes effect from the next login frame.
+    pub(crate) fn set_device_id(&mut self, device_id: &str) {
+        device_id.clone_into(&mut self.config.device_id);
+    }
+
+    /// Carries on a session another machine held (see [`Handover`]): a
+    /// manual login under way starts again as one (offline: fails with 415);
+    /// anything else resumes in auto mode, an established session without
+    /// `force`. The returned request settles like the call that started it.
+    pub(crate) fn resume(&mut self, now: f64, handover: Handover) -> RequestId {
+        let request = self.new_request();
+        if handover.manual && !handover.established {
+            if !self.online {
+                self.reject_now(
+                    request,
+                    LoginError::from_code(LoginCode::NetworkUnavailable),
+                );
+                return request;
+            }
+            self.start(handover.credentials, handover.force, Some(1), request);
+            self.arm(
+                Timer::LoginTimeout,
+                now + clamp_ms(self.config.login_timeout_ms, 1_000.0),
+            );
+            self.connect(now);
+        } else {
+            let force = handover.force && !handover.established;
+            self.start(handover.credentials, force, None, request);
+            if let Some(session) = &mut self.session {
+                session.established = handover.established;
+            }
+            if self.online {
+                self.connect(now);
+            } else {
+                self.set_status(Status::Offline);
+                self.settle_waiters(Ok(()));
+            }
+        }
+        request
+    }
+
+    /// Lets go of everything without a word: closes the connection, stops
+    /// every timer, forgets the session and the calls waiting on it (whose
+    /// outcome another tab now owes), and ends in `loggedOut` without an
+    /// event. For a tab that leaves its group: the session is not logged
+    /// out, it moves on with the group.
+    pub(crate) fn shut_down(&mut self) {
+        self.close_conn();
+        self.disarm_all();
+        self.waiters.clear();
+        self.kicks.clear();
+        self.session = None;
+        self.clients.clear();
+        self.client_id = None;
+        self.status = Status::LoggedOut;
+    }
+
     // ----- app commands -----
 
     /// A manual login. Replaces whatever login or session there was (a
@@ -229,20 +328,8 @@ impl LoginMachine {
     /// allowed: every attempt fetches its own.
     pub fn login(&mut self, now: f64, accid: &str, token: &str, force: bool) -> RequestId {
         let request = self.new_request();
-        let credentials = if self.config.dynamic_token && token.is_empty() {
-            Credentials::accid_only(accid)
-        } else {
-            Credentials::new(accid, token)
-        };
-        let credentials = match credentials {
-            Ok(c) => c,
-            Err(e) => {
-                let mut message = String::from(e.field);
-                message.push(' ');
-                message.push_str(e.reason());
-                self.reject_now(request, LoginError::new(LoginCode::BadParameter, message));
-                return request;
-            }
+        let Some(credentials) = self.credentials_or_reject(request, accid, token) else {
+            return request;
         };
         if !self.online {
             self.reject_now(
@@ -251,13 +338,7 @@ impl LoginMachine {
             );
             return request;
         }
-        self.start(
-            now,
-            credentials,
-            force,
-            request,
-            PendingKind::Manual { attempts: 1 },
-        );
+        self.start(credentials, force, Some(1), request);
         self.arm(
             Timer::LoginTimeout,
             now + clamp_ms(self.config.login_timeout_ms, 1_000.0),
@@ -267,12 +348,19 @@ impl LoginMachine {
     }
 
     /// An auto login with the session persisted by an earlier successful
-    /// login. Returns `None` when nothing is persisted (the JS promise then
-    /// resolves `false` at once). Retries network failures without limit;
-    /// while offline it waits in `offline`.
+    /// login. Returns `None` when nothing is persisted and no session is
+    /// under way (the JS promise then resolves `false` at once).
     ///
-    /// When the machine already holds an established session for the same
-    /// accid, the call just waits for (or reports) that session.
+    /// It settles on the first outcome: `Ok` once logged in, and `Ok` too as
+    /// soon as an attempt fails for network reasons or the browser is
+    /// offline — the session is kept and retried without limit, and
+    /// [`status`](Self::status) tells where it stands; `Err` for a terminal
+    /// refusal (302, 403, 414, 417, 422) or a cancellation (499).
+    ///
+    /// It never interrupts what is under way: it joins a manual login in
+    /// progress (and settles as it does), and a session of the stored
+    /// account — logging in, logged in or reconnecting — whose outcome it
+    /// shares without resetting the backoff.
     pub fn auto_login(
         &mut self,
         now: f64,
@@ -283,28 +371,52 @@ impl LoginMachine {
             let same = stored
                 .as_ref()
                 .is_none_or(|s| s.credentials.accid == session.credentials.accid);
-            if session.established && same && self.pending.is_none() {
+            if same || session.is_manual() {
                 let request = self.new_request();
-                if self.status == Status::LoggedIn {
-                    self.outputs.push_back(Output::Settle(request, Ok(())));
-                } else {
-                    self.pending = Some(Pending {
-                        request,
-                        kind: PendingKind::Auto,
-                    });
-                }
+                self.join(request);
                 return Some(request);
             }
         }
         let stored = stored?;
         let request = self.new_request();
-        self.start(now, stored.credentials, force, request, PendingKind::Auto);
-        if self.online {
-            self.connect(now);
-        } else {
-            self.set_status(Status::Offline);
-        }
+        self.start_auto(now, stored.credentials, force, request);
         Some(request)
+    }
+
+    /// An auto login with credentials the app server has just issued
+    /// rather than stored ones (the CommsEase recipe for apps that are not
+    /// IM-first: `autoLogin({ accid, token, force: true })`).
+    ///
+    /// Auto mode: network failures are retried without limit; a terminal
+    /// code stops, is reported (`loginFailed`) and rejects; success is
+    /// persisted like any login's. `force` skips the server's device check
+    /// on the attempts until the first success. It settles like
+    /// [`auto_login`](Self::auto_login). Bad arguments are refused with 414
+    /// before any traffic, leaving the current state untouched.
+    ///
+    /// It joins a session with the same accid and token; any other session
+    /// or login is replaced (a pending call settles with 499).
+    pub fn auto_login_with(
+        &mut self,
+        now: f64,
+        accid: &str,
+        token: &str,
+        force: bool,
+    ) -> RequestId {
+        let request = self.new_request();
+        let Some(credentials) = self.credentials_or_reject(request, accid, token) else {
+            return request;
+        };
+        if self
+            .session
+            .as_ref()
+            .is_some_and(|s| s.credentials == credentials)
+        {
+            self.join(request);
+            return request;
+        }
+        self.start_auto(now, credentials, force, request);
+        request
     }
 
     /// Asks the server to end another session of this account. Settles with
@@ -339,11 +451,8 @@ impl LoginMachine {
             self.outputs
                 .push_back(Output::Send(conn.id, ClientFrame::Logout));
         }
-        self.stop(
-            None,
-            true,
-            Some(LoginError::new(LoginCode::Cancelled, "cancelled by logout")),
-        );
+        let cancelled = LoginError::new(LoginCode::Cancelled, "cancelled by logout");
+        self.stop(Ending::Cancelled(cancelled), true);
     }
 
     // ----- transport inputs -----
@@ -452,7 +561,7 @@ impl LoginMachine {
                         retry_after_ms.map_or(0.0, |ms| (ms as f64).min(MAX_DURATION_MS));
                     self.retry(now, error);
                 } else {
-                    self.stop(Some(error), code.clears_session(), None);
+                    self.stop(Ending::Failed(error), code.clears_session());
                 }
             }
             ServerFrame::Kicked {
@@ -465,7 +574,7 @@ impl LoginMachine {
                     reason,
                     client_type,
                 });
-                self.stop(None, reason.clears_session(), Some(cancelled));
+                self.stop(Ending::Cancelled(cancelled), reason.clears_session());
             }
             ServerFrame::Clients { clients, .. } if self.status == Status::LoggedIn => {
                 self.clients = clients.clone();
@@ -512,17 +621,140 @@ impl LoginMachine {
 
     // ----- timer and browser inputs -----
 
-    /// `timer` fired. A timer that is no longer armed is ignored.
-    pub fn handle_timer(&mut self, now: f64, timer: Timer) {
-        if !self.timers.stop(timer) {
+    /// The driver's clock reached (or passed) [`poll_timeout`](Self::poll_timeout):
+    /// everything due by `now` happens, earliest first. Called early, it
+    /// does nothing.
+    pub fn handle_timeout(&mut self, now: f64) {
+        while let Some((timer, at)) = self.timers.next_timeout() {
+            if at > now {
+                break;
+            }
+            self.timers.stop(timer);
+            self.fire(now, timer);
+        }
+    }
+
+    /// The browser went offline. Closes the connection (a socket across a
+    /// network change is rarely usable) and waits in `offline`, which
+    /// settles waiting auto logins (`Ok`); a manual login that never
+    /// succeeded fails with 415 instead.
+    pub fn handle_offline(&mut self, _now: f64) {
+        self.online = false;
+        if matches!(self.status, Status::LoggedOut | Status::Offline) {
             return;
         }
+        if self.session.as_ref().is_some_and(Session::is_manual) {
+            let error = LoginError::from_code(LoginCode::NetworkUnavailable);
+            self.stop(Ending::Failed(error), false);
+            return;
+        }
+        self.close_conn();
+        self.disarm_all();
+        self.reject_kicks("connection to the link server lost");
+        self.set_status(Status::Offline);
+        self.network_outcome();
+    }
+
+    /// The browser is online again: from `offline`, the next attempt starts
+    /// at once with the backoff reset.
+    pub fn handle_online(&mut self, now: f64) {
+        self.online = true;
+        if self.status == Status::Offline {
+            self.failures = 0;
+            self.retry_floor_ms = 0.0;
+            self.connect(now);
+        }
+    }
+
+    /// The page became visible: while `waiting`, attempt at once.
+    pub fn handle_visible(&mut self, now: f64) {
+        if self.status == Status::Waiting && self.online {
+            self.disarm(Timer::Reconnect);
+            self.reconnect(now);
+        }
+    }
+
+    // ----- internals -----
+
+    /// Validates what the app passed to `login` or `auto_login_with`;
+    /// refuses it (414) without touching the state.
+    fn credentials_or_reject(
+        &mut self,
+        request: RequestId,
+        accid: &str,
+        token: &str,
+    ) -> Option<Credentials> {
+        let credentials = if self.config.dynamic_token && token.is_empty() {
+            Credentials::accid_only(accid)
+        } else {
+            Credentials::new(accid, token)
+        };
+        match credentials {
+            Ok(c) => Some(c),
+            Err(e) => {
+                let mut message = String::from(e.field);
+                message.push(' ');
+                message.push_str(e.reason());
+                self.reject_now(request, LoginError::new(LoginCode::BadParameter, message));
+                None
+            }
+        }
+    }
+
+    /// A new request that shares the current session's outcome: settled at
+    /// once when that outcome is already known (logged in; or an auto
+    /// session that is waiting or offline), else with the other waiters.
+    fn join(&mut self, request: RequestId) {
+        let manual = self.session.as_ref().is_some_and(Session::is_manual);
+        let known = match self.status {
+            Status::LoggedIn => true,
+            Status::Waiting | Status::Offline => !manual,
+            Status::Connecting | Status::LoggedOut => false,
+        };
+        if known {
+            self.outputs.push_back(Output::Settle(request, Ok(())));
+        } else {
+            self.waiters.push(request);
+        }
+    }
+
+    /// Takes up `credentials` in auto mode and makes the first attempt, or
+    /// waits in `offline` (which settles `request` at once).
+    fn start_auto(&mut self, now: f64, credentials: Credentials, force: bool, request: RequestId) {
+        self.start(credentials, force, None, request);
+        if self.online {
+            self.connect(now);
+        } else {
+            self.set_status(Status::Offline);
+            self.settle_waiters(Ok(()));
+        }
+    }
+
+    /// Settles every waiting `login`/`auto_login` call with `result`.
+    fn settle_waiters(&mut self, result: Result<(), LoginError>) {
+        for request in core::mem::take(&mut self.waiters) {
+            self.outputs
+                .push_back(Output::Settle(request, result.clone()));
+        }
+    }
+
+    /// A network failure or going offline, with the session kept: auto
+    /// calls have their first outcome (a manual login goes on).
+    fn network_outcome(&mut self) {
+        if !self.session.as_ref().is_some_and(Session::is_manual) {
+            self.settle_waiters(Ok(()));
+        }
+    }
+
+    /// `timer`, just disarmed, is due.
+    fn fire(&mut self, now: f64, timer: Timer) {
         match timer {
             Timer::LoginTimeout => {
-                if matches!(self.pending_kind(), Some(PendingKind::Manual { .. }))
-                    && !self.is_established()
-                {
-                    self.stop(Some(LoginError::from_code(LoginCode::Timeout)), false, None);
+                if self.session.as_ref().is_some_and(Session::is_manual) {
+                    self.stop(
+                        Ending::Failed(LoginError::from_code(LoginCode::Timeout)),
+                        false,
+                    );
                 }
             }
             Timer::ConnectTimeout => {
@@ -553,50 +785,6 @@ impl LoginMachine {
         }
     }
 
-    /// The browser went offline. Closes the connection (a socket across a
-    /// network change is rarely usable) and waits in `offline`; a manual
-    /// login that never succeeded fails with 415 instead.
-    pub fn handle_offline(&mut self, _now: f64) {
-        self.online = false;
-        if matches!(self.status, Status::LoggedOut | Status::Offline) {
-            return;
-        }
-        if matches!(self.pending_kind(), Some(PendingKind::Manual { .. })) && !self.is_established()
-        {
-            self.stop(
-                Some(LoginError::from_code(LoginCode::NetworkUnavailable)),
-                false,
-                None,
-            );
-            return;
-        }
-        self.close_conn();
-        self.disarm_all();
-        self.reject_kicks("connection to the link server lost");
-        self.set_status(Status::Offline);
-    }
-
-    /// The browser is online again: from `offline`, the next attempt starts
-    /// at once with the backoff reset.
-    pub fn handle_online(&mut self, now: f64) {
-        self.online = true;
-        if self.status == Status::Offline {
-            self.failures = 0;
-            self.retry_floor_ms = 0.0;
-            self.connect(now);
-        }
-    }
-
-    /// The page became visible: while `waiting`, attempt at once.
-    pub fn handle_visible(&mut self, now: f64) {
-        if self.status == Status::Waiting && self.online {
-            self.disarm(Timer::Reconnect);
-            self.reconnect(now);
-        }
-    }
-
-    // ----- internals -----
-
     fn new_request(&mut self) -> RequestId {
         self.next_request += 1;
         RequestId(self.next_request)
@@ -604,10 +792,6 @@ impl LoginMachine {
 
     fn is_current(&self, conn: ConnId) -> bool {
         self.conn.as_ref().is_some_and(|c| c.id == conn)
-    }
-
-    fn pending_kind(&self) -> Option<PendingKind> {
-        self.pending.as_ref().map(|p| p.kind)
     }
 
     fn emit(&mut self, event: Event) {
@@ -623,19 +807,14 @@ impl LoginMachine {
 
     fn arm(&mut self, timer: Timer, at: f64) {
         self.timers.set(timer, at);
-        self.outputs.push_back(Output::SetTimer(timer, at));
     }
 
     fn disarm(&mut self, timer: Timer) {
-        if self.timers.stop(timer) {
-            self.outputs.push_back(Output::CancelTimer(timer));
-        }
+        self.timers.stop(timer);
     }
 
     fn disarm_all(&mut self) {
-        for timer in Timer::ALL {
-            self.disarm(timer);
-        }
+        self.timers = TimerTable::default();
     }
 
     fn close_conn(&mut self) {
@@ -658,20 +837,20 @@ impl LoginMachine {
         }
     }
 
-    /// Drops whatever is open or pending and takes up new credentials.
+    /// Drops whatever is open or pending (pending calls settle with 499)
+    /// and takes up new credentials, `request` waiting for their outcome;
+    /// `manual_attempts` as in [`Session`].
     fn start(
         &mut self,
-        _now: f64,
         credentials: Credentials,
         force: bool,
+        manual_attempts: Option<u32>,
         request: RequestId,
-        kind: PendingKind,
     ) {
-        let cancelled = LoginError::new(LoginCode::Cancelled, "cancelled by a newer login");
-        if let Some(old) = self.pending.take() {
-            self.outputs
-                .push_back(Output::Settle(old.request, Err(cancelled)));
-        }
+        self.settle_waiters(Err(LoginError::new(
+            LoginCode::Cancelled,
+            "cancelled by a newer login",
+        )));
         self.close_conn();
         self.disarm_all();
         self.reject_kicks("cancelled by a newer login");
@@ -683,8 +862,9 @@ impl LoginMachine {
             credentials,
             established: false,
             force,
+            manual_attempts,
         });
-        self.pending = Some(Pending { request, kind });
+        self.waiters.push(request);
     }
 
     /// Opens a new connection attempt.
@@ -718,10 +898,10 @@ impl LoginMachine {
 
     /// The next attempt after a backoff delay or on visibility.
     fn reconnect(&mut self, now: f64) {
-        if let Some(Pending {
-            kind: PendingKind::Manual { attempts },
-            ..
-        }) = &mut self.pending
+        if let Some(attempts) = self
+            .session
+            .as_mut()
+            .and_then(|s| s.manual_attempts.as_mut())
         {
             *attempts += 1;
         }
@@ -730,8 +910,7 @@ impl LoginMachine {
 
     fn login_frame(&self) -> Option<LoginFrame> {
         let session = self.session.as_ref()?;
-        let manual =
-            !session.established && matches!(self.pending_kind(), Some(PendingKind::Manual { .. }));
+        let manual = session.is_manual();
         Some(LoginFrame {
             app_key: self.config.app_key.clone(),
             accid: session.credentials.accid.clone(),
@@ -763,6 +942,7 @@ impl LoginMachine {
             return;
         };
         session.established = true;
+        session.manual_attempts = None;
         // With dynamic tokens the record keeps the token that worked last.
         if let Some(token) = self.conn.as_ref().and_then(|c| c.token.clone()) {
             session.credentials.token = token;
@@ -781,10 +961,7 @@ impl LoginMachine {
         self.outputs.push_back(Output::Persist(stored));
         self.set_status(Status::LoggedIn);
         self.emit(Event::Clients(clients));
-        if let Some(pending) = self.pending.take() {
-            self.outputs
-                .push_back(Output::Settle(pending.request, Ok(())));
-        }
+        self.settle_waiters(Ok(()));
         self.arm(Timer::Heartbeat, now + self.heartbeat_ms);
     }
 
@@ -802,11 +979,10 @@ impl LoginMachine {
         }
         self.reject_kicks(CONNECTION_LOST);
         self.client_id = None;
-        if let Some(PendingKind::Manual { attempts }) = self.pending_kind() {
-            if !self.is_established() && attempts >= self.config.retry_count {
-                self.stop(Some(error), false, None);
-                return;
-            }
+        let attempts = self.session.as_ref().and_then(|s| s.manual_attempts);
+        if attempts.is_some_and(|n| n >= self.config.retry_count) && !self.is_established() {
+            self.stop(Ending::Failed(error), false);
+            return;
         }
         self.failures = self.failures.saturating_add(1);
         let delay_ms = self.backoff_delay();
@@ -816,6 +992,7 @@ impl LoginMachine {
             attempt: self.failures,
             delay_ms,
         });
+        self.network_outcome();
     }
 
     /// Full jitter: `random(0, min(max, initial · 2^(failures−1)))`, then
@@ -844,16 +1021,9 @@ impl LoginMachine {
         chosen.max(floor)
     }
 
-    /// Ends everything: close, cancel timers, settle, forget the session.
-    ///
-    /// `failure` is reported (`loginFailed`) and rejects a pending login;
-    /// without one, a pending login settles with `cancel` instead.
-    fn stop(
-        &mut self,
-        failure: Option<LoginError>,
-        clear_persisted: bool,
-        cancel: Option<LoginError>,
-    ) {
+    /// Ends everything: close, cancel timers, settle the waiting calls
+    /// with `ending`'s error, forget the session.
+    fn stop(&mut self, ending: Ending, clear_persisted: bool) {
         self.close_conn();
         self.disarm_all();
         self.reject_kicks(CONNECTION_LOST);
@@ -866,17 +1036,14 @@ impl LoginMachine {
         self.failures = 0;
         self.retry_floor_ms = 0.0;
         self.set_status(Status::LoggedOut);
-        let pending = self.pending.take();
-        if let Some(error) = failure {
-            self.emit(Event::LoginFailed(error.clone()));
-            if let Some(p) = pending {
-                self.outputs
-                    .push_back(Output::Settle(p.request, Err(error)));
+        let error = match ending {
+            Ending::Failed(error) => {
+                self.emit(Event::LoginFailed(error.clone()));
+                error
             }
-        } else if let (Some(p), Some(error)) = (pending, cancel) {
-            self.outputs
-                .push_back(Output::Settle(p.request, Err(error)));
-        }
+            Ending::Cancelled(error) => error,
+        };
+        self.settle_waiters(Err(error));
     }
 }
 

@@ -1,8 +1,9 @@
 //! What the login machine asks its driver to do, and what it tells the app.
 
 use imlogin_protocol::{Client, ClientFrame, ClientType, KickReason};
+use serde::{Deserialize, Serialize};
 
-use crate::{LoginError, Status, StoredSession, Timer};
+use crate::{LoginError, Status, StoredSession};
 
 /// Identifies one connection the machine asked for. Transport events carry
 /// it back, so that a late event of an abandoned socket is ignored.
@@ -29,10 +30,6 @@ pub enum Output {
     Send(ConnId, ClientFrame),
     /// Close the connection with this code; report nothing more about it.
     Close(ConnId, u16),
-    /// Arm (or re-arm) the timer to fire at this time of the driver's clock.
-    SetTimer(Timer, f64),
-    /// Disarm the timer.
-    CancelTimer(Timer),
     /// Store the session record (credentials that just logged in).
     Persist(StoredSession),
     /// Remove the stored session record.
@@ -44,7 +41,10 @@ pub enum Output {
 }
 
 /// Something the app is told through `on(name, listener)`.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Serde-derived so that the tab group can carry it between tabs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Event {
     /// The status changed (`"status"`).
     Status(Status),
@@ -52,6 +52,7 @@ pub enum Event {
     /// (`"loginFailed"`). Cancellations (499) are not failures.
     LoginFailed(LoginError),
     /// The server ended the session (`"kicked"`); nothing reconnects.
+    #[serde(rename_all = "camelCase")]
     Kicked {
         /// Why.
         reason: KickReason,
@@ -60,6 +61,7 @@ pub enum Event {
     },
     /// A connection attempt failed; the next one comes after `delay_ms`
     /// (`"reconnecting"`).
+    #[serde(rename_all = "camelCase")]
     Reconnecting {
         /// Counts the failed attempts in a row, from 1. The backoff delay
         /// lies in `[0, min(maxMs, initialMs · 2^(attempt−1))]`.

@@ -2,8 +2,8 @@
 
 use core::fmt;
 
-use imlogin_protocol::json::{JsonValue, ObjectWriter};
 use imlogin_protocol::limits::{self, FieldError};
+use serde::{Deserialize, Serialize};
 
 /// An accid and its token, as the app passes them to `login`.
 ///
@@ -50,7 +50,11 @@ impl fmt::Debug for Credentials {
 
 /// The record persisted after a successful login, so that a reloaded page
 /// can log in again by itself: `{"v":1,"accid","token","savedAt"}`.
-#[derive(Clone, PartialEq, Eq)]
+///
+/// Serializes to that record, and deserializes only from a record this
+/// version wrote (see [`StoredSession::from_json`] for what is refused).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "Record", try_from = "Record")]
 pub struct StoredSession {
     /// The credentials that logged in.
     pub credentials: Credentials,
@@ -87,56 +91,57 @@ impl fmt::Display for StoredSessionError {
 
 impl std::error::Error for StoredSessionError {}
 
+/// The stored form of a [`StoredSession`], field for field.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Record {
+    v: u64,
+    accid: String,
+    token: String,
+    saved_at: u64,
+}
+
+impl From<StoredSession> for Record {
+    fn from(session: StoredSession) -> Record {
+        Record {
+            v: STORED_SESSION_VERSION,
+            accid: session.credentials.accid,
+            token: session.credentials.token,
+            saved_at: session.saved_at,
+        }
+    }
+}
+
+impl TryFrom<Record> for StoredSession {
+    type Error = StoredSessionError;
+
+    fn try_from(record: Record) -> Result<Self, StoredSessionError> {
+        if record.v != STORED_SESSION_VERSION {
+            return Err(StoredSessionError::ForeignVersion);
+        }
+        let credentials =
+            Credentials::new(&record.accid, &record.token).map_err(StoredSessionError::BadField)?;
+        Ok(StoredSession {
+            credentials,
+            saved_at: record.saved_at,
+        })
+    }
+}
+
 impl StoredSession {
     /// The record as stored: `{"v":1,"accid","token","savedAt"}`.
     pub fn to_json(&self) -> String {
-        ObjectWriter::new()
-            .uint("v", STORED_SESSION_VERSION)
-            .string("accid", &self.credentials.accid)
-            .string("token", &self.credentials.token)
-            .uint("savedAt", self.saved_at)
-            .finish()
+        serde_json::to_string(self).unwrap_or_default()
     }
 
-    /// Reads a stored record from its text.
+    /// Reads a stored record from its text, refusing anything this version
+    /// did not write: not JSON, missing, extra or wrongly typed fields
+    /// ([`StoredSessionError::Malformed`]), another version, and an accid or
+    /// token outside the protocol's limits.
     pub fn from_json(text: &str) -> Result<Self, StoredSessionError> {
-        let value: serde_json::Value =
+        let record: Record =
             serde_json::from_str(text).map_err(|_| StoredSessionError::Malformed)?;
-        Self::from_value(&value)
-    }
-
-    /// Reads a stored record from parsed JSON, refusing anything this
-    /// version did not write: other versions, missing, extra or wrongly
-    /// typed fields, and an accid or token outside the protocol's limits.
-    pub fn from_value<V: JsonValue>(value: V) -> Result<Self, StoredSessionError> {
-        let keys = value.key_count().ok_or(StoredSessionError::Malformed)?;
-        match value.field("v") {
-            None => return Err(StoredSessionError::Malformed),
-            Some(v) if v.uint() != Some(STORED_SESSION_VERSION) => {
-                return Err(StoredSessionError::ForeignVersion)
-            }
-            Some(_) => {}
-        }
-        if keys != 4 {
-            return Err(StoredSessionError::Malformed);
-        }
-        let field = |key: &str| {
-            value
-                .field(key)
-                .and_then(|v| v.string())
-                .ok_or(StoredSessionError::Malformed)
-        };
-        let accid = field("accid")?;
-        let token = field("token")?;
-        let saved_at = value
-            .field("savedAt")
-            .and_then(|v| v.uint())
-            .ok_or(StoredSessionError::Malformed)?;
-        let credentials = Credentials::new(&accid, &token).map_err(StoredSessionError::BadField)?;
-        Ok(StoredSession {
-            credentials,
-            saved_at,
-        })
+        StoredSession::try_from(record)
     }
 }
 
@@ -185,8 +190,13 @@ mod tests {
             ),
             (
                 r#"{"v":"1","accid":"a","token":"t","savedAt":1}"#,
-                ForeignVersion,
+                Malformed,
             ),
+            (
+                r#"{"v":1,"accid":"a","token":"t","savedAt":1.5}"#,
+                Malformed,
+            ),
+            (r#"{"v":1,"accid":"a","token":"t","savedAt":-1}"#, Malformed),
             (r#"{"v":1,"accid":5,"token":"t","savedAt":1}"#, Malformed),
             (r#"{"v":1,"accid":"a","token":"t"}"#, Malformed),
             (

@@ -1,8 +1,11 @@
 //! The login status a user interface shows.
 
+use serde::{Deserialize, Serialize};
+
 /// Where the login machine stands. Exposed to JS as the strings of
-/// [`Status::as_str`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// [`Status::as_str`] (its serde form).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Status {
     /// No session: nothing is connected and nothing will reconnect.
     LoggedOut,
@@ -28,18 +31,6 @@ impl Status {
             Status::Offline => "offline",
         }
     }
-
-    /// Parses a JS name of [`Status::as_str`]; `None` for anything else.
-    pub fn parse(s: &str) -> Option<Status> {
-        Some(match s {
-            "loggedOut" => Status::LoggedOut,
-            "connecting" => Status::Connecting,
-            "loggedIn" => Status::LoggedIn,
-            "waiting" => Status::Waiting,
-            "offline" => Status::Offline,
-            _ => return None,
-        })
-    }
 }
 
 #[cfg(test)]
@@ -47,7 +38,7 @@ mod tests {
     use super::Status;
 
     #[test]
-    fn every_status_parses_back_from_its_js_name() {
+    fn the_serde_form_of_every_status_is_its_js_name() {
         for s in [
             Status::LoggedOut,
             Status::Connecting,
@@ -55,8 +46,10 @@ mod tests {
             Status::Waiting,
             Status::Offline,
         ] {
-            assert_eq!(Status::parse(s.as_str()), Some(s));
+            let json = serde_json::to_string(&s).unwrap();
+            assert_eq!(json, format!("\"{}\"", s.as_str()));
+            assert_eq!(serde_json::from_str::<Status>(&json).unwrap(), s);
         }
-        assert_eq!(Status::parse("LoggedIn"), None);
+        assert!(serde_json::from_str::<Status>("\"LoggedIn\"").is_err());
     }
 }

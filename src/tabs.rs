@@ -2,17 +2,19 @@
 //! (`tabs: "shared"`): the leader, which holds the only connection, tells
 //! the followers its state and events and answers the calls they forward.
 //!
-//! Messages are JSON text (they travel over a `BroadcastChannel`), written
-//! with the protocol's [`ObjectWriter`] and read through [`JsonValue`], so
-//! they are tested natively and cost the package no JSON library.
+//! A message travels over a `BroadcastChannel` as JSON text: the serde form
+//! of [`TabMessage`] (the browser driver writes and reads it with
+//! serde-wasm-bindgen and the browser's `JSON.stringify`/`JSON.parse`). Text
+//! that is not a message of this version is ignored.
 
-use imlogin_protocol::json::{JsonValue, ObjectWriter};
-use imlogin_protocol::{decode_server_value, Client, LoginCode, ServerFrame};
+use imlogin_protocol::Client;
+use serde::{Deserialize, Serialize};
 
 use crate::{Event, LoginError, Status};
 
 /// A call a follower forwards to the leader.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum TabCall {
     /// `login(accid, token, { force })`; the token travels only between
     /// same-origin tabs of one profile (the trust domain of localStorage).
@@ -39,7 +41,8 @@ pub enum TabCall {
 }
 
 /// One message on the tabs channel.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub enum TabMessage {
     /// A new manager asks the leader for its state.
     Hello {
@@ -86,220 +89,18 @@ pub enum TabMessage {
     },
 }
 
-fn client_json(c: &Client) -> String {
-    ObjectWriter::new()
-        .string("clientId", &c.client_id)
-        .string("clientType", c.client_type.as_str())
-        .string("deviceId", &c.device_id)
-        .optional_string("customTag", c.custom_tag.as_deref())
-        .uint("loginAt", c.login_at)
-        .finish()
-}
-
-/// The list as a `clients` frame, which the protocol decoder reads back.
-fn clients_frame(clients: &[Client]) -> String {
-    let mut list = String::from("[");
-    for (i, c) in clients.iter().enumerate() {
-        if i > 0 {
-            list.push(',');
-        }
-        list.push_str(&client_json(c));
-    }
-    list.push(']');
-    ObjectWriter::new()
-        .string("t", "clients")
-        .string("change", "login")
-        .raw("clients", &list)
-        .finish()
-}
-
-impl TabMessage {
-    /// The message as JSON text.
-    pub fn encode(&self) -> String {
-        match self {
-            TabMessage::Hello { from } => ObjectWriter::new()
-                .string("k", "hello")
-                .string("from", from)
-                .finish(),
-            TabMessage::State {
-                from,
-                status,
-                accid,
-                clients,
-            } => ObjectWriter::new()
-                .string("k", "state")
-                .string("from", from)
-                .string("status", status.as_str())
-                .optional_string("accid", accid.as_deref())
-                .raw("clients", &clients_frame(clients))
-                .finish(),
-            TabMessage::Event { from, event } => {
-                let w = ObjectWriter::new()
-                    .string("k", "event")
-                    .string("from", from);
-                match event {
-                    Event::LoginFailed(e) => w
-                        .string("event", "loginFailed")
-                        .uint("code", u64::from(e.code.as_u16()))
-                        .string("message", &e.message),
-                    Event::Kicked {
-                        reason,
-                        client_type,
-                    } => w.string("event", "kicked").raw(
-                        "frame",
-                        &ObjectWriter::new()
-                            .string("t", "kicked")
-                            .string("reason", reason.as_str())
-                            .optional_string("clientType", client_type.map(|t| t.as_str()))
-                            .finish(),
-                    ),
-                    Event::Reconnecting { attempt, delay_ms } => w
-                        .string("event", "reconnecting")
-                        .uint("attempt", u64::from(*attempt))
-                        .uint("delayMs", delay_ms.max(0.0) as u64),
-                    Event::Status(s) => w.string("event", "status").string("status", s.as_str()),
-                    Event::Clients(list) => w
-                        .string("event", "clients")
-                        .raw("frame", &clients_frame(list)),
-                }
-                .finish()
-            }
-            TabMessage::Call { from, id, call } => {
-                let w = ObjectWriter::new()
-                    .string("k", "call")
-                    .string("from", from)
-                    .uint("id", *id);
-                match call {
-                    TabCall::Login {
-                        accid,
-                        token,
-                        force,
-                    } => w
-                        .string("op", "login")
-                        .string("accid", accid)
-                        .string("token", token)
-                        .boolean("force", *force),
-                    TabCall::AutoLogin { force } => {
-                        w.string("op", "autoLogin").boolean("force", *force)
-                    }
-                    TabCall::Logout => w.string("op", "logout"),
-                    TabCall::KickClient { client_id } => {
-                        w.string("op", "kickClient").string("clientId", client_id)
-                    }
-                }
-                .finish()
-            }
-            TabMessage::Reply { to, id, result } => {
-                let w = ObjectWriter::new()
-                    .string("k", "reply")
-                    .string("to", to)
-                    .uint("id", *id);
-                match result {
-                    Ok(value) => w.boolean("ok", true).boolean("value", *value),
-                    Err(e) => w
-                        .boolean("ok", false)
-                        .uint("code", u64::from(e.code.as_u16()))
-                        .string("message", &e.message),
-                }
-                .finish()
-            }
-        }
-    }
-
-    /// Reads a message; `None` for anything that is not one (another
-    /// version's message, garbage): it is ignored.
-    pub fn decode<V: JsonValue>(value: V) -> Option<TabMessage> {
-        let text = |key: &str| value.field(key).and_then(|v| v.string());
-        let flag = |key: &str| value.field(key).and_then(|v| v.boolean());
-        let number = |key: &str| value.field(key).and_then(|v| v.uint());
-        let kind = text("k")?;
-        Some(match kind.as_str() {
-            "hello" => TabMessage::Hello {
-                from: text("from")?,
-            },
-            "state" => TabMessage::State {
-                from: text("from")?,
-                status: Status::parse(&text("status")?)?,
-                accid: text("accid"),
-                clients: match decode_server_value(value.field("clients")?).ok()? {
-                    ServerFrame::Clients { clients, .. } => clients,
-                    _ => return None,
-                },
-            },
-            "event" => TabMessage::Event {
-                from: text("from")?,
-                event: match text("event")?.as_str() {
-                    "loginFailed" => Event::LoginFailed(LoginError::new(
-                        LoginCode::from(u16::try_from(number("code")?).ok()?),
-                        text("message")?,
-                    )),
-                    "kicked" => match decode_server_value(value.field("frame")?).ok()? {
-                        ServerFrame::Kicked {
-                            reason,
-                            client_type,
-                        } => Event::Kicked {
-                            reason,
-                            client_type,
-                        },
-                        _ => return None,
-                    },
-                    "reconnecting" => Event::Reconnecting {
-                        attempt: u32::try_from(number("attempt")?).ok()?,
-                        delay_ms: number("delayMs")? as f64,
-                    },
-                    "status" => Event::Status(Status::parse(&text("status")?)?),
-                    "clients" => match decode_server_value(value.field("frame")?).ok()? {
-                        ServerFrame::Clients { clients, .. } => Event::Clients(clients),
-                        _ => return None,
-                    },
-                    _ => return None,
-                },
-            },
-            "call" => TabMessage::Call {
-                from: text("from")?,
-                id: number("id")?,
-                call: match text("op")?.as_str() {
-                    "login" => TabCall::Login {
-                        accid: text("accid")?,
-                        token: text("token")?,
-                        force: flag("force")?,
-                    },
-                    "autoLogin" => TabCall::AutoLogin {
-                        force: flag("force")?,
-                    },
-                    "logout" => TabCall::Logout,
-                    "kickClient" => TabCall::KickClient {
-                        client_id: text("clientId")?,
-                    },
-                    _ => return None,
-                },
-            },
-            "reply" => TabMessage::Reply {
-                to: text("to")?,
-                id: number("id")?,
-                result: if flag("ok")? {
-                    Ok(flag("value")?)
-                } else {
-                    Err(LoginError::new(
-                        LoginCode::from(u16::try_from(number("code")?).ok()?),
-                        text("message")?,
-                    ))
-                },
-            },
-            _ => return None,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use imlogin_protocol::{ClientType, KickReason};
+    use imlogin_protocol::{ClientType, KickReason, LoginCode};
 
     fn round_trip(m: TabMessage) {
-        let text = m.encode();
-        let value: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
-        assert_eq!(TabMessage::decode(&value), Some(m), "{text}");
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(
+            serde_json::from_str::<TabMessage>(&text).ok(),
+            Some(m),
+            "{text}"
+        );
     }
 
     #[test]
@@ -385,16 +186,18 @@ mod tests {
     #[test]
     fn garbage_and_foreign_messages_are_ignored() {
         for text in [
+            "",
+            "not json",
             "null",
             "[]",
             "{}",
-            r#"{"k":"future"}"#,
-            r#"{"k":"state","from":"a","status":"dancing","clients":{"t":"clients","change":"login","clients":[]}}"#,
-            r#"{"k":"call","from":"a","id":-1,"op":"logout"}"#,
-            r#"{"k":"reply","to":"a","id":1,"ok":false,"code":70000,"message":"x"}"#,
+            r#"{"future":{"from":"a"}}"#,
+            r#"{"k":"hello","from":"a"}"#,
+            r#"{"state":{"from":"a","status":"dancing","accid":null,"clients":[]}}"#,
+            r#"{"call":{"from":"a","id":-1,"call":"logout"}}"#,
+            r#"{"reply":{"to":"a","id":1,"result":{"Err":{"code":70000,"message":"x"}}}}"#,
         ] {
-            let value: serde_json::Value = serde_json::from_str(text).unwrap();
-            assert_eq!(TabMessage::decode(&value), None, "{text}");
+            assert!(serde_json::from_str::<TabMessage>(text).is_err(), "{text}");
         }
     }
 }

@@ -239,3 +239,52 @@ async fn kick_client_of_an_unknown_client_rejects_404() {
     assert_eq!(get(&e, "retryable").as_bool(), Some(false));
     assert_eq!(m.status().unwrap(), "loggedIn");
 }
+
+#[wasm_bindgen_test]
+async fn the_link_is_discovered_through_the_lbs_and_linkurl_is_the_fall_back() {
+    clear_storage();
+    let (accid, token) = create_account().await;
+    let backoff = || object(&[("initialMs", 200.into()), ("maxMs", 1_000.into())]);
+    let cases: Vec<(&str, JsValue)> = vec![
+        (
+            "lbsUrl only",
+            object(&[
+                ("appKey", app_key().into()),
+                ("lbsUrl", format!("{}/lbs", server()).into()),
+                ("backoff", backoff()),
+                ("tabs", "perTab".into()),
+            ]),
+        ),
+        (
+            "lbsUrl with a query of its own",
+            object(&[
+                ("appKey", app_key().into()),
+                ("lbsUrl", format!("{}/lbs?region=test", server()).into()),
+                ("backoff", backoff()),
+                ("tabs", "perTab".into()),
+            ]),
+        ),
+        (
+            "an LBS that answers 404: linkUrl",
+            options(&[("lbsUrl", format!("{}/no-lbs-here", server()).into())]),
+        ),
+        (
+            "an LBS that cannot be reached: linkUrl",
+            options(&[("lbsUrl", "http://127.0.0.1:1/lbs".into())]),
+        ),
+    ];
+    for (what, opts) in cases {
+        let m = imlogin::LoginManager::new(opts)
+            .unwrap_or_else(|e| panic!("{what}: the constructor threw {}", error_text(&e)));
+        if let Err(e) = settle(m.login(accid.as_str().into(), token.as_str().into(), None)).await {
+            panic!("{what}: login rejected {}", error_text(&e));
+        }
+        assert_eq!(m.status().unwrap(), "loggedIn", "{what}");
+        settle(m.logout())
+            .await
+            .unwrap_or_else(|e| panic!("{what}: logout rejected {}", error_text(&e)));
+    }
+    let seen = attempts(&accid).await;
+    assert_eq!(seen.len(), 4, "one attempt each: {seen:?}");
+    assert!(seen.iter().all(|a| a.code == 200), "{seen:?}");
+}

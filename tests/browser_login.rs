@@ -138,7 +138,7 @@ async fn logout_ends_the_session_clears_the_record_and_keeps_the_device_id() {
     let m = manager(&[]);
     login_ok(&m, &accid, &token).await;
     let device = m.device_id().unwrap();
-    assert_eq!(local_get(&device_key()).as_deref(), Some(device.as_str()));
+    assert_eq!(stored_device_id().as_deref(), Some(device.as_str()));
 
     settle(m.logout())
         .await
@@ -151,7 +151,7 @@ async fn logout_ends_the_session_clears_the_record_and_keeps_the_device_id() {
     )
     .await;
     assert_eq!(local_get(&session_key()), None);
-    assert_eq!(local_get(&device_key()).as_deref(), Some(device.as_str()));
+    assert_eq!(stored_device_id().as_deref(), Some(device.as_str()));
     assert_eq!(m.device_id().unwrap(), device);
     assert_eq!(manager(&[]).device_id().unwrap(), device);
 

@@ -98,12 +98,58 @@ fn corrupt_device_ids_are_replaced() {
         assert_ne!(id, bad);
         assert_eq!(id.len(), 32, "{id}");
         assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
-        assert_eq!(
-            local_get(&device_key()),
-            Some(id.clone()),
-            "stored for next time"
-        );
+        assert_eq!(stored_device_id(), Some(id.clone()), "stored for next time");
         assert_eq!(manager(&[]).device_id().unwrap(), id, "kept");
+    }
+}
+
+#[wasm_bindgen_test]
+fn a_device_id_stored_as_plain_text_by_an_earlier_version_is_kept() {
+    clear_storage();
+    for old in [
+        "0123456789abcdef0123456789abcdef",
+        "9f86d081884c7d659a2feaa0c55ad015",
+    ] {
+        local_set(&device_key(), old);
+        assert_eq!(manager(&[]).device_id().unwrap(), old);
+        assert_eq!(
+            stored_device_id().as_deref(),
+            Some(old),
+            "rewritten as JSON"
+        );
+        assert_eq!(manager(&[]).device_id().unwrap(), old);
+    }
+}
+
+#[wasm_bindgen_test]
+async fn storage_that_throws_or_is_missing_leaves_the_manager_working_from_memory() {
+    let (accid, token) = create_account().await;
+    for how in [BrokenStorage::Throws, BrokenStorage::Missing] {
+        for (property, persistence) in [("localStorage", "local"), ("sessionStorage", "session")] {
+            let what = format!("{property} {how:?}");
+            clear_storage();
+            let broken = StorageOverride::new(property, how);
+            let m = LoginManager::new(options(&[("persistence", persistence.into())]))
+                .unwrap_or_else(|e| panic!("{what}: the constructor threw {}", error_text(&e)));
+            let id = m.device_id().unwrap();
+            assert_eq!(id.len(), 32, "{what}: {id}");
+            let resumed = settle(m.auto_login(None))
+                .await
+                .unwrap_or_else(|e| panic!("{what}: autoLogin rejected {}", error_text(&e)));
+            assert_eq!(resumed, JsValue::FALSE, "{what}");
+            login_ok(&m, &accid, &token).await;
+            assert_eq!(m.status().unwrap(), "loggedIn", "{what}");
+            settle(m.logout())
+                .await
+                .unwrap_or_else(|e| panic!("{what}: logout rejected {}", error_text(&e)));
+            drop(m);
+            drop(broken);
+            if property == "localStorage" {
+                assert_eq!(local_get(&device_key()), None, "{what}: nothing stored");
+            }
+            assert_eq!(local_get(&session_key()), None, "{what}");
+            assert_eq!(session_storage_get(&session_key()), None, "{what}");
+        }
     }
 }
 
@@ -163,6 +209,24 @@ fn option_errors_are_type_errors_naming_the_field() {
         ("debug", options(&[("debug", "yes".into())])),
         ("tabs", options(&[("tabs", "everywhere".into())])),
         ("reconnectDelay", options(&[("reconnectDelay", 100.into())])),
+        // Every other field's type error names it too.
+        ("linkUrl", options(&[("linkUrl", 5.into())])),
+        ("lbsUrl", options(&[("lbsUrl", true.into())])),
+        ("persistence", options(&[("persistence", 1.into())])),
+        (
+            "connectTimeoutMs",
+            options(&[("connectTimeoutMs", "10".into())]),
+        ),
+        (
+            "backoff",
+            options(&[("backoff", js_sys::Array::new().into())]),
+        ),
+        (
+            "backoff.maxMs",
+            options(&[("backoff", object(&[("maxMs", "x".into())]))]),
+        ),
+        ("tabs", options(&[("tabs", true.into())])),
+        ("tokenProvider", options(&[("tokenProvider", "f".into())])),
     ];
     for (field, value) in cases {
         let description = stringify(&value);
@@ -177,8 +241,8 @@ fn option_errors_are_type_errors_naming_the_field() {
         );
         let message = get(&e, "message").as_string().unwrap_or_default();
         assert!(
-            message.contains(field),
-            "{description}: message {message:?} does not name {field}"
+            message.starts_with(&format!("imlogin: option {field} ")),
+            "{description}: message {message:?} does not start with the field {field}"
         );
     }
     for not_an_object in [JsValue::NULL, JsValue::UNDEFINED, "appKey".into(), 1.into()] {
@@ -203,6 +267,14 @@ fn option_errors_are_type_errors_naming_the_field() {
     ]);
     let m = LoginManager::new(full).unwrap_or_else(|e| panic!("{}", error_text(&e)));
     assert_eq!(m.status().unwrap(), "loggedOut");
+    // `null` and `undefined` mean "not set", as in the TypeScript types.
+    let unset = options(&[
+        ("customTag", JsValue::NULL),
+        ("backoff", JsValue::NULL),
+        ("tokenProvider", JsValue::NULL),
+        ("debug", JsValue::UNDEFINED),
+    ]);
+    LoginManager::new(unset).unwrap_or_else(|e| panic!("{}", error_text(&e)));
 }
 
 #[wasm_bindgen_test]

@@ -61,10 +61,15 @@ fn a_failing_token_provider_is_retried_like_a_network_failure() {
     let id = h.auto_login(Some(creds("alice", "old"))).unwrap();
     assert_eq!(h.status(), Status::Waiting, "no token, no login frame");
     assert!(h.logins.is_empty());
+    assert_eq!(
+        h.outcome(id),
+        Some(Ok(())),
+        "a failed attempt settles an auto login (the session is kept)"
+    );
     for _ in 0..4 {
         h.advance(8_001.0);
     }
-    assert_eq!(h.outcome(id), Some(Ok(())), "auto login keeps retrying");
+    assert_eq!(h.status(), Status::LoggedIn, "auto login keeps retrying");
     assert_eq!(h.logins.len(), 1, "only a valid token reaches the server");
     assert_eq!(h.token_requests.len(), 4);
 }

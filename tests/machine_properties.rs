@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use imlogin::protocol::{ClientType, KickReason, LoginCode, ServerFrame};
 use imlogin::{
-    Config, ConnId, Credentials, Event, LoginMachine, Output, RequestId, StoredSession, Timer,
+    Config, ConnId, Credentials, Event, LoginMachine, Output, RequestId, Status, StoredSession,
 };
 use proptest::prelude::*;
 
@@ -20,6 +20,11 @@ enum Step {
         stored: bool,
         force: bool,
     },
+    /// An auto login with credentials the app server just issued.
+    AutoLoginWith {
+        token: u8,
+        force: bool,
+    },
     Logout,
     Kick,
     /// The current connection opens.
@@ -31,7 +36,7 @@ enum Step {
     Closed,
     Error,
     Garbage,
-    /// Time passes: the due timers fire.
+    /// Time passes: the machine wakes at each deadline on the way.
     Advance(u32),
     Offline,
     Online,
@@ -46,6 +51,7 @@ fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         2 => (any::<bool>(), any::<bool>()).prop_map(|(v, f)| Step::Login { valid: v || f, force: f }),
         2 => (any::<bool>(), any::<bool>()).prop_map(|(s, f)| Step::AutoLogin { stored: s, force: f }),
+        1 => (0u8..3, any::<bool>()).prop_map(|(t, f)| Step::AutoLoginWith { token: t, force: f }),
         1 => Just(Step::Logout),
         1 => Just(Step::Kick),
         4 => Just(Step::Opened),
@@ -74,8 +80,9 @@ struct World {
     /// closed to it.
     live: HashSet<ConnId>,
     abandoned: Vec<ConnId>,
-    timers: HashMap<Timer, f64>,
     requests: HashSet<RequestId>,
+    /// The `login` calls among them.
+    manual: HashSet<RequestId>,
     settled: HashMap<RequestId, u32>,
     /// The `retryAfterMs` of the last retryable answer, the delay's floor.
     floor: Option<f64>,
@@ -95,8 +102,8 @@ impl World {
             online: true,
             live: HashSet::new(),
             abandoned: Vec::new(),
-            timers: HashMap::new(),
             requests: HashSet::new(),
+            manual: HashSet::new(),
             settled: HashMap::new(),
             floor: None,
             dynamic,
@@ -113,24 +120,12 @@ impl World {
             match out {
                 Output::Connect(c) => {
                     prop_assert!(self.online, "Connect while the browser is offline");
-                    prop_assert!(
-                        self.m.has_pending_login() || self.m.is_established(),
-                        "Connect without a pending login or an established session"
-                    );
+                    prop_assert!(self.m.accid().is_some(), "Connect without a session");
                     self.live.insert(c);
                 }
                 Output::Close(c, _) => {
                     self.live.remove(&c);
                     self.abandoned.push(c);
-                }
-                Output::SetTimer(t, at) => {
-                    self.timers.insert(t, at);
-                }
-                Output::CancelTimer(t) => {
-                    prop_assert!(
-                        self.timers.remove(&t).is_some(),
-                        "cancel of an unarmed timer"
-                    );
                 }
                 Output::Settle(id, _) => {
                     prop_assert!(self.requests.contains(&id), "settled an unknown request");
@@ -165,15 +160,25 @@ impl World {
                 "more than one connection open or opening"
             );
         }
-        let machine: HashMap<Timer, f64> = Timer::ALL
-            .iter()
-            .filter_map(|&t| self.m.timers().get(t).map(|at| (t, at)))
-            .collect();
-        prop_assert_eq!(
-            &machine,
-            &self.timers,
-            "driver and machine disagree on timers"
-        );
+        if let Some(at) = self.m.poll_timeout() {
+            prop_assert!(
+                at >= self.now,
+                "a deadline in the past: {} < {}",
+                at,
+                self.now
+            );
+        }
+        // autoLogin settles on the first outcome: nothing waits through a
+        // backoff or offline, except calls that joined a manual login.
+        if matches!(self.m.status(), Status::Waiting | Status::Offline) {
+            let unsettled = |id: &&RequestId| !self.settled.contains_key(id);
+            prop_assert!(
+                self.requests.iter().filter(unsettled).count() == 0
+                    || self.manual.iter().any(|id| !self.settled.contains_key(id)),
+                "a call still waits in {:?} without a manual login under way",
+                self.m.status()
+            );
+        }
         Ok(())
     }
 
@@ -185,6 +190,7 @@ impl World {
                     .m
                     .login(now, if valid { "alice" } else { "bad accid" }, "tok", force);
                 self.requests.insert(id);
+                self.manual.insert(id);
             }
             Step::AutoLogin { stored, force } => {
                 let s = stored.then(|| StoredSession {
@@ -195,10 +201,19 @@ impl World {
                     self.requests.insert(id);
                 }
             }
+            Step::AutoLoginWith { token, force } => {
+                let token = ["tok", "fresh", ""][usize::from(token)];
+                let id = self.m.auto_login_with(now, "alice", token, force);
+                self.requests.insert(id);
+            }
             Step::Logout => {
                 self.m.logout(now);
                 self.drain()?;
-                prop_assert!(self.m.timers().is_idle(), "a timer is armed after logout");
+                prop_assert_eq!(
+                    self.m.poll_timeout(),
+                    None,
+                    "a deadline is left after logout"
+                );
                 prop_assert!(self.live.is_empty(), "a connection is open after logout");
                 prop_assert!(!self.m.has_pending_login());
             }
@@ -273,14 +288,21 @@ impl World {
             }
             Step::Advance(ms) => {
                 let until = self.now + f64::from(ms);
-                while let Some((t, at)) = self.m.next_timeout() {
+                while let Some(at) = self.m.poll_timeout() {
                     if at > until {
                         break;
                     }
                     self.now = self.now.max(at);
-                    self.timers.remove(&t);
-                    self.m.handle_timer(self.now, t);
+                    self.m.handle_timeout(self.now);
                     self.drain()?;
+                    if let Some(next) = self.m.poll_timeout() {
+                        prop_assert!(
+                            next > self.now,
+                            "handle_timeout left {} due at {}",
+                            next,
+                            self.now
+                        );
+                    }
                 }
                 self.now = until;
             }
@@ -325,6 +347,6 @@ proptest! {
         for id in &w.requests {
             prop_assert_eq!(w.settled.get(id).copied(), Some(1), "request {:?} never settled", id);
         }
-        prop_assert!(w.m.timers().is_idle());
+        prop_assert_eq!(w.m.poll_timeout(), None);
     }
 }

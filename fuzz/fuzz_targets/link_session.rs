@@ -10,10 +10,10 @@
 
 use arbitrary::Arbitrary;
 use imlogin_fuzz::{harness, ACCOUNTS, APP_KEY, TOKENS};
-use imlogin_protocol::json::ObjectWriter;
 use imlogin_server::link::session::{Action, LinkSession};
 use imlogin_server::sessions::Control;
 use libfuzzer_sys::fuzz_target;
+use serde_json::{json, Map, Value};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 #[derive(Debug, Arbitrary)]
@@ -75,28 +75,27 @@ fn login_text(step: &Step) -> String {
     let token = if *right_token { TOKENS[i] } else { "wrong" };
     let device = format!("dev{}", device % 4);
     let dropped = drop_field.map(|d| FIELDS[usize::from(d) % FIELDS.len()]);
-    let mut w = ObjectWriter::new().string("t", "login");
-    let fields: [(&str, &str); 6] = [
-        ("appKey", APP_KEY),
-        ("accid", ACCOUNTS[i]),
-        ("token", token),
-        ("deviceId", &device),
-        ("clientType", TYPES[usize::from(*client_type) % TYPES.len()]),
-        ("mode", if *auto { "auto" } else { "manual" }),
+    let mut frame = Map::new();
+    frame.insert("t".into(), json!("login"));
+    let fields: [(&str, Value); 8] = [
+        ("appKey", json!(APP_KEY)),
+        ("accid", json!(ACCOUNTS[i])),
+        ("token", json!(token)),
+        ("deviceId", json!(device)),
+        ("clientType", json!(TYPES[usize::from(*client_type) % TYPES.len()])),
+        ("mode", json!(if *auto { "auto" } else { "manual" })),
+        ("force", json!(force)),
+        ("sdk", json!("imlogin/fuzz")),
     ];
     for (k, v) in fields {
         if Some(k) != dropped {
-            w = w.string(k, v);
+            frame.insert(k.into(), v);
         }
     }
-    if dropped != Some("force") {
-        w = w.boolean("force", *force);
+    if let Some(tag) = custom_tag {
+        frame.insert("customTag".into(), json!(tag));
     }
-    if dropped != Some("sdk") {
-        w = w.string("sdk", "imlogin/fuzz");
-    }
-    w.optional_string("customTag", custom_tag.as_deref())
-        .finish()
+    Value::Object(frame).to_string()
 }
 
 struct Slot {
@@ -136,10 +135,7 @@ fuzz_target!(|input: Input| {
                 Step::Ping => slot.session.handle_text(r#"{"t":"ping"}"#).await,
                 Step::Logout => slot.session.handle_text(r#"{"t":"logout"}"#).await,
                 Step::Kick(id) => {
-                    let text = ObjectWriter::new()
-                        .string("t", "kick")
-                        .string("clientId", id)
-                        .finish();
+                    let text = json!({ "t": "kick", "clientId": id }).to_string();
                     slot.session.handle_text(&text).await
                 }
                 Step::Binary => slot.session.handle_binary(),

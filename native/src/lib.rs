@@ -1,7 +1,7 @@
 //! A native driver for [`imlogin::LoginMachine`]: one tokio task per client
 //! runs the very machine the browser package runs, over a real WebSocket
-//! (tokio-tungstenite), with tokio's clock for `now` and the machine's own
-//! timer table for sleeping. Used by the end-to-end tests of core + server,
+//! (tokio-tungstenite), with tokio's clock for `now` and one sleep until the
+//! machine's `poll_timeout()`. Used by the end-to-end tests of core + server,
 //! and by load generators.
 //!
 //! ```no_run
@@ -39,6 +39,12 @@ enum Command {
         reply: oneshot::Sender<Result<(), LoginError>>,
     },
     AutoLogin {
+        force: bool,
+        reply: oneshot::Sender<Result<bool, LoginError>>,
+    },
+    AutoLoginWith {
+        accid: String,
+        token: String,
         force: bool,
         reply: oneshot::Sender<Result<bool, LoginError>>,
     },
@@ -177,10 +183,31 @@ impl NativeClient {
     }
 
     /// An auto login with the persisted session; resolves like the JS
-    /// `autoLogin()` (`false` when nothing is persisted).
+    /// `autoLogin()`: `false` when nothing is persisted, `true` once logged
+    /// in or as soon as an attempt fails for network reasons (the session
+    /// is kept and retried), an error for a terminal refusal.
     pub async fn auto_login(&self, force: bool) -> Result<bool, LoginError> {
         let (reply, rx) = oneshot::channel();
         self.send(Command::AutoLogin { force, reply });
+        rx.await.unwrap_or_else(|_| Err(cancelled()))
+    }
+
+    /// An auto login with credentials the app server has just issued
+    /// ([`LoginMachine::auto_login_with`]); settles like
+    /// [`auto_login`](Self::auto_login).
+    pub async fn auto_login_with(
+        &self,
+        accid: &str,
+        token: &str,
+        force: bool,
+    ) -> Result<bool, LoginError> {
+        let (reply, rx) = oneshot::channel();
+        self.send(Command::AutoLoginWith {
+            accid: accid.to_owned(),
+            token: token.to_owned(),
+            force,
+            reply,
+        });
         rx.await.unwrap_or_else(|_| Err(cancelled()))
     }
 
@@ -328,10 +355,10 @@ impl Driver {
     async fn run(mut self, mut commands: mpsc::UnboundedReceiver<Command>) {
         loop {
             self.drain();
-            let deadline = self.machine.next_timeout();
-            let sleep_until = deadline.map(|(_, at)| {
-                self.start + std::time::Duration::from_secs_f64((at.max(0.0)) / 1000.0)
-            });
+            let sleep_until = self
+                .machine
+                .poll_timeout()
+                .map(|at| self.start + std::time::Duration::from_secs_f64((at.max(0.0)) / 1000.0));
             tokio::select! {
                 command = commands.recv() => match command {
                     Some(c) => self.command(c),
@@ -349,15 +376,8 @@ impl Driver {
                     }
                 }
                 _ = sleep_or_forever(sleep_until) => {
-                    // Fire every timer that is due (the table is the truth;
-                    // the machine ignores a timer that is no longer armed).
                     let now = self.now();
-                    while let Some((timer, at)) = self.machine.next_timeout() {
-                        if at > now {
-                            break;
-                        }
-                        self.machine.handle_timer(now, timer);
-                    }
+                    self.machine.handle_timeout(now);
                 }
             }
         }
@@ -390,6 +410,15 @@ impl Driver {
                     }
                 }
             }
+            Command::AutoLoginWith {
+                accid,
+                token,
+                force,
+                reply,
+            } => {
+                let id = self.machine.auto_login_with(now, &accid, &token, force);
+                self.replies.insert(id, Reply::Bool(reply));
+            }
             Command::Kick { client_id, reply } => {
                 let id = self.machine.kick_client(now, &client_id);
                 self.replies.insert(id, Reply::Unit(reply));
@@ -421,8 +450,6 @@ impl Driver {
                         let _ = socket.send(SocketCommand::Close(code));
                     }
                 }
-                // The machine's timer table is read directly in `run`.
-                Output::SetTimer(..) | Output::CancelTimer(_) => {}
                 Output::Persist(session) => {
                     *self.persisted.lock().unwrap_or_else(|e| e.into_inner()) = Some(session);
                 }

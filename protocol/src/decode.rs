@@ -1,17 +1,17 @@
-//! Validating decoders for link frames: every bad input becomes a typed
+//! Validating decoders for link frames: the frame types' own serde
+//! derive reads every frame, and every bad input becomes a typed
 //! [`DecodeError`] that says how the receiver must answer it.
 
 use core::fmt;
 
-use serde_json::{Map, Value};
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+use serde_path_to_error::Segment;
 
 use crate::close;
-use crate::frames::{
-    Client, ClientFrame, ClientType, ClientsChange, KickReason, LoginFrame, LoginMode, ServerFrame,
-};
-use crate::json::JsonValue;
+use crate::fields::field_names;
+use crate::frames::{ClientFrame, LoginFrame, ServerFrame, ServerFrameByTag, CLIENT_TAGS};
 use crate::limits::{self, FieldError, Problem};
-use crate::LoginCode;
 
 /// Why a received frame was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,213 +64,98 @@ impl std::error::Error for DecodeError {}
 /// Decodes a client frame received by the server.
 ///
 /// Enforces [`limits::MAX_FRAME_BYTES`], validates every `login` field
-/// against [`limits`] and normalizes `accid` to lower case. Unknown extra
-/// fields are ignored, so that newer clients can add optional ones.
+/// against [`limits`] ([`LoginFrame::validated`]) and normalizes `accid` to
+/// lower case. Unknown extra fields are ignored, so that newer clients can
+/// add optional ones.
 pub fn decode_client_frame(text: &str) -> Result<ClientFrame, DecodeError> {
     if text.len() > limits::MAX_FRAME_BYTES {
         return Err(DecodeError::TooLarge { len: text.len() });
     }
     let value: Value = serde_json::from_str(text).map_err(|_| DecodeError::NotJson)?;
-    let Value::Object(obj) = value else {
+    let Some(Value::String(tag)) = value.get("t") else {
         return Err(DecodeError::NoTag);
     };
-    let tag = obj
-        .get("t")
-        .and_then(Value::as_str)
-        .ok_or(DecodeError::NoTag)?;
-    match tag {
-        "login" => decode_login(&obj)
-            .map(ClientFrame::Login)
-            .map_err(DecodeError::BadLogin),
-        "ping" => Ok(ClientFrame::Ping),
-        "logout" => Ok(ClientFrame::Logout),
-        "kick" => match obj.get("clientId") {
-            Some(Value::String(id)) => Ok(ClientFrame::Kick {
-                client_id: id.clone(),
-            }),
-            _ => Err(DecodeError::BadFrame),
-        },
+    match tag.as_str() {
+        "login" => decode_login(value),
+        tag if CLIENT_TAGS.contains(&tag) => {
+            ClientFrame::deserialize(&value).map_err(|_| DecodeError::BadFrame)
+        }
         _ => Err(DecodeError::UnknownTag),
     }
 }
 
-fn required_str<'a>(
-    obj: &'a Map<String, Value>,
-    field: &'static str,
-) -> Result<&'a str, FieldError> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Err(FieldError::new(field, Problem::Missing)),
-        Some(Value::String(s)) => Ok(s),
-        Some(_) => Err(FieldError::new(field, Problem::WrongType)),
-    }
-}
-
-fn decode_login(obj: &Map<String, Value>) -> Result<LoginFrame, FieldError> {
-    let app_key = required_str(obj, "appKey")?;
-    limits::check_app_key(app_key)?;
-    let accid = limits::normalize_accid(required_str(obj, "accid")?)?;
-    let token = required_str(obj, "token")?;
-    limits::check_token(token)?;
-    let device_id = required_str(obj, "deviceId")?;
-    limits::check_device_id(device_id)?;
-    let client_type = ClientType::parse(required_str(obj, "clientType")?)
-        .ok_or(FieldError::new("clientType", Problem::WrongType))?;
-    let mode = match required_str(obj, "mode")? {
-        "manual" => LoginMode::Manual,
-        "auto" => LoginMode::Auto,
-        _ => return Err(FieldError::new("mode", Problem::WrongType)),
-    };
-    let force = match obj.get("force") {
-        None | Some(Value::Null) => return Err(FieldError::new("force", Problem::Missing)),
-        Some(Value::Bool(b)) => *b,
-        Some(_) => return Err(FieldError::new("force", Problem::WrongType)),
-    };
-    let custom_tag = match obj.get("customTag") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => {
-            limits::check_custom_tag(s)?;
-            Some(s.clone())
+/// Reads a login frame with [`LoginFrame`]'s derive, telling a missing (or
+/// `null`) field from a wrongly typed one so that the 414 names it.
+fn decode_login(mut value: Value) -> Result<ClientFrame, DecodeError> {
+    let fields = field_names::<LoginFrame>();
+    if let Value::Object(object) = &mut value {
+        // An absent field reads as null: the derive then fails on the field
+        // itself (or takes `None` for an optional one) rather than on the
+        // whole object, and the failing field is in the error's path.
+        for field in fields {
+            object.entry(*field).or_insert(Value::Null);
         }
-        Some(_) => return Err(FieldError::new("customTag", Problem::WrongType)),
-    };
-    let sdk = required_str(obj, "sdk")?;
-    limits::check_sdk(sdk)?;
-    Ok(LoginFrame {
-        app_key: app_key.to_owned(),
-        accid,
-        token: token.to_owned(),
-        device_id: device_id.to_owned(),
-        client_type,
-        mode,
-        force,
-        custom_tag,
-        sdk: sdk.to_owned(),
-    })
+    }
+    let frame: LoginFrame = serde_path_to_error::deserialize(&value).map_err(|e| {
+        let failed = match e.path().iter().next_back() {
+            Some(Segment::Map { key }) => fields.iter().find(|f| *f == key),
+            _ => None,
+        };
+        match failed {
+            Some(field) if value[field].is_null() => {
+                DecodeError::BadLogin(FieldError::new(field, Problem::Missing))
+            }
+            Some(field) => DecodeError::BadLogin(FieldError::new(field, Problem::WrongType)),
+            None => DecodeError::BadFrame,
+        }
+    })?;
+    frame
+        .validated()
+        .map(ClientFrame::Login)
+        .map_err(DecodeError::BadLogin)
 }
 
 /// Decodes a server frame received by the client.
 ///
 /// Enforces [`limits::MAX_SERVER_FRAME_BYTES`], then reads the frame with
-/// [`decode_server_value`].
+/// [`ServerFrame`]'s derive: text that is not JSON is
+/// [`DecodeError::NotJson`]; JSON that is not one of the frames of
+/// [`ServerFrame`] is [`DecodeError::BadFrame`] (the client treats either as
+/// a broken connection). Unknown extra fields are ignored, and an unknown
+/// kick reason reads as [`crate::KickReason::Unknown`].
 pub fn decode_server_frame(text: &str) -> Result<ServerFrame, DecodeError> {
     if text.len() > limits::MAX_SERVER_FRAME_BYTES {
         return Err(DecodeError::TooLarge { len: text.len() });
     }
-    let value: Value = serde_json::from_str(text).map_err(|_| DecodeError::NotJson)?;
-    decode_server_value(&value)
+    serde_json::from_str(text).map_err(|e| {
+        if e.is_data() {
+            DecodeError::BadFrame
+        } else {
+            DecodeError::NotJson
+        }
+    })
 }
 
-/// Reads a server frame from an already parsed JSON value (a `serde_json`
-/// value, or the browser's `JSON.parse` result in the wasm build).
+/// Reads a server frame from any self-describing serde deserializer (the
+/// browser's `JSON.parse` result through serde-wasm-bindgen, a
+/// `serde_json::Value`): the same derive as [`decode_server_frame`], with
+/// every refusal a [`DecodeError::BadFrame`].
+pub fn decode_server_value<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<ServerFrame, DecodeError> {
+    ServerFrame::deserialize(deserializer).map_err(|_| DecodeError::BadFrame)
+}
+
+/// Reads a server frame given as `{"<t>": frame}` (externally tagged: the
+/// caller looked `"t"` up and wrapped the frame's own object in it), with
+/// every refusal a [`DecodeError::BadFrame`].
 ///
-/// Anything that is not one of the frames of [`ServerFrame`] is an error
-/// (the client treats it as a broken connection); unknown extra fields are
-/// ignored, and an unknown kick reason reads as [`KickReason::Unknown`].
-/// Written by hand rather than with serde's derive, whose internally tagged
-/// enums pull buffering and float formatting into the browser build.
-pub fn decode_server_value<V: JsonValue>(value: V) -> Result<ServerFrame, DecodeError> {
-    if value.key_count().is_none() {
-        return Err(DecodeError::NoTag);
-    }
-    let tag = value
-        .field("t")
-        .and_then(|t| t.string())
-        .ok_or(DecodeError::NoTag)?;
-    let frame = match tag.as_str() {
-        "loginOk" => ServerFrame::LoginOk {
-            client_id: string(&value, "clientId")?,
-            server_time: uint(&value, "serverTime")?,
-            heartbeat_ms: uint(&value, "heartbeatMs")?,
-            clients: client_list(&value)?,
-        },
-        "loginErr" => ServerFrame::LoginErr {
-            code: code(&value)?,
-            message: string(&value, "message")?,
-            retry_after_ms: match value.field("retryAfterMs") {
-                None => None,
-                Some(v) => Some(v.uint().ok_or(DecodeError::BadFrame)?),
-            },
-        },
-        "kicked" => ServerFrame::Kicked {
-            reason: match string(&value, "reason")?.as_str() {
-                "exclusive" => KickReason::Exclusive,
-                "sameDevice" => KickReason::SameDevice,
-                "byClient" => KickReason::ByClient,
-                "server" => KickReason::Server,
-                "blocked" => KickReason::Blocked,
-                "tokenChanged" => KickReason::TokenChanged,
-                _ => KickReason::Unknown,
-            },
-            client_type: match value.field("clientType") {
-                None => None,
-                Some(v) => Some(client_type(&v)?),
-            },
-        },
-        "clients" => ServerFrame::Clients {
-            change: match string(&value, "change")?.as_str() {
-                "login" => ClientsChange::Login,
-                "logout" => ClientsChange::Logout,
-                _ => return Err(DecodeError::BadFrame),
-            },
-            clients: client_list(&value)?,
-        },
-        "kickResult" => ServerFrame::KickResult {
-            client_id: string(&value, "clientId")?,
-            code: code(&value)?,
-        },
-        "pong" => ServerFrame::Pong,
-        _ => return Err(DecodeError::UnknownTag),
-    };
-    Ok(frame)
-}
-
-fn string<V: JsonValue>(obj: &V, key: &str) -> Result<String, DecodeError> {
-    obj.field(key)
-        .and_then(|v| v.string())
-        .ok_or(DecodeError::BadFrame)
-}
-
-fn uint<V: JsonValue>(obj: &V, key: &str) -> Result<u64, DecodeError> {
-    obj.field(key)
-        .and_then(|v| v.uint())
-        .ok_or(DecodeError::BadFrame)
-}
-
-fn code<V: JsonValue>(obj: &V) -> Result<LoginCode, DecodeError> {
-    let n = uint(obj, "code")?;
-    u16::try_from(n)
-        .map(LoginCode::from)
-        .map_err(|_| DecodeError::BadFrame)
-}
-
-fn client_type<V: JsonValue>(v: &V) -> Result<ClientType, DecodeError> {
-    v.string()
-        .as_deref()
-        .and_then(ClientType::parse)
-        .ok_or(DecodeError::BadFrame)
-}
-
-fn client_list<V: JsonValue>(obj: &V) -> Result<Vec<Client>, DecodeError> {
-    let items = obj
-        .field("clients")
-        .and_then(|v| v.items())
-        .ok_or(DecodeError::BadFrame)?;
-    items
-        .iter()
-        .map(|c| {
-            if c.key_count().is_none() {
-                return Err(DecodeError::BadFrame);
-            }
-            Ok(Client {
-                client_id: string(c, "clientId")?,
-                client_type: client_type(&c.field("clientType").ok_or(DecodeError::BadFrame)?)?,
-                device_id: string(c, "deviceId")?,
-                custom_tag: match c.field("customTag") {
-                    None => None,
-                    Some(v) => Some(v.string().ok_or(DecodeError::BadFrame)?),
-                },
-                login_at: uint(c, "loginAt")?,
-            })
-        })
-        .collect()
+/// For a source that can look a key up before reading the rest (the
+/// browser's `JSON.parse` result through serde-wasm-bindgen): it reads each
+/// field straight into the frame, where the internally tagged derive of
+/// [`decode_server_value`] buffers the whole object first.
+pub fn decode_server_variant<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<ServerFrame, DecodeError> {
+    ServerFrameByTag::deserialize(deserializer).map_err(|_| DecodeError::BadFrame)
 }

@@ -4,7 +4,7 @@ use core::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::json::ObjectWriter;
+use crate::limits::{self, FieldError};
 use crate::LoginCode;
 
 /// The kind of device a session runs on. The browser module always sends
@@ -253,35 +253,94 @@ pub enum ServerFrame {
     Pong,
 }
 
-impl ClientFrame {
-    /// The frame as JSON text, ready to send: the same text as
-    /// `serde_json::to_string(self)` (the fixture tests pin both), written
-    /// without serde so that the browser build carries no JSON library.
-    pub fn to_json(&self) -> String {
-        let w = ObjectWriter::new();
-        match self {
-            ClientFrame::Login(f) => w
-                .string("t", "login")
-                .string("appKey", &f.app_key)
-                .string("accid", &f.accid)
-                .string("token", &f.token)
-                .string("deviceId", &f.device_id)
-                .string("clientType", f.client_type.as_str())
-                .string("mode", f.mode.as_str())
-                .boolean("force", f.force)
-                .optional_string("customTag", f.custom_tag.as_deref())
-                .string("sdk", &f.sdk),
-            ClientFrame::Ping => w.string("t", "ping"),
-            ClientFrame::Logout => w.string("t", "logout"),
-            ClientFrame::Kick { client_id } => w.string("t", "kick").string("clientId", client_id),
+/// [`ServerFrame`]'s variants externally tagged (`{"loginOk": {…}}`): a
+/// `serde(remote)` view, so the compiler checks that it builds exactly
+/// `ServerFrame`'s variants from exactly its fields. Read by
+/// [`crate::decode_server_variant`]; `tests/fixtures.rs` checks that it
+/// reads every fixture as the derive on `ServerFrame` does.
+#[derive(Deserialize)]
+#[serde(remote = "ServerFrame", rename_all = "camelCase")]
+pub(crate) enum ServerFrameByTag {
+    #[serde(rename_all = "camelCase")]
+    LoginOk {
+        client_id: String,
+        server_time: u64,
+        heartbeat_ms: u64,
+        clients: Vec<Client>,
+    },
+    #[serde(rename_all = "camelCase")]
+    LoginErr {
+        code: LoginCode,
+        message: String,
+        #[serde(default)]
+        retry_after_ms: Option<u64>,
+    },
+    #[serde(rename_all = "camelCase")]
+    Kicked {
+        reason: KickReason,
+        #[serde(default)]
+        client_type: Option<ClientType>,
+    },
+    Clients {
+        change: ClientsChange,
+        clients: Vec<Client>,
+    },
+    #[serde(rename_all = "camelCase")]
+    KickResult {
+        client_id: String,
+        code: LoginCode,
+    },
+    // Braces: the frame's own object is the payload, as for the others.
+    Pong {},
+}
+
+impl LoginFrame {
+    /// The frame with every field checked against [`limits`] and `accid`
+    /// lower-cased: what the server accepts. Fields are checked in wire
+    /// order; the first bad one is reported.
+    pub fn validated(mut self) -> Result<Self, FieldError> {
+        limits::check_app_key(&self.app_key)?;
+        self.accid = limits::normalize_accid(&self.accid)?;
+        limits::check_token(&self.token)?;
+        limits::check_device_id(&self.device_id)?;
+        if let Some(tag) = &self.custom_tag {
+            limits::check_custom_tag(tag)?;
         }
-        .finish()
+        limits::check_sdk(&self.sdk)?;
+        Ok(self)
+    }
+}
+
+/// The `"t"` of every [`ClientFrame`] kind.
+pub const CLIENT_TAGS: [&str; 4] = ["login", "ping", "logout", "kick"];
+
+/// The `"t"` of every [`ServerFrame`] kind.
+pub const SERVER_TAGS: [&str; 6] = [
+    "loginOk",
+    "loginErr",
+    "kicked",
+    "clients",
+    "kickResult",
+    "pong",
+];
+
+impl ClientFrame {
+    /// The frame as JSON text, ready to send (compact, `"t"` first, fields
+    /// in declaration order: `tests/fixtures/` pins the exact text).
+    pub fn to_json(&self) -> String {
+        to_json(self)
     }
 }
 
 impl ServerFrame {
-    /// The frame as JSON text, ready to send.
+    /// The frame as JSON text, ready to send (compact, `"t"` first).
     pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
+        to_json(self)
     }
+}
+
+fn to_json(frame: &impl Serialize) -> String {
+    // Cannot fail: every frame field is a string, a bool, an integer or a
+    // list of such, and map keys are field names.
+    serde_json::to_string(frame).unwrap_or_default()
 }

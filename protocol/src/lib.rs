@@ -6,9 +6,13 @@
 //! of a failure: may it be retried ([`LoginCode::is_retryable`]) and does it
 //! invalidate the persisted session ([`LoginCode::clears_session`]).
 //!
-//! Input from the network is decoded with [`decode_client_frame`] and
-//! [`decode_server_frame`], which enforce the limits of [`limits`] and return
-//! a typed [`DecodeError`] for every bad input; they never panic.
+//! Every frame has one serde definition, used by the server, the native
+//! driver and the browser alike; [`ClientFrame::to_json`] and
+//! [`ServerFrame::to_json`] write it, and `tests/fixtures/` pins the exact
+//! text. Input from the network is decoded with [`decode_client_frame`] and
+//! [`decode_server_frame`], which read it with that same derive, enforce
+//! the limits of [`limits`] and return a typed [`DecodeError`] for every bad
+//! input; they never panic.
 //! The server API's `CheckSum` header is computed and verified in
 //! [`checksum`].
 
@@ -16,14 +20,19 @@ pub mod checksum;
 pub mod close;
 mod codes;
 mod decode;
+mod fields;
 mod frames;
-pub mod json;
 pub mod limits;
 
 pub use codes::LoginCode;
-pub use decode::{decode_client_frame, decode_server_frame, decode_server_value, DecodeError};
+pub use decode::{
+    decode_client_frame, decode_server_frame, decode_server_value, decode_server_variant,
+    DecodeError,
+};
+pub use fields::field_names;
 pub use frames::{
     Client, ClientFrame, ClientType, ClientsChange, KickReason, LoginFrame, LoginMode, ServerFrame,
+    CLIENT_TAGS, SERVER_TAGS,
 };
 pub use limits::FieldError;
 

@@ -4,8 +4,8 @@
 
 use imlogin_protocol::limits::{Problem, MAX_FRAME_BYTES, MAX_SERVER_FRAME_BYTES};
 use imlogin_protocol::{
-    decode_client_frame, decode_server_frame, ClientFrame, DecodeError, FieldError, KickReason,
-    LoginCode, ServerFrame,
+    decode_client_frame, decode_server_frame, decode_server_variant, ClientFrame, DecodeError,
+    FieldError, KickReason, LoginCode, ServerFrame,
 };
 use serde_json::{json, Value};
 
@@ -92,6 +92,9 @@ fn malformed_client_frames() -> Vec<(&'static str, String, DecodeError, Answer)>
         ("tag in the wrong case", r#"{"t":"Login"}"#.into(), DecodeError::UnknownTag, Close(1008)),
         ("kick without clientId", r#"{"t":"kick"}"#.into(), DecodeError::BadFrame, Close(1008)),
         ("kick with a numeric clientId", r#"{"t":"kick","clientId":7}"#.into(), DecodeError::BadFrame, Close(1008)),
+        ("kick with a null clientId", r#"{"t":"kick","clientId":null}"#.into(), DecodeError::BadFrame, Close(1008)),
+        ("JSON null", "null".into(), DecodeError::NoTag, Close(1008)),
+        ("null t", r#"{"t":null}"#.into(), DecodeError::NoTag, Close(1008)),
         // Too big: close 1009, whatever the payload holds.
         ("over 4096 bytes", login_of_len(MAX_FRAME_BYTES + 1), DecodeError::TooLarge { len: 4097 }, Close(1009)),
         ("over 4096 bytes of garbage", "{".repeat(5000), DecodeError::TooLarge { len: 5000 }, Close(1009)),
@@ -105,6 +108,11 @@ fn malformed_client_frames() -> Vec<(&'static str, String, DecodeError, Answer)>
         ("missing force", login_without("force"), bad_login("force", Missing), LoginErr414),
         ("missing sdk", login_without("sdk"), bad_login("sdk", Missing), LoginErr414),
         ("null token", login_with("token", Value::Null), bad_login("token", Missing), LoginErr414),
+        ("null force", login_with("force", Value::Null), bad_login("force", Missing), LoginErr414),
+        ("null clientType", login_with("clientType", Value::Null), bad_login("clientType", Missing), LoginErr414),
+        ("object appKey", login_with("appKey", json!({"k": "v"})), bad_login("appKey", WrongType), LoginErr414),
+        ("numeric mode", login_with("mode", json!(1)), bad_login("mode", WrongType), LoginErr414),
+        ("mode in the wrong case", login_with("mode", json!("Manual")), bad_login("mode", WrongType), LoginErr414),
         ("numeric accid", login_with("accid", json!(42)), bad_login("accid", WrongType), LoginErr414),
         ("string force", login_with("force", json!("false")), bad_login("force", WrongType), LoginErr414),
         ("array deviceId", login_with("deviceId", json!(["d"])), bad_login("deviceId", WrongType), LoginErr414),
@@ -196,6 +204,27 @@ fn fields_at_their_exact_limits_are_accepted() {
 }
 
 #[test]
+fn a_login_with_its_tag_last_and_fields_in_any_order_is_accepted() {
+    let text = r#"{"sdk":"imlogin/0.1.0","force":true,"mode":"auto","clientType":"ios","deviceId":"d","token":"t","accid":"Bob","appKey":"k","t":"login"}"#;
+    let Ok(ClientFrame::Login(frame)) = decode_client_frame(text) else {
+        panic!("refused: {text}");
+    };
+    assert_eq!((frame.accid.as_str(), frame.force), ("bob", true));
+}
+
+#[test]
+fn a_type_error_is_reported_before_a_limit_error() {
+    // Every field is read (and typed) before any limit is checked.
+    let mut input = valid_login();
+    input["accid"] = json!("a".repeat(33));
+    input["force"] = json!("yes");
+    assert_eq!(
+        decode_client_frame(&input.to_string()),
+        Err(bad_login("force", Problem::WrongType))
+    );
+}
+
+#[test]
 fn a_frame_of_exactly_4096_bytes_is_accepted() {
     assert!(decode_client_frame(&login_of_len(MAX_FRAME_BYTES)).is_ok());
 }
@@ -265,7 +294,22 @@ fn malformed_server_frames_are_refused_with_a_typed_error() {
         ),
     ];
     for (what, input, error) in cases {
-        assert_eq!(decode_server_frame(&input), Err(error), "{what}");
+        assert_eq!(decode_server_frame(&input), Err(error.clone()), "{what}");
+        // The browser's way refuses every one that parses as well (the size
+        // limit is checked on the text, before either).
+        if matches!(error, DecodeError::TooLarge { .. }) {
+            continue;
+        }
+        if let Ok(value) = serde_json::from_str::<Value>(&input) {
+            if let Some(tag) = value["t"].as_str() {
+                let wrapped = json!({ tag: value });
+                assert_eq!(
+                    decode_server_variant(wrapped),
+                    Err(DecodeError::BadFrame),
+                    "{what}, by tag"
+                );
+            }
+        }
     }
 }
 
@@ -273,6 +317,18 @@ fn malformed_server_frames_are_refused_with_a_typed_error() {
 fn a_server_frame_with_a_missing_or_foreign_tag_is_refused() {
     // The client drops the connection whichever tag error it is, so only
     // the class is pinned: a refused frame, not a size or JSON error.
+    for (what, tag) in [
+        ("unknown tag", "hello"),
+        ("client tag", "ping"),
+        ("case", "Pong"),
+    ] {
+        let wrapped = json!({ tag: { "t": tag } });
+        assert_eq!(
+            decode_server_variant(wrapped),
+            Err(DecodeError::BadFrame),
+            "{what}, by tag"
+        );
+    }
     for (what, input) in [
         ("unknown tag", r#"{"t":"hello"}"#),
         ("client tag from a server", r#"{"t":"ping"}"#),
@@ -303,6 +359,13 @@ fn a_server_frame_with_an_unknown_code_or_kick_reason_is_still_understood() {
     );
     assert_eq!(
         decode_server_frame(r#"{"t":"kicked","reason":"maintenance"}"#),
+        Ok(ServerFrame::Kicked {
+            reason: KickReason::Unknown,
+            client_type: None,
+        })
+    );
+    assert_eq!(
+        decode_server_variant(json!({"kicked": {"t": "kicked", "reason": "maintenance"}})),
         Ok(ServerFrame::Kicked {
             reason: KickReason::Unknown,
             client_type: None,

@@ -5,13 +5,13 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use imlogin_protocol::LoginCode;
-use js_sys::{Function, Promise, Reflect};
+use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::driver::{self, Driver, Parts};
 use super::js;
 use super::network;
-use super::options::{type_error, Options};
+use super::options::{force_option, Options};
 use super::payloads::{self, EVENT_NAMES};
 use super::storage::Store;
 use crate::{Event, LoginError, LoginMachine, TabCall};
@@ -27,34 +27,6 @@ fn new_promise() -> (Promise, Function, Function) {
 
 fn rejected(error: JsValue) -> Promise {
     Promise::reject(&error)
-}
-
-/// Reads `{ force?: boolean }`, the options of `login` and `autoLogin`.
-fn force_option(value: &Option<JsValue>) -> Result<bool, JsValue> {
-    let Some(value) = value.as_ref().filter(|v| !v.is_undefined() && !v.is_null()) else {
-        return Ok(false);
-    };
-    if !value.is_object() {
-        return Err(type_error(
-            "force",
-            "options must be an object { force?: boolean }",
-        ));
-    }
-    if let Some(object) = value.dyn_ref::<js_sys::Object>() {
-        for key in js_sys::Object::keys(object).iter() {
-            if key.as_string().as_deref() != Some("force") {
-                let key = key.as_string().unwrap_or_default();
-                return Err(type_error(&key, "is not a known login option"));
-            }
-        }
-    }
-    match Reflect::get(value, &JsValue::from_str("force")) {
-        Ok(v) if v.is_undefined() => Ok(false),
-        Ok(v) => v
-            .as_bool()
-            .ok_or_else(|| type_error("force", "must be a boolean")),
-        Err(e) => Err(e),
-    }
 }
 
 fn busy() -> JsValue {
@@ -137,7 +109,7 @@ impl LoginManager {
         #[wasm_bindgen(unchecked_optional_param_type = "string")] token: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "LoginOptions")] options: Option<JsValue>,
     ) -> Promise {
-        let force = match force_option(&options) {
+        let force = match force_option(options.as_ref()) {
             Ok(f) => f,
             Err(e) => return rejected(e),
         };
@@ -173,15 +145,18 @@ impl LoginManager {
     }
 
     /// Auto login with the session persisted by an earlier successful login.
-    /// Resolves `false` at once when none is persisted, `true` once logged
-    /// in (it stays pending while offline or retrying); rejects on a fatal
-    /// code, 417, or 499.
+    /// Settles on the first outcome: `false` at once when none is persisted;
+    /// `true` once logged in, and `true` too as soon as an attempt fails for
+    /// network reasons or the browser is offline (the session is kept and
+    /// resumed by itself; `status` tells where it stands); rejects on a
+    /// terminal refusal (302, 403, 414, 417, 422) or 499. Called again while
+    /// a login is under way, it joins it.
     #[wasm_bindgen(js_name = autoLogin, unchecked_return_type = "Promise<boolean>")]
     pub fn auto_login(
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "LoginOptions")] options: Option<JsValue>,
     ) -> Promise {
-        match force_option(&options) {
+        match force_option(options.as_ref()) {
             Ok(force) => self.call(TabCall::AutoLogin { force }, true),
             Err(e) => rejected(e),
         }

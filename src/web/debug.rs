@@ -33,16 +33,6 @@ pub fn debug_log(output: &Output) {
             number(c.0 as f64),
             number(f64::from(*code)),
         ),
-        Output::SetTimer(t, at) => (
-            "imlogin: set timer, in ms",
-            JsValue::from_str(t.as_str()),
-            number((at - js::performance_now()).round()),
-        ),
-        Output::CancelTimer(t) => (
-            "imlogin: cancel timer",
-            JsValue::from_str(t.as_str()),
-            JsValue::UNDEFINED,
-        ),
         Output::Persist(s) => (
             "imlogin: persist session of",
             JsValue::from_str(&s.credentials.accid),
@@ -60,7 +50,7 @@ pub fn debug_log(output: &Output) {
         ),
         Output::Emit(e) => (
             "imlogin: event",
-            JsValue::from_str(payloads::event(e).0),
+            JsValue::from_str(payloads::event_name(e)),
             JsValue::UNDEFINED,
         ),
         Output::Settle(_, Ok(())) => (

@@ -21,23 +21,22 @@
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
 
-use imlogin_protocol::limits::MAX_SERVER_FRAME_BYTES;
-use imlogin_protocol::{decode_server_value, Client, LoginCode};
+use imlogin_protocol::{Client, LoginCode};
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
 use super::debug::debug_log;
 use super::js;
-use super::json;
 use super::lbs;
 use super::network::{NetworkEvent, NetworkListeners, StorageWatch};
 use super::payloads;
 use super::storage::{Store, WriteError};
 use super::tabs::{TabLink, TabSignal};
-use super::timers::TimerSlots;
+use super::timers::WakeTimer;
 use super::transport::{Socket, SocketEvent};
+use super::wire;
 use crate::{
-    ConnId, Event, LoginError, LoginMachine, Output, RequestId, Status, TabCall, TabMessage, Timer,
+    ConnId, Event, LoginError, LoginMachine, Output, RequestId, Status, TabCall, TabMessage,
 };
 
 /// Who settles a request once its outcome is known.
@@ -105,7 +104,7 @@ pub struct Driver {
     pub token_provider: Option<Function>,
     pub store: Store,
     socket: Option<(ConnId, Socket)>,
-    timers: TimerSlots,
+    timer: WakeTimer,
     _network: NetworkListeners,
     _storage_watch: Option<StorageWatch>,
     pub listeners: Vec<(&'static str, Function)>,
@@ -199,7 +198,7 @@ pub fn start(parts: Parts) -> Rc<RefCell<Driver>> {
             token_provider: parts.token_provider,
             store: parts.store,
             socket: None,
-            timers: TimerSlots::new(move |timer| run(&on_timer, |d, now| d.on_timer(now, timer))),
+            timer: WakeTimer::new(move || run(&on_timer, |d, now| d.on_timer(now))),
             _network: NetworkListeners::new(move |event| {
                 run(&on_network, |d, now| d.on_network(now, event))
             }),
@@ -372,7 +371,7 @@ impl Driver {
                 Output::Send(conn, frame) => {
                     if let Some((c, socket)) = &self.socket {
                         if *c == conn {
-                            socket.send(&frame.to_json());
+                            socket.send(frame.to_json());
                         }
                     }
                 }
@@ -383,8 +382,6 @@ impl Driver {
                         }
                     }
                 }
-                Output::SetTimer(timer, at) => self.timers.set(timer, at - js::performance_now()),
-                Output::CancelTimer(timer) => self.timers.cancel(timer),
                 Output::Persist(session) => {
                     if let Err(WriteError(e)) = self.store.save_session(&session) {
                         // Reported, not thrown: the live session goes on.
@@ -413,6 +410,7 @@ impl Driver {
         if emitted {
             self.post_state();
         }
+        self.timer.arm(self.machine.poll_timeout());
         std::mem::take(&mut self.app_calls)
     }
 
@@ -468,7 +466,6 @@ impl Driver {
             Socket::open(&url, move |event| {
                 run(&weak, |d, now| d.on_socket(now, conn, event))
             })
-            .ok()
         });
         match opened {
             Some(socket) => self.socket = Some((conn, socket)),
@@ -479,20 +476,20 @@ impl Driver {
     fn on_socket(&mut self, now: f64, conn: ConnId, event: SocketEvent) {
         match event {
             SocketEvent::Opened => self.machine.handle_opened(now, conn),
-            SocketEvent::Frame(data) => {
+            SocketEvent::Text(text) => {
                 if self.debug {
-                    js::console_log("imlogin: received", &data, &JsValue::UNDEFINED);
+                    js::console_log(
+                        "imlogin: received",
+                        &JsValue::from_str(&text),
+                        &JsValue::UNDEFINED,
+                    );
                 }
-                let frame = data
-                    .as_string()
-                    .filter(|text| text.len() <= MAX_SERVER_FRAME_BYTES)
-                    .and_then(|text| json::parse(&JsValue::from_str(&text)))
-                    .and_then(|value| decode_server_value(value).ok());
-                match frame {
+                match wire::server_frame(&text) {
                     Some(frame) => self.machine.handle_frame(now, conn, frame),
                     None => self.machine.handle_bad_frame(now, conn),
                 }
             }
+            SocketEvent::Binary => self.machine.handle_bad_frame(now, conn),
             SocketEvent::Closed(code) => {
                 if self.socket.as_ref().is_some_and(|(c, _)| *c == conn) {
                     self.socket = None;
@@ -502,9 +499,9 @@ impl Driver {
         }
     }
 
-    fn on_timer(&mut self, now: f64, timer: Timer) {
-        self.timers.fired(timer);
-        self.machine.handle_timer(now, timer);
+    fn on_timer(&mut self, now: f64) {
+        self.timer.fired();
+        self.machine.handle_timeout(now);
     }
 
     fn on_network(&mut self, now: f64, event: NetworkEvent) {
@@ -527,7 +524,7 @@ impl Driver {
 
     fn post(&self, message: &TabMessage) {
         if let Some(tabs) = &self.tabs {
-            tabs.post(&message.encode());
+            tabs.post(&wire::to_json(message));
         }
     }
 
@@ -553,8 +550,7 @@ impl Driver {
                 }
             }
             TabSignal::Message(text) => {
-                let message = json::parse(&JsValue::from_str(&text)).and_then(TabMessage::decode);
-                if let Some(message) = message {
+                if let Some(message) = wire::from_json::<TabMessage>(&text) {
                     self.on_message(message);
                 }
             }

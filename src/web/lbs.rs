@@ -1,36 +1,36 @@
-//! Link discovery: `GET <lbsUrl>?appKey=…` → `{"code":200,"links":["ws://…"]}`.
+//! Link discovery with gloo-net's HTTP client:
+//! `GET <lbsUrl>?appKey=…` → `{"code":200,"links":["ws://…"]}`.
 
-use js_sys::{Array, Reflect};
-use wasm_bindgen::{JsCast, JsValue};
-use wasm_bindgen_futures::JsFuture;
+use gloo_net::http::Request;
+use serde::Deserialize;
 
-/// The first usable link URL the LBS offers, or `None` on any failure (the
-/// caller then falls back to `linkUrl`).
+/// The LBS answer (other fields are ignored).
+#[derive(Deserialize)]
+struct Answer {
+    code: u32,
+    links: Vec<String>,
+}
+
+/// The first usable link URL the LBS offers, or `None` on any failure (an
+/// HTTP error, a body that is not such an answer, no `ws:`/`wss:` link): the
+/// caller then falls back to `linkUrl`. No time-out of its own: the
+/// connection attempt's `connectTimeoutMs` covers discovery too.
 pub async fn discover(lbs_url: &str, app_key: &str) -> Option<String> {
-    let window = web_sys::window()?;
-    let mut url = String::from(lbs_url);
-    url.push(if lbs_url.contains('?') { '&' } else { '?' });
-    url.push_str("appKey=");
-    url.push_str(&String::from(js_sys::encode_uri_component(app_key)));
-    let response = JsFuture::from(window.fetch_with_str(&url)).await.ok()?;
-    let response: web_sys::Response = response.dyn_into().ok()?;
+    let response = Request::get(lbs_url)
+        .query([("appKey", app_key)])
+        .send()
+        .await
+        .ok()?;
     if !response.ok() {
         return None;
     }
-    let body = JsFuture::from(response.json().ok()?).await.ok()?;
-    if Reflect::get(&body, &JsValue::from_str("code"))
-        .ok()?
-        .as_f64()
-        != Some(200.0)
-    {
+    let body = response.text().await.ok()?;
+    let answer: Answer = super::wire::from_json(&body)?;
+    if answer.code != 200 {
         return None;
     }
-    let links: Array = Reflect::get(&body, &JsValue::from_str("links"))
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    links
-        .iter()
-        .filter_map(|v| v.as_string())
+    answer
+        .links
+        .into_iter()
         .find(|s| s.starts_with("ws://") || s.starts_with("wss://"))
 }

@@ -2,15 +2,21 @@
 //! WebSocket, timers, Web Storage and the browser's online/offline and
 //! visibility events, and exports the JS `LoginManager`.
 //!
-//! One file per concern: [`js`] (the few globals used), [`json`] (`JSON.parse` behind the
-//! protocol's accessor), [`options`]
-//! (constructor options → `Config`), [`lbs`] (link discovery), [`storage`] (session record and device
-//! id), [`transport`] (one WebSocket), [`timers`] (one `setTimeout` per
-//! machine timer), [`network`] (online/offline/visibility listeners),
-//! [`payloads`] (JS shapes of errors and events), [`bindings`] (the exported
-//! class), [`driver`] (the pump that runs the machine, and the manager's
-//! role in its tab group), [`tabs`] (Web Locks + BroadcastChannel),
-//! [`debug`] (console logging), [`types`] (TypeScript).
+//! The stack, each crate for its own job: wasm-bindgen and js-sys (the JS
+//! boundary), web-sys (timers, online/offline, visibility, the `storage`
+//! event), gloo-net (the WebSocket and the LBS request), gloo-storage
+//! (localStorage/sessionStorage), serde-wasm-bindgen (options in, event
+//! payloads and errors out) and wasm-bindgen-futures (promises and tasks).
+//!
+//! One file per concern: [`js`] (the few globals used), [`options`]
+//! (constructor options → `Config`), [`lbs`] (link discovery), [`storage`]
+//! (session record and device id), [`transport`] (one WebSocket),
+//! [`timers`] (the one `setTimeout`, armed for the machine's deadline), [`network`]
+//! (online/offline/visibility listeners), [`payloads`] (JS shapes of errors
+//! and events), [`bindings`] (the exported class), [`driver`] (the pump that
+//! runs the machine, and the manager's role in its tab group), [`tabs`] (Web
+//! Locks + BroadcastChannel), [`debug`] (console logging), [`types`]
+//! (TypeScript).
 //!
 //! Every closure handed to the browser is owned by the object that
 //! registered it and unregistered on drop; callbacks hold only a weak
@@ -20,7 +26,6 @@ mod bindings;
 mod debug;
 mod driver;
 mod js;
-mod json;
 mod lbs;
 mod network;
 mod options;
@@ -30,6 +35,7 @@ mod tabs;
 mod timers;
 mod transport;
 mod types;
+mod wire;
 
 pub use bindings::LoginManager;
 

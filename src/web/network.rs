@@ -3,7 +3,7 @@
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
-use web_sys::{Document, EventTarget, VisibilityState, Window};
+use web_sys::{Document, EventTarget, StorageEvent, VisibilityState, Window};
 
 /// A network or visibility change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,12 +104,10 @@ impl StorageWatch {
     pub fn new(key: String, on_removed: impl Fn() + 'static) -> Option<StorageWatch> {
         let window = web_sys::window()?;
         let callback = Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
-            let get = |k: &str| js_sys::Reflect::get(&e, &wasm_bindgen::JsValue::from_str(k)).ok();
-            let same_key = get("key")
-                .and_then(|k| k.as_string())
-                .is_some_and(|k| k == key);
-            let removed = get("newValue").is_some_and(|v| v.is_null());
-            if same_key && removed {
+            let Some(e) = e.dyn_ref::<StorageEvent>() else {
+                return;
+            };
+            if e.key().is_some_and(|k| k == key) && e.new_value().is_none() {
                 on_removed();
             }
         });

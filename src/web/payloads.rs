@@ -1,66 +1,95 @@
-//! The JS shapes of errors and event payloads (typed in [`super::types`]).
+//! The JS shapes of errors and event payloads (typed in [`super::types`]):
+//! serde-derived Rust values converted by serde-wasm-bindgen's
+//! JSON-compatible serializer (plain objects and arrays, numbers, strings;
+//! an absent optional field is left out).
 
-use imlogin_protocol::Client;
-use js_sys::{Array, Object, Reflect};
-use wasm_bindgen::JsValue;
+use imlogin_protocol::{Client, ClientType, KickReason, LoginCode};
+use js_sys::Object;
+use serde::Serialize;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::{Event, LoginError};
 
-fn set(obj: &Object, key: &str, value: impl Into<JsValue>) {
-    let _ = Reflect::set(obj, &JsValue::from_str(key), &value.into());
+/// `value` as a JS value; `undefined` if it has no JSON form (an integer
+/// above 2^53, which no JS number holds exactly).
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
+    value
+        .serialize(&serde_wasm_bindgen::Serializer::json_compatible())
+        .unwrap_or(JsValue::UNDEFINED)
 }
 
-/// A `LoginError`: an `Error` with `name`, `code`, `message`, `retryable`.
+/// The fields a `LoginError` adds to its `Error`.
+#[derive(Serialize)]
+struct LoginErrorFields {
+    code: LoginCode,
+    retryable: bool,
+}
+
+/// The payload of `kicked`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Kicked {
+    reason: KickReason,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_type: Option<ClientType>,
+}
+
+/// The payload of `reconnecting`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Reconnecting {
+    attempt: u32,
+    delay_ms: f64,
+}
+
+/// A `LoginError`: an `Error` with `name`, `message`, and the `code` and
+/// `retryable` of [`LoginErrorFields`].
 pub fn login_error(error: &LoginError) -> JsValue {
     let e = js_sys::Error::new(&error.message);
     e.set_name("LoginError");
-    set(&e, "code", error.code.as_u16());
-    set(&e, "retryable", error.retryable());
+    let fields = to_js(&LoginErrorFields {
+        code: error.code,
+        retryable: error.retryable(),
+    });
+    Object::assign(&e, fields.unchecked_ref());
     e.into()
 }
 
-/// `{ clientId, clientType, deviceId, customTag?, loginAt }`.
-pub fn client(c: &Client) -> JsValue {
-    let obj = Object::new();
-    set(&obj, "clientId", c.client_id.as_str());
-    set(&obj, "clientType", c.client_type.as_str());
-    set(&obj, "deviceId", c.device_id.as_str());
-    if let Some(tag) = &c.custom_tag {
-        set(&obj, "customTag", tag.as_str());
-    }
-    set(&obj, "loginAt", c.login_at as f64);
-    obj.into()
+/// An array of `{ clientId, clientType, deviceId, customTag?, loginAt }`.
+pub fn clients(list: &[Client]) -> JsValue {
+    to_js(list)
 }
 
-/// An array of [`client`]s.
-pub fn clients(list: &[Client]) -> JsValue {
-    list.iter().map(client).collect::<Array>().into()
+/// The listener name of `event`.
+pub fn event_name(event: &Event) -> &'static str {
+    match event {
+        Event::Status(_) => "status",
+        Event::LoginFailed(_) => "loginFailed",
+        Event::Kicked { .. } => "kicked",
+        Event::Reconnecting { .. } => "reconnecting",
+        Event::Clients(_) => "clients",
+    }
 }
 
 /// The event's listener name and payload.
 pub fn event(event: &Event) -> (&'static str, JsValue) {
-    match event {
-        Event::Status(s) => ("status", JsValue::from_str(s.as_str())),
-        Event::LoginFailed(e) => ("loginFailed", login_error(e)),
+    let payload = match event {
+        Event::Status(s) => to_js(s),
+        Event::LoginFailed(e) => login_error(e),
         Event::Kicked {
             reason,
             client_type,
-        } => {
-            let obj = Object::new();
-            set(&obj, "reason", reason.as_str());
-            if let Some(t) = client_type {
-                set(&obj, "clientType", t.as_str());
-            }
-            ("kicked", obj.into())
-        }
-        Event::Reconnecting { attempt, delay_ms } => {
-            let obj = Object::new();
-            set(&obj, "attempt", *attempt);
-            set(&obj, "delayMs", *delay_ms);
-            ("reconnecting", obj.into())
-        }
-        Event::Clients(list) => ("clients", clients(list)),
-    }
+        } => to_js(&Kicked {
+            reason: *reason,
+            client_type: *client_type,
+        }),
+        Event::Reconnecting { attempt, delay_ms } => to_js(&Reconnecting {
+            attempt: *attempt,
+            delay_ms: *delay_ms,
+        }),
+        Event::Clients(list) => clients(list),
+    };
+    (event_name(event), payload)
 }
 
 /// The event names `on`/`off` accept.

@@ -1,63 +1,55 @@
-//! One `setTimeout` per machine timer.
+//! The driver's one `setTimeout`: armed for the machine's `poll_timeout()`.
 //!
-//! Each slot owns one callback closure for the manager's lifetime (so a
-//! firing timer never frees the closure it runs in) and at most one armed
-//! handle; dropping the slots clears every armed handle.
+//! The callback closure lives as long as the manager (so a firing timer
+//! never frees the closure it runs in); at most one handle is armed, and
+//! dropping the timer clears it.
 
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::{JsCast, JsValue};
 
 use super::js;
-use crate::Timer;
 
-/// The five timers' callbacks and armed handles.
-pub struct TimerSlots {
-    callbacks: Vec<(Timer, Closure<dyn FnMut()>)>,
-    armed: Vec<(Timer, JsValue)>,
+/// One timer, re-armed for each new deadline.
+pub struct WakeTimer {
+    callback: Closure<dyn FnMut()>,
+    /// The armed deadline (on `performance.now()`'s clock) and its handle.
+    armed: Option<(f64, JsValue)>,
 }
 
-impl TimerSlots {
-    /// Slots whose callbacks call `on_fire(timer)`.
-    pub fn new(on_fire: impl Fn(Timer) + Clone + 'static) -> Self {
-        let callbacks = Timer::ALL
-            .iter()
-            .map(|&timer| {
-                let on_fire = on_fire.clone();
-                (timer, Closure::<dyn FnMut()>::new(move || on_fire(timer)))
-            })
-            .collect();
-        TimerSlots {
-            callbacks,
-            armed: Vec::new(),
+impl WakeTimer {
+    /// A timer whose callback calls `on_fire()`.
+    pub fn new(on_fire: impl Fn() + 'static) -> Self {
+        WakeTimer {
+            callback: Closure::<dyn FnMut()>::new(on_fire),
+            armed: None,
         }
     }
 
-    /// Arms `timer` to fire after `delay_ms`, replacing an armed one.
-    pub fn set(&mut self, timer: Timer, delay_ms: f64) {
-        self.cancel(timer);
-        if let Some((_, callback)) = self.callbacks.iter().find(|(t, _)| *t == timer) {
-            let handle = js::set_timeout(callback.as_ref().unchecked_ref(), delay_ms.max(0.0));
-            self.armed.push((timer, handle));
+    /// Arms the timer for `deadline` (or disarms it for `None`); a deadline
+    /// already armed is left alone.
+    pub fn arm(&mut self, deadline: Option<f64>) {
+        if self.armed.as_ref().map(|(at, _)| *at) == deadline {
+            return;
         }
-    }
-
-    /// Disarms `timer`.
-    pub fn cancel(&mut self, timer: Timer) {
-        if let Some(i) = self.armed.iter().position(|(t, _)| *t == timer) {
-            let (_, handle) = self.armed.swap_remove(i);
+        if let Some((_, handle)) = self.armed.take() {
             js::clear_timeout(&handle);
         }
+        if let Some(at) = deadline {
+            let delay_ms = (at - js::performance_now()).max(0.0);
+            let handle = js::set_timeout(self.callback.as_ref().unchecked_ref(), delay_ms);
+            self.armed = Some((at, handle));
+        }
     }
 
-    /// Forgets the handle of a timer that has just fired.
-    pub fn fired(&mut self, timer: Timer) {
-        self.armed.retain(|(t, _)| *t != timer);
+    /// Forgets the handle of the timer that has just fired.
+    pub fn fired(&mut self) {
+        self.armed = None;
     }
 }
 
-impl Drop for TimerSlots {
+impl Drop for WakeTimer {
     fn drop(&mut self) {
-        for (_, handle) in self.armed.drain(..) {
+        if let Some((_, handle)) = self.armed.take() {
             js::clear_timeout(&handle);
         }
     }

@@ -1,84 +1,114 @@
-//! One WebSocket to the link server, reporting its events to a callback.
+//! One WebSocket to the link server (gloo-net), read by a loop on a
+//! `spawn_local` task that reports its events to a callback; frames go out
+//! through the socket's sink.
 //!
-//! The socket owns its four handler closures; dropping it detaches them and
-//! closes the socket, so an abandoned connection can never call back.
+//! Dropping a [`Socket`] closes the WebSocket (gloo-net detaches its
+//! listeners) and ends the loop without a further report, so an abandoned
+//! connection can never call back.
 
-use wasm_bindgen::closure::Closure;
-use wasm_bindgen::{JsCast, JsValue};
-use web_sys::{CloseEvent, MessageEvent, WebSocket};
+use std::cell::RefCell;
+use std::future::poll_fn;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
+
+use futures_core::Stream;
+use futures_sink::Sink;
+use gloo_net::websocket::futures::WebSocket;
+use gloo_net::websocket::{Message, State, WebSocketError};
 
 /// Something that happened on the socket.
 pub enum SocketEvent {
     /// The handshake completed.
     Opened,
-    /// A frame arrived: a JS string for a text frame, anything else for a
-    /// binary one (which the protocol never uses).
-    Frame(JsValue),
-    /// The socket closed (or never opened) with this code.
+    /// A text frame arrived.
+    Text(String),
+    /// A binary frame arrived (the protocol never uses them).
+    Binary,
+    /// The socket closed (or never opened) with this code; nothing follows.
     Closed(u16),
 }
 
+/// The WebSocket, shared by its owner and its read loop until the owner
+/// drops it.
+type Slot = Rc<RefCell<Option<WebSocket>>>;
+
 /// An open or opening WebSocket.
 pub struct Socket {
-    ws: WebSocket,
-    _on_open: Closure<dyn FnMut()>,
-    _on_message: Closure<dyn FnMut(MessageEvent)>,
-    _on_close: Closure<dyn FnMut(CloseEvent)>,
-    _on_error: Closure<dyn FnMut()>,
+    ws: Slot,
 }
 
 impl Socket {
-    /// Opens a WebSocket to `url`; its events go to `on_event`. Fails when
-    /// the browser refuses the URL (bad URL, blocked by CSP).
-    pub fn open(
-        url: &str,
-        on_event: impl Fn(SocketEvent) + Clone + 'static,
-    ) -> Result<Socket, JsValue> {
-        let ws = WebSocket::new(url)?;
-        let opened = on_event.clone();
-        let on_open = Closure::<dyn FnMut()>::new(move || opened(SocketEvent::Opened));
-        let message = on_event.clone();
-        let on_message = Closure::<dyn FnMut(MessageEvent)>::new(move |e: MessageEvent| {
-            message(SocketEvent::Frame(e.data()))
+    /// Opens a WebSocket to `url` and starts its read loop; its events go to
+    /// `on_event`. Fails when the browser refuses the URL (bad URL, blocked
+    /// by CSP).
+    pub fn open(url: &str, on_event: impl Fn(SocketEvent) + 'static) -> Option<Socket> {
+        let ws: Slot = Rc::new(RefCell::new(Some(WebSocket::open(url).ok()?)));
+        let reader = Rc::clone(&ws);
+        wasm_bindgen_futures::spawn_local(async move {
+            let mut opened = false;
+            // The borrow lasts one poll, never across a report.
+            while let Some(event) = poll_fn(|cx| match reader.borrow_mut().as_mut() {
+                Some(ws) => next_event(ws, &mut opened, cx).map(Some),
+                None => Poll::Ready(None), // dropped by its owner
+            })
+            .await
+            {
+                let last = matches!(event, SocketEvent::Closed(_));
+                on_event(event);
+                if last {
+                    return;
+                }
+            }
         });
-        let closed = on_event.clone();
-        let on_close = Closure::<dyn FnMut(CloseEvent)>::new(move |e: CloseEvent| {
-            closed(SocketEvent::Closed(e.code()))
-        });
-        // An error event is always followed by close; 1006 here makes a
-        // missing close harmless, and the later one is ignored as stale.
-        let on_error = Closure::<dyn FnMut()>::new(move || on_event(SocketEvent::Closed(1006)));
-        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
-        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        ws.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-        Ok(Socket {
-            ws,
-            _on_open: on_open,
-            _on_message: on_message,
-            _on_close: on_close,
-            _on_error: on_error,
-        })
+        Some(Socket { ws })
     }
 
     /// Sends a text frame; a socket that is not open drops it (its close
     /// event follows).
-    pub fn send(&self, text: &str) {
-        let _ = self.ws.send_with_str(text);
+    pub fn send(&self, text: String) {
+        if let Some(ws) = self.ws.borrow_mut().as_mut() {
+            let mut ws = Pin::new(ws);
+            // Never pending once open: gloo-net sends synchronously.
+            let mut cx = Context::from_waker(Waker::noop());
+            if let Poll::Ready(Ok(())) = ws.as_mut().poll_ready(&mut cx) {
+                let _ = ws.start_send(Message::Text(text));
+            }
+        }
     }
 
-    /// Closes with `code` (and detaches the handlers, on drop).
+    /// Closes with `code`; nothing more is reported.
     pub fn close(self, code: u16) {
-        let _ = self.ws.close_with_code(code);
+        if let Some(ws) = self.ws.borrow_mut().take() {
+            let _ = ws.close(Some(code), None);
+        }
     }
 }
 
 impl Drop for Socket {
     fn drop(&mut self) {
-        self.ws.set_onopen(None);
-        self.ws.set_onmessage(None);
-        self.ws.set_onclose(None);
-        self.ws.set_onerror(None);
-        let _ = self.ws.close();
+        // gloo-net's WebSocket closes itself and detaches its listeners on
+        // drop; the read loop finds the slot empty and ends.
+        drop(self.ws.borrow_mut().take());
     }
+}
+
+/// The next event of `ws`: `Opened` once, when the handshake completes
+/// (the sink becomes ready), then frames and the close.
+fn next_event(ws: &mut WebSocket, opened: &mut bool, cx: &mut Context<'_>) -> Poll<SocketEvent> {
+    if !*opened && Pin::new(&mut *ws).poll_ready(cx).is_ready() {
+        // Ready also after a failed handshake: the stream then reports it.
+        if matches!(ws.state(), State::Open) {
+            *opened = true;
+            return Poll::Ready(SocketEvent::Opened);
+        }
+    }
+    Pin::new(ws).poll_next(cx).map(|item| match item {
+        Some(Ok(Message::Text(text))) => SocketEvent::Text(text),
+        Some(Ok(Message::Bytes(_))) => SocketEvent::Binary,
+        Some(Err(WebSocketError::ConnectionClose(e))) => SocketEvent::Closed(e.code),
+        // An error event always precedes the close of a failed connection:
+        // 1006 says so at once.
+        Some(Err(_)) | None => SocketEvent::Closed(1006),
+    })
 }

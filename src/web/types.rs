@@ -12,8 +12,8 @@ export type LoginStatus = "loggedOut" | "connecting" | "loggedIn" | "waiting" | 
 /** The kind of device a session runs on. */
 export type ClientType = "web" | "pc" | "mac" | "android" | "ios";
 
-/** Why the server ended a session. */
-export type KickReason = "exclusive" | "sameDevice" | "byClient" | "server" | "blocked" | "tokenChanged";
+/** Why the server ended a session (`"unknown"`: a reason this version does not know, from a newer server). */
+export type KickReason = "exclusive" | "sameDevice" | "byClient" | "server" | "blocked" | "tokenChanged" | "unknown";
 
 /** Options of `new LoginManager(options)`. Unknown keys throw a `TypeError`. */
 export interface LoginManagerOptions {
@@ -54,7 +54,7 @@ export interface LoginOptions {
 /** Every rejection and every `loginFailed` payload. */
 export interface LoginError extends Error {
   name: "LoginError";
-  /** 302, 403, 404, 408, 414, 415, 416, 417, 422, 499, 500, 503 (DESIGN §3). */
+  /** 302, 403, 404, 408, 414, 415, 416, 417, 422, 499, 500, 503 (NIM's numbering; `LoginCode` in imlogin-protocol), or another code a newer server sends. */
   code: number;
   /** True for 408, 415, 416 and 5xx. */
   retryable: boolean;

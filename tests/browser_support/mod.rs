@@ -415,8 +415,10 @@ fn window() -> web_sys::Window {
     web_sys::window().expect("these tests run in a browser window")
 }
 
-/// Empties localStorage and sessionStorage: every test starts clean.
+/// Empties localStorage and sessionStorage (put back first if a test
+/// broke them): every test starts clean.
 pub fn clear_storage() {
+    restore_storage(None);
     let w = window();
     w.local_storage().unwrap().unwrap().clear().unwrap();
     w.session_storage().unwrap().unwrap().clear().unwrap();
@@ -438,6 +440,92 @@ pub fn local_set(key: &str, value: &str) {
         .unwrap()
         .set_item(key, value)
         .unwrap()
+}
+
+/// The device id as stored (a JSON string under [`device_key`]).
+pub fn stored_device_id() -> Option<String> {
+    let text = local_get(&device_key())?;
+    let value = js_sys::JSON::parse(&text)
+        .unwrap_or_else(|_| panic!("the stored device id is not JSON: {text:?}"));
+    Some(
+        value
+            .as_string()
+            .unwrap_or_else(|| panic!("the stored device id is not a JSON string: {text}")),
+    )
+}
+
+/// What `window.localStorage` (or `sessionStorage`) does while a test has
+/// replaced it.
+#[derive(Debug, Clone, Copy)]
+pub enum BrokenStorage {
+    /// Reading the property throws a `SecurityError` (storage disabled by
+    /// the user, a sandboxed frame).
+    Throws,
+    /// The property is `null` (no Web Storage at all).
+    Missing,
+}
+
+thread_local! {
+    /// The original property descriptors of the storages a test broke,
+    /// until they are put back.
+    static BROKEN: RefCell<Vec<(&'static str, JsValue)>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Replaces `window[property]` (`"localStorage"` or `"sessionStorage"`)
+/// until the guard drops, or until the next test's [`clear_storage`] (a
+/// test that fails midway drops nothing).
+pub struct StorageOverride {
+    property: &'static str,
+}
+
+impl StorageOverride {
+    pub fn new(property: &'static str, how: BrokenStorage) -> StorageOverride {
+        let w: Object = window().unchecked_into();
+        let original = Reflect::get_own_property_descriptor(&w, &property.into())
+            .expect("a property descriptor");
+        BROKEN.with(|b| b.borrow_mut().push((property, original)));
+        let getter = match how {
+            BrokenStorage::Throws => Function::new_no_args(
+                "throw new DOMException('The operation is insecure.', 'SecurityError')",
+            ),
+            BrokenStorage::Missing => Function::new_no_args("return null"),
+        };
+        let descriptor = Object::new();
+        Reflect::set(&descriptor, &"get".into(), &getter).unwrap();
+        Reflect::set(&descriptor, &"configurable".into(), &true.into()).unwrap();
+        let redefined = Reflect::define_property(&w, &property.into(), &descriptor);
+        assert_eq!(redefined, Ok(true), "window.{property} can be redefined");
+        let now = Reflect::get(&w, &property.into());
+        match how {
+            BrokenStorage::Throws => assert!(now.is_err(), "window.{property} throws"),
+            BrokenStorage::Missing => assert_eq!(now, Ok(JsValue::NULL)),
+        }
+        StorageOverride { property }
+    }
+}
+
+impl Drop for StorageOverride {
+    fn drop(&mut self) {
+        restore_storage(Some(self.property));
+    }
+}
+
+/// Puts back the storage `property` a test broke (every one: `None`).
+fn restore_storage(property: Option<&str>) {
+    let w: Object = window().unchecked_into();
+    BROKEN.with(|b| {
+        b.borrow_mut().retain(|(p, original)| {
+            if property.is_some_and(|want| want != *p) {
+                return true;
+            }
+            if original.is_undefined() {
+                Reflect::delete_property(&w, &(*p).into()).unwrap();
+            } else {
+                Reflect::define_property(&w, &(*p).into(), original.unchecked_ref()).unwrap();
+            }
+            false
+        })
+    });
 }
 
 pub fn session_storage_get(key: &str) -> Option<String> {

@@ -10,7 +10,7 @@ use imlogin::protocol::{
 };
 use imlogin::{
     Config, ConnId, Credentials, Event, LoginError, LoginMachine, Output, RequestId, Status,
-    StoredSession, Timer,
+    StoredSession,
 };
 
 /// How the scripted server answers the next connection attempt.
@@ -45,8 +45,6 @@ pub struct Harness {
     pub settled: HashMap<RequestId, Vec<Result<(), LoginError>>>,
     /// What the driver's storage holds.
     pub persisted: Option<StoredSession>,
-    /// The driver's own copy of armed timers (SetTimer/CancelTimer).
-    pub driver_timers: HashMap<Timer, f64>,
     /// Whether the browser is online.
     pub online: bool,
     /// Dynamic tokens: answers to the next `FetchToken`s (`None` = the
@@ -90,7 +88,6 @@ impl Harness {
             logins: Vec::new(),
             settled: HashMap::new(),
             persisted: None,
-            driver_timers: HashMap::new(),
             online: true,
             token_answers: VecDeque::new(),
             token_requests: Vec::new(),
@@ -145,29 +142,19 @@ impl Harness {
                     );
                     self.open = None;
                 }
-                Output::SetTimer(t, at) => {
-                    self.driver_timers.insert(t, at);
-                }
-                Output::CancelTimer(t) => {
-                    assert!(
-                        self.driver_timers.remove(&t).is_some(),
-                        "CancelTimer of unarmed {t:?}"
-                    );
-                }
                 Output::Persist(s) => self.persisted = Some(s),
                 Output::ClearPersisted => self.persisted = None,
                 Output::Emit(_) => {}
                 Output::Settle(id, result) => self.settled.entry(id).or_default().push(result),
             }
         }
-        let machine: HashMap<Timer, f64> = Timer::ALL
-            .iter()
-            .filter_map(|&t| self.m.timers().get(t).map(|at| (t, at)))
-            .collect();
-        assert_eq!(
-            machine, self.driver_timers,
-            "driver and machine disagree on armed timers"
-        );
+        if let Some(at) = self.m.poll_timeout() {
+            assert!(
+                at >= self.now,
+                "a deadline in the past: {at} < {}",
+                self.now
+            );
+        }
     }
 
     fn server_receives(&mut self, conn: ConnId, frame: ClientFrame) {
@@ -201,19 +188,24 @@ impl Harness {
         }
     }
 
-    /// Advances virtual time by `ms`, firing every timer that falls due.
+    /// Advances virtual time by `ms`, waking the machine at each deadline
+    /// that falls due on the way (the driver's one timer).
     pub fn advance(&mut self, ms: f64) {
         let until = self.now + ms;
-        while let Some((timer, at)) = self.m.next_timeout() {
+        while let Some(at) = self.m.poll_timeout() {
             if at > until {
                 break;
             }
             self.now = self.now.max(at);
-            self.driver_timers.remove(&timer);
-            self.m.handle_timer(self.now, timer);
+            self.m.handle_timeout(self.now);
             self.pump();
         }
         self.now = until;
+    }
+
+    /// The machine's next deadline, relative to now.
+    pub fn next_wake_in(&self) -> Option<f64> {
+        self.m.poll_timeout().map(|at| at - self.now)
     }
 
     pub fn login(&mut self, accid: &str, token: &str) -> RequestId {

@@ -1,31 +1,53 @@
-// Misuses of the JS API: scripts/types-check.sh requires `tsc --strict` to
-// report an error on EVERY line marked `// misuse` (and nowhere else), so
-// the declarations are real types, not `any`.
+// Misuses of the JS API that the declarations must refuse. Each is marked
+// with TypeScript's own `@ts-expect-error`, which fails the check when the
+// line below it compiles (TS2578, "unused directive"): so options, events,
+// LoginError and Client are real types, not `any`. scripts/types-check.sh
+// compiles this file with app.ts under every configuration of its matrix.
 import init, { LoginManager, type LoginError } from "imlogin";
 
 await init();
 const linkUrl = "ws://127.0.0.1:1/link";
 const im = new LoginManager({ appKey: "k", linkUrl });
 
-new LoginManager({ appKey: "k", linkUrl, retryCount: "3" }); // misuse: number option given a string
-new LoginManager({ appKey: "k", linkUrl, retryCoutn: 3 }); // misuse: unknown option key
-new LoginManager({ linkUrl }); // misuse: appKey missing
-new LoginManager({ appKey: "k", linkUrl, persistence: "disk" }); // misuse: not a persistence
-new LoginManager({ appKey: "k", linkUrl, backoff: { initialMs: 1, jitter: true } }); // misuse: unknown backoff key
-new LoginManager({ appKey: "k", linkUrl, debug: "yes" }); // misuse: boolean option given a string
-im.on("status", (s: number) => s); // misuse: status payload is a string union
-im.on("statsu", () => {}); // misuse: unknown event name
-im.on("kicked", (d) => { const n: number = d.reason; return n; }); // misuse: reason is a string union
-im.on("clients", (list) => list[0].clientId.toFixed()); // misuse: clientId is a string
-im.on("reconnecting", (r) => r.delayMs.toUpperCase()); // misuse: delayMs is a number
-im.on("loginFailed", (e) => { const c: string = e.code; return c; }); // misuse: code is a number
-await im.login("alice", "token", { force: "yes" }); // misuse: force is a boolean
-await im.login("alice", "token", { forse: true }); // misuse: unknown login option
-await im.login(42, "token"); // misuse: accid is a string
-const resumed: string = await im.autoLogin(); // misuse: autoLogin resolves a boolean
-const status: number = im.status; // misuse: status is a string union
-im.status = "loggedIn"; // misuse: status is read-only
-im.kickClient(); // misuse: clientId missing
+// @ts-expect-error: number option given a string
+new LoginManager({ appKey: "k", linkUrl, retryCount: "3" });
+// @ts-expect-error: unknown option key
+new LoginManager({ appKey: "k", linkUrl, retryCoutn: 3 });
+// @ts-expect-error: appKey missing
+new LoginManager({ linkUrl });
+// @ts-expect-error: not a persistence
+new LoginManager({ appKey: "k", linkUrl, persistence: "disk" });
+// @ts-expect-error: unknown backoff key
+new LoginManager({ appKey: "k", linkUrl, backoff: { initialMs: 1, jitter: true } });
+// @ts-expect-error: boolean option given a string
+new LoginManager({ appKey: "k", linkUrl, debug: "yes" });
+// @ts-expect-error: status payload is a string union
+im.on("status", (s: number) => s);
+// @ts-expect-error: unknown event name
+im.on("statsu", () => {});
+// @ts-expect-error: reason is a string union
+im.on("kicked", (d) => { const n: number = d.reason; return n; });
+// @ts-expect-error: clientId is a string
+im.on("clients", (list) => list[0].clientId.toFixed());
+// @ts-expect-error: delayMs is a number
+im.on("reconnecting", (r) => r.delayMs.toUpperCase());
+// @ts-expect-error: code is a number
+im.on("loginFailed", (e) => { const c: string = e.code; return c; });
+// @ts-expect-error: force is a boolean
+await im.login("alice", "token", { force: "yes" });
+// @ts-expect-error: unknown login option
+await im.login("alice", "token", { forse: true });
+// @ts-expect-error: accid is a string
+await im.login(42, "token");
+// @ts-expect-error: autoLogin resolves a boolean
+const resumed: string = await im.autoLogin();
+// @ts-expect-error: status is a string union
+const status: number = im.status;
+// @ts-expect-error: status is read-only
+im.status = "loggedIn";
+// @ts-expect-error: clientId missing
+im.kickClient();
 const e = {} as LoginError;
-const retryable: string = e.retryable; // misuse: retryable is a boolean
+// @ts-expect-error: retryable is a boolean
+const retryable: string = e.retryable;
 console.log(resumed, status, retryable);

@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::restart::Stop;
+
 /// The native half of `npm run bench` (bench/README.md). Each subcommand
 /// prints one JSON object on stdout; progress goes to stderr.
 #[derive(Debug, Parser)]
@@ -27,9 +29,13 @@ pub enum Command {
     /// for one SQLite node, one PostgreSQL node and two PostgreSQL nodes;
     /// then the latency of a kick across nodes against one within a node.
     Cluster(ClusterArgs),
-    /// Native clients logged in, the server restarted gracefully, arrivals
-    /// counted per 100 ms until every client is back.
+    /// Native clients logged in, the server restarted (gracefully, or
+    /// killed and kept down for a while), arrivals counted per 100 ms until
+    /// every client is back.
     Storm(StormArgs),
+    /// Two nodes on one PostgreSQL database behind the LBS, restarted one
+    /// after the other; each client's time without a session.
+    Rolling(RollingArgs),
     /// Logins per second against a server that is already running (for
     /// profiling it), with the server's CPU time per login when `--pid` is
     /// given.
@@ -140,6 +146,37 @@ pub struct StormArgs {
     /// First logins in flight.
     #[arg(long, default_value_t = 200)]
     pub login_concurrency: usize,
+    /// How the server goes down: SIGTERM (close 1012) or SIGKILL (a crash).
+    #[arg(long, value_enum, default_value_t = Stop::Term)]
+    pub stop: Stop,
+    /// Milliseconds the server stays down once it has exited.
+    #[arg(long = "down-ms", default_value_t = 0)]
+    pub down_ms: u64,
+}
+
+/// `rolling`.
+#[derive(Debug, Args)]
+pub struct RollingArgs {
+    #[command(flatten)]
+    pub server: Server,
+    /// An empty PostgreSQL database for the two nodes.
+    #[arg(long)]
+    pub database_url: String,
+    /// Native clients, half finding their link through each node's LBS.
+    #[arg(long, default_value_t = 1_000)]
+    pub sessions: usize,
+    /// How each node goes down: SIGTERM (close 1012) or SIGKILL (a crash).
+    #[arg(long, value_enum, default_value_t = Stop::Term)]
+    pub stop: Stop,
+    /// Milliseconds each node stays down once it has exited.
+    #[arg(long = "down-ms", default_value_t = 2_000)]
+    pub down_ms: u64,
+    /// Seconds, per node, for every client to be back.
+    #[arg(long = "deadline-s", default_value_t = 60)]
+    pub deadline_s: u64,
+    /// First logins in flight.
+    #[arg(long, default_value_t = 200)]
+    pub login_concurrency: usize,
 }
 
 /// `logins`.
@@ -211,9 +248,28 @@ mod tests {
             "--server",
             "b",
             "--jitter",
-            "off"
+            "off",
+            "--stop",
+            "kill",
+            "--down-ms",
+            "3000"
         ])
         .is_ok());
+        let cli = Cli::try_parse_from([
+            "imlogin-loadgen",
+            "rolling",
+            "--server",
+            "b",
+            "--database-url",
+            "postgres://x/y",
+            "--stop",
+            "kill",
+        ])
+        .unwrap();
+        let Command::Rolling(a) = cli.command else {
+            panic!("rolling")
+        };
+        assert_eq!((a.stop, a.down_ms, a.sessions), (Stop::Kill, 2_000, 1_000));
         assert!(Cli::try_parse_from(["imlogin-loadgen", "capacity", "--seconds", "x"]).is_err());
     }
 }

@@ -235,7 +235,7 @@ async fn kick_latency(
 }
 
 /// p50/p95/max of `ms`, sorted in place.
-fn summary(ms: &mut [f64]) -> serde_json::Value {
+pub(crate) fn summary(ms: &mut [f64]) -> serde_json::Value {
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| {
         if ms.is_empty() {

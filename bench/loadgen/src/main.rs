@@ -5,9 +5,12 @@
 
 mod args;
 mod capacity;
+mod clients;
 mod cluster;
 mod echo;
 mod http;
+mod restart;
+mod rolling;
 mod server;
 mod storm;
 mod ws;
@@ -24,6 +27,7 @@ async fn main() -> ExitCode {
         Command::Capacity(a) => ("capacity", capacity::run(&a).await),
         Command::Cluster(a) => ("cluster", cluster::run(&a).await),
         Command::Storm(a) => ("storm", storm::run(&a).await),
+        Command::Rolling(a) => ("rolling", rolling::run(&a).await),
         Command::Logins(a) => ("logins", capacity::logins(&a).await),
         Command::EchoServer(a) => ("echo-server", echo::serve(&a).await),
         Command::Hold(a) => ("hold", capacity::hold(&a).await),

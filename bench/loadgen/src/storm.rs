@@ -1,19 +1,21 @@
 //! Reconnect storm: native clients running the browser package's login
-//! machine, all logged in; the server restarted gracefully; arrivals
-//! counted per 100 ms until every client is back.
+//! machine, all logged in; the server restarted (gracefully, or killed, and
+//! kept down for a while); arrivals counted per 100 ms until every client
+//! is back.
 
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use imlogin::{Config, Event, Status};
+use imlogin::{Event, Status};
 use imlogin_native::NativeClient;
 use serde_json::json;
-use tokio::sync::Semaphore;
 
 use crate::args::{Jitter, StormArgs};
+use crate::clients;
 use crate::http::create_accounts;
+use crate::restart;
 use crate::server;
-use crate::ws::{APP_KEY, CLIENT_TYPES};
+use crate::ws::CLIENT_TYPES;
 
 /// Width of one arrival bucket.
 const BUCKET_MS: f64 = 100.0;
@@ -43,6 +45,8 @@ pub async fn run(args: &StormArgs) -> Result<(), String> {
     let deadline = Duration::from_secs(args.deadline_s);
     let login_concurrency = args.login_concurrency;
     let extra = args.server.extra();
+    let stop = args.stop;
+    let down = Duration::from_millis(args.down_ms);
 
     let db = args.server.dir.join(format!(
         "imlogin-bench-storm-{}-{jitter}.db",
@@ -58,28 +62,12 @@ pub async fn run(args: &StormArgs) -> Result<(), String> {
         if jitter { "on" } else { "off" }
     );
     let login_start = Instant::now();
-    let gate = Arc::new(Semaphore::new(login_concurrency));
-    let accounts = Arc::new(accounts);
-    let mut logins = Vec::with_capacity(sessions);
-    for i in 0..sessions {
-        let (gate, accounts, url) = (Arc::clone(&gate), Arc::clone(&accounts), url.clone());
-        logins.push(tokio::spawn(async move {
-            let _permit = gate.acquire_owned().await.ok()?;
-            let mut config = Config::new(APP_KEY, format!("storm-{i}"));
-            config.client_type = CLIENT_TYPES[i % CLIENT_TYPES.len()];
-            config.backoff_jitter = jitter;
-            let client = NativeClient::spawn(config, &url, 0x5eed_0000 + i as u64);
-            let (accid, token) = &accounts[i / CLIENT_TYPES.len()];
-            client.login(accid, token, false).await.ok()?;
-            Some(client)
-        }));
-    }
-    let mut clients = Vec::with_capacity(sessions);
-    for l in logins {
-        if let Ok(Some(c)) = l.await {
-            clients.push(c);
-        }
-    }
+    let clients = clients::log_in_all(sessions, login_concurrency, accounts, move |i| {
+        let mut config = clients::config("storm", i);
+        config.backoff_jitter = jitter;
+        NativeClient::spawn(config, &url, 0x5eed_0000 + i as u64)
+    })
+    .await;
     let login_seconds = login_start.elapsed().as_secs_f64();
     let logged_in = clients.len();
     eprintln!("storm: {logged_in} logged in after {login_seconds:.1} s; restarting the server");
@@ -139,9 +127,9 @@ pub async fn run(args: &StormArgs) -> Result<(), String> {
         }));
     }
 
-    server::terminate(&mut srv, Duration::from_secs(20)).await?;
+    restart::take_down(&mut srv, stop).await?;
     let down_ms = start.elapsed().as_secs_f64() * 1000.0;
-    let _srv = server::start(bin, &server::imlogin_args(&addr, &db, &extra)).await?;
+    let _srv = restart::start_after(bin, &server::imlogin_args(&addr, &db, &extra), down).await?;
     let up_ms = start.elapsed().as_secs_f64() * 1000.0;
     let _ = up_at.set(up_ms);
     eprintln!("storm: server stopped after {down_ms:.0} ms, listening again at {up_ms:.0} ms");
@@ -173,6 +161,8 @@ pub async fn run(args: &StormArgs) -> Result<(), String> {
     };
     let out = json!({
         "jitter": jitter,
+        "stop": stop.name(),
+        "downForMs": down.as_secs_f64() * 1000.0,
         "sessions": sessions,
         "loggedIn": logged_in,
         "loginSeconds": login_seconds,

@@ -1,5 +1,6 @@
-// The JS API of DESIGN §5, used correctly: must type-check with
-// `tsc --strict` against the built package's imlogin.d.ts.
+// The JS API used correctly, as an app would: scripts/types-check.sh
+// compiles it with `tsc --strict` and no skipLibCheck against the packed
+// package, under every configuration of its matrix.
 import init, {
   LoginManager,
   type Client,
@@ -9,8 +10,11 @@ import init, {
   type LoginStatus,
   type ReconnectingEvent,
 } from "imlogin";
+import wasmUrl from "imlogin/imlogin_bg.wasm";
 
 await init();
+// The module's URL from a bundler's file loader (esbuild, webpack).
+await init({ module_or_path: wasmUrl });
 
 const options: LoginManagerOptions = {
   appKey: "app-key",
@@ -48,8 +52,14 @@ im.on("loginFailed", (e) => {
 });
 im.on("kicked", (d) => d.reason);
 im.on("kicked", (d: KickedEvent) => {
-  const reason: "exclusive" | "sameDevice" | "byClient" | "server" | "blocked" | "tokenChanged" =
-    d.reason;
+  const reason:
+    | "exclusive"
+    | "sameDevice"
+    | "byClient"
+    | "server"
+    | "blocked"
+    | "tokenChanged"
+    | "unknown" = d.reason;
   console.log(reason, d.clientType ?? "unknown");
 });
 im.on("reconnecting", (r: ReconnectingEvent) => {

@@ -1,0 +1,346 @@
+//! The tab group, scenario by scenario, on simulated tabs (`tests/tab_sim`):
+//! one connection for all tabs, mirroring, forwarding, takeover, the
+//! fall-back without Web Locks.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod tab_sim;
+
+use imlogin::protocol::{LoginCode, LoginMode};
+use imlogin::tab_group::{Role, Sharing, Warning};
+use imlogin::Status;
+use tab_sim::*;
+
+const PERSISTENCES: [Persistence; 3] =
+    [Persistence::Local, Persistence::Session, Persistence::None];
+
+/// Two tabs, the first the leader, both settled.
+fn leader_and_follower(persistence: Persistence) -> Sim {
+    let mut sim = Sim::new(1, persistence, Locks::Working);
+    sim.open();
+    sim.advance(500.0);
+    sim.open();
+    sim.advance(500.0);
+    assert_eq!(sim.tab(0).unwrap().core.role(), Role::Leader);
+    assert_eq!(sim.tab(1).unwrap().core.role(), Role::Follower);
+    sim
+}
+
+fn assert_clean(sim: &Sim) {
+    assert!(sim.violations.is_empty(), "{:#?}", sim.violations);
+}
+
+#[test]
+fn a_login_in_a_follower_runs_in_the_leader_and_every_tab_shows_it() {
+    let mut sim = leader_and_follower(Persistence::Local);
+    let id = sim.call(1, CallKind::Login("alice")).unwrap();
+    sim.advance(1_000.0);
+    assert_eq!(sim.outcome(1, id), Some(Ok(true)));
+    for i in [0, 1] {
+        let core = &sim.tab(i).unwrap().core;
+        assert_eq!(core.status(), Status::LoggedIn, "tab {i}");
+        assert_eq!(core.accid(), Some("alice"));
+    }
+    assert!(sim.tab(0).unwrap().core.machine().connection().is_some());
+    assert!(sim.tab(1).unwrap().core.machine().connection().is_none());
+    assert_eq!(sim.server.logins.len(), 1, "one connection for both tabs");
+    assert_eq!(
+        sim.tab(1).unwrap().statuses,
+        vec![Status::LoggedOut, Status::Connecting, Status::LoggedIn]
+    );
+    assert_clean(&sim);
+}
+
+#[test]
+fn auto_login_in_a_follower_joins_the_group_session() {
+    let mut sim = leader_and_follower(Persistence::None);
+    sim.call(0, CallKind::Login("alice"));
+    sim.advance(1_000.0);
+    let id = sim.call(1, CallKind::AutoLogin).unwrap();
+    sim.advance(1_000.0);
+    assert_eq!(
+        sim.outcome(1, id),
+        Some(Ok(true)),
+        "nothing stored, yet a session"
+    );
+    assert_eq!(sim.server.logins.len(), 1);
+    assert_clean(&sim);
+}
+
+#[test]
+fn a_logout_in_any_tab_ends_the_session_in_every_tab() {
+    for logout_in in [0, 1, 2] {
+        let mut sim = leader_and_follower(Persistence::Local);
+        sim.open();
+        sim.call(1, CallKind::Login("alice"));
+        sim.advance(1_000.0);
+        let id = sim.call(logout_in, CallKind::Logout).unwrap();
+        sim.advance(1_000.0);
+        assert_eq!(sim.outcome(logout_in, id), Some(Ok(true)));
+        for i in 0..3 {
+            let core = &sim.tab(i).unwrap().core;
+            assert_eq!(core.status(), Status::LoggedOut, "tab {i}");
+            assert_eq!(core.accid(), None);
+        }
+        assert!(sim.server.live.is_empty());
+        assert_eq!(sim.local_record, None);
+        assert_clean(&sim);
+    }
+}
+
+#[test]
+fn a_crashed_leader_is_replaced_and_the_session_comes_back_without_typing_whatever_the_persistence()
+{
+    for persistence in PERSISTENCES {
+        let mut sim = leader_and_follower(persistence);
+        sim.call(0, CallKind::Login("alice"));
+        sim.advance(1_000.0);
+        let device = sim.server.live[0].device.clone();
+        sim.crash(0);
+        sim.advance(2_000.0);
+        let new = sim.tab(1).unwrap();
+        assert_eq!(new.core.role(), Role::Leader, "{persistence:?}");
+        assert_eq!(new.core.status(), Status::LoggedIn, "{persistence:?}");
+        assert_eq!(new.core.accid(), Some("alice"));
+        let resumed = sim.server.logins.last().unwrap();
+        assert_eq!(resumed.mode, LoginMode::Auto, "{persistence:?}: no typing");
+        assert_eq!(
+            resumed.device_id, device,
+            "{persistence:?}: the group's device"
+        );
+        assert!(
+            sim.server.refusals.is_empty(),
+            "{persistence:?}: {:?}",
+            sim.server.refusals
+        );
+        assert_eq!(sim.server.kicked_others, 0, "{persistence:?}: no kick");
+        // The status getter never changed without an event.
+        assert_eq!(
+            new.statuses,
+            vec![
+                Status::LoggedOut,
+                Status::Connecting,
+                Status::LoggedIn,
+                Status::Connecting,
+                Status::LoggedIn
+            ],
+            "{persistence:?}"
+        );
+        assert_clean(&sim);
+    }
+}
+
+#[test]
+fn a_closed_leader_hands_over_to_the_next_tab_without_logging_out() {
+    for persistence in PERSISTENCES {
+        let mut sim = leader_and_follower(persistence);
+        sim.open();
+        sim.call(2, CallKind::Login("alice"));
+        sim.advance(1_000.0);
+        sim.close(0);
+        sim.advance(2_000.0);
+        let leader = sim.leader().expect("one leader");
+        assert_eq!(leader, 1, "the next in the lock's queue");
+        for i in [1, 2] {
+            assert_eq!(
+                sim.tab(i).unwrap().core.status(),
+                Status::LoggedIn,
+                "{persistence:?}"
+            );
+        }
+        assert_eq!(sim.server.live.len(), 1);
+        assert!(sim.server.refusals.is_empty());
+        assert_clean(&sim);
+    }
+}
+
+#[test]
+fn a_call_the_crashed_leader_carried_out_is_not_carried_out_again() {
+    // The follower's kick reaches the leader, which sends it on and dies
+    // before its reply and state reach anyone; the follower takes over.
+    let mut sim = leader_and_follower(Persistence::Local);
+    sim.call(0, CallKind::Login("alice"));
+    sim.advance(1_000.0);
+    let kick = sim.call(1, CallKind::Kick).unwrap();
+    // Deliver the call and let the leader act, then crash it at once.
+    while sim.carried.is_empty() || sim.carried.len() < 2 {
+        sim.advance(1.0);
+    }
+    sim.crash(0);
+    sim.advance(2_000.0);
+    assert_eq!(sim.server.kick_frames.len(), 1, "the kick was sent once");
+    let outcome = sim.outcome(1, kick).expect("settled");
+    assert!(outcome.is_err(), "{outcome:?}");
+    assert_clean(&sim);
+}
+
+#[test]
+fn a_call_sent_to_a_leader_that_crashed_before_reading_it_is_carried_out_by_the_next() {
+    let mut sim = leader_and_follower(Persistence::Local);
+    sim.open();
+    sim.call(0, CallKind::Login("alice"));
+    sim.advance(1_000.0);
+    let logout = sim.call(2, CallKind::Logout).unwrap();
+    sim.crash(0); // before the call arrives
+    sim.advance(2_000.0);
+    assert_eq!(sim.outcome(2, logout), Some(Ok(true)));
+    for i in [1, 2] {
+        assert_eq!(sim.tab(i).unwrap().core.status(), Status::LoggedOut);
+    }
+    assert!(sim.server.live.is_empty());
+    assert_clean(&sim);
+}
+
+#[test]
+fn a_logout_just_before_the_leader_closes_is_not_undone_by_the_takeover() {
+    let mut sim = leader_and_follower(Persistence::None);
+    sim.call(0, CallKind::Login("alice"));
+    sim.advance(1_000.0);
+    sim.call(0, CallKind::Logout);
+    sim.close(0); // the state saying "logged out" is still on its way
+    sim.advance(2_000.0);
+    let tab = sim.tab(1).unwrap();
+    assert_eq!(tab.core.role(), Role::Leader);
+    assert_eq!(tab.core.status(), Status::LoggedOut);
+    assert!(sim.server.live.is_empty());
+    assert_eq!(sim.server.logins.len(), 1, "nothing logged in again");
+    assert_clean(&sim);
+}
+
+#[test]
+fn a_login_under_way_when_the_leader_crashed_is_finished_by_the_next_and_settled_once() {
+    let mut sim = leader_and_follower(Persistence::Session);
+    sim.max_delay_ms = 50.0;
+    let login = sim.call(1, CallKind::Login("alice")).unwrap();
+    while sim.tab(0).unwrap().core.machine().connection().is_none() {
+        sim.advance(1.0);
+    }
+    sim.crash(0);
+    sim.advance(2_000.0);
+    assert_eq!(sim.outcome(1, login), Some(Ok(true)));
+    assert_eq!(sim.tab(1).unwrap().core.status(), Status::LoggedIn);
+    assert_clean(&sim);
+}
+
+#[test]
+fn a_tab_opened_during_a_takeover_follows_the_new_leader() {
+    let mut sim = leader_and_follower(Persistence::Local);
+    sim.call(0, CallKind::Login("alice"));
+    sim.advance(1_000.0);
+    sim.crash(0);
+    sim.advance(30.0);
+    let late = sim.open();
+    sim.advance(2_000.0);
+    assert_eq!(sim.tab(late).unwrap().core.role(), Role::Follower);
+    assert_eq!(sim.tab(late).unwrap().core.status(), Status::LoggedIn);
+    assert_eq!(sim.server.live.len(), 1);
+    assert_clean(&sim);
+}
+
+#[test]
+fn a_refused_web_lock_falls_back_to_per_tab_at_once_and_warns_once() {
+    let mut sim = Sim::new(3, Persistence::Local, Locks::Refusing);
+    sim.open();
+    let login = sim.call(0, CallKind::Login("alice")).unwrap();
+    sim.advance(1_000.0);
+    let tab = sim.tab(0).unwrap();
+    assert_eq!(tab.core.role(), Role::Solo);
+    assert_eq!(tab.warnings, vec![Warning::PerTabFallback]);
+    assert_eq!(sim.outcome(0, login), Some(Ok(true)));
+    sim.advance(60_000.0);
+    assert_eq!(sim.tab(0).unwrap().warnings.len(), 1);
+    assert_clean(&sim);
+}
+
+#[test]
+fn a_web_lock_that_never_answers_falls_back_within_the_election_timeout() {
+    let mut sim = Sim::new(4, Persistence::Local, Locks::Silent);
+    sim.open();
+    let login = sim.call(0, CallKind::Login("alice")).unwrap();
+    sim.advance(1_999.0);
+    assert_eq!(sim.outcome(0, login), None, "waits for the election");
+    sim.advance(1_000.0);
+    let tab = sim.tab(0).unwrap();
+    assert_eq!(tab.core.role(), Role::Solo);
+    assert_eq!(tab.warnings, vec![Warning::PerTabFallback]);
+    assert_eq!(sim.outcome(0, login), Some(Ok(true)));
+    assert_eq!(tab.core.status(), Status::LoggedIn);
+    assert_clean(&sim);
+}
+
+#[test]
+fn per_tab_managers_log_out_together_through_the_storage_event() {
+    let mut sim = Sim::new(5, Persistence::Local, Locks::Working);
+    sim.sharing = Sharing::PerTab;
+    sim.open();
+    sim.open();
+    sim.call(0, CallKind::Login("alice"));
+    sim.advance(1_000.0);
+    // Each tab has its own session (and, with one session per account,
+    // they replace each other at the server: why tabs share by default).
+    sim.call(1, CallKind::AutoLogin);
+    sim.advance(1_000.0);
+    assert_eq!(sim.tab(1).unwrap().core.accid(), Some("alice"));
+    sim.call(0, CallKind::Logout);
+    sim.advance(1_000.0);
+    for i in [0, 1] {
+        assert_eq!(
+            sim.tab(i).unwrap().core.status(),
+            Status::LoggedOut,
+            "tab {i}"
+        );
+    }
+    assert!(
+        sim.tab(1).unwrap().warnings.is_empty(),
+        "perTab is no fall-back"
+    );
+}
+
+#[test]
+fn a_terminal_refusal_reaches_every_tab_and_rejects_the_forwarded_call() {
+    let mut sim = leader_and_follower(Persistence::Local);
+    // The account's device was forgotten (kicked): an auto login from it
+    // without force is refused with 403.
+    sim.local_record = Some(imlogin::StoredSession {
+        credentials: imlogin::Credentials::new("alice", "token-alice").unwrap(),
+        saved_at: 1,
+    });
+    let id = sim.call(1, CallKind::AutoLogin).unwrap();
+    sim.advance(1_000.0);
+    match sim.outcome(1, id) {
+        Some(Err(e)) => assert_eq!(e.code, LoginCode::Forbidden),
+        other => panic!("{other:?}"),
+    }
+    for i in [0, 1] {
+        let tab = sim.tab(i).unwrap();
+        assert_eq!(tab.core.status(), Status::LoggedOut);
+        assert!(
+            tab.events
+                .iter()
+                .any(|e| matches!(e, imlogin::Event::LoginFailed(_))),
+            "tab {i} was told"
+        );
+    }
+    assert_eq!(sim.local_record, None, "the refused record is cleared");
+    assert_clean(&sim);
+}
+
+#[test]
+fn a_followers_older_record_does_not_replace_the_group_session() {
+    // With sessionStorage each tab keeps the record of the last login it
+    // carried out itself, which may be older than the group's session.
+    let mut sim = leader_and_follower(Persistence::Session);
+    sim.call(0, CallKind::Login("alice"));
+    sim.advance(1_000.0);
+    sim.tabs[1].as_mut().unwrap().session_record = Some(imlogin::StoredSession {
+        credentials: imlogin::Credentials::new("bob", "token-bob").unwrap(),
+        saved_at: 1,
+    });
+    let id = sim.call(1, CallKind::AutoLogin).unwrap();
+    sim.advance(1_000.0);
+    assert_eq!(sim.outcome(1, id), Some(Ok(true)));
+    for i in [0, 1] {
+        assert_eq!(sim.tab(i).unwrap().core.accid(), Some("alice"), "tab {i}");
+    }
+    assert_eq!(sim.server.logins.len(), 1, "the session went on untouched");
+    assert_clean(&sim);
+}
