@@ -1,4 +1,4 @@
-//! Abuse limits (DESIGN §4): login attempts per account and per IP (token
+//! Abuse limits (docs/abuse-limits.md): login attempts per account and per IP (token
 //! buckets) → `loginErr` 416 with `retryAfterMs` and close 1013, which the
 //! login machine honours; open link sockets per IP; server API calls per
 //! AppKey → 416; and the `/link` Origin allow-list (cross-site WebSocket

@@ -1,4 +1,4 @@
-//! The server API's bad-input matrix (DESIGN §4): headers, signatures,
+//! The server API's bad-input matrix (docs/protocol.md#server-api-errors): headers, signatures,
 //! clocks, nonces, bodies, content types and parameters, each sent raw to
 //! the real server → HTTP 200 and the documented NIM code. The test prints
 //! how many inputs it tried.

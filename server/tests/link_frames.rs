@@ -1,4 +1,5 @@
-//! Link framing: the close codes of DESIGN §3 for bad input, the Origin
+//! Link framing: the close codes for bad input
+//! (docs/protocol.md#bad-input-on-the-link, #close-codes), the Origin
 //! allow-list, and the drop/pause test hooks.
 
 mod common;
