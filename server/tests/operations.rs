@@ -77,19 +77,10 @@ async fn the_app_secret_comes_from_a_file_and_signs_the_server_api() {
     let file = dir.path().join("app-secret");
     std::fs::write(&file, format!("{APP_SECRET}\n")).unwrap();
     let db = common::fresh_database_url(dir.path()).await;
-    let config = Config::try_parse_from([
-        "imlogin-server",
-        "--bind",
-        "127.0.0.1:0",
-        "--database-url",
-        &db,
-        "--app-key",
-        APP_KEY,
-        "--app-secret-file",
-        file.to_str().unwrap(),
-    ])
-    .unwrap();
-    let server = serve(config).await.expect("starts");
+    let from_file = |path: &std::path::Path| {
+        common::config(&db, &["--app-secret-file", path.to_str().unwrap()])
+    };
+    let server = serve(from_file(&file)).await.expect("starts");
     assert_eq!(server.app_secret().expose(), APP_SECRET, "newline dropped");
     assert!(!server.generated_credentials());
     let nonce = common::fresh_nonce();
@@ -115,19 +106,10 @@ async fn the_app_secret_comes_from_a_file_and_signs_the_server_api() {
     let empty = dir.path().join("empty");
     std::fs::write(&empty, "\n").unwrap();
     for path in [dir.path().join("missing"), empty] {
-        let config = Config::try_parse_from([
-            "imlogin-server",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            &db,
-            "--app-key",
-            APP_KEY,
-            "--app-secret-file",
-            path.to_str().unwrap(),
-        ])
-        .unwrap();
-        let err = serve(config).await.expect_err("refused").to_string();
+        let err = serve(from_file(&path))
+            .await
+            .expect_err("refused")
+            .to_string();
         assert!(err.contains("--app-secret-file"), "{err}");
         assert!(err.contains(path.to_str().unwrap()), "{err}");
     }

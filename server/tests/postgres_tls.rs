@@ -16,7 +16,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use clap::Parser;
 use common::tls::TestCa;
 use common::{login_frame, APP_KEY, APP_SECRET, DEADLINE};
 use imlogin_server::{serve, Config};
@@ -176,18 +175,7 @@ impl Drop for TlsPostgres {
 }
 
 fn config(db: &str) -> Config {
-    Config::try_parse_from([
-        "imlogin-server",
-        "--bind",
-        "127.0.0.1:0",
-        "--database-url",
-        db,
-        "--app-key",
-        APP_KEY,
-        "--app-secret",
-        APP_SECRET,
-    ])
-    .unwrap()
+    common::config(db, &["--app-secret", APP_SECRET])
 }
 
 fn write_pem(dir: &Path, name: &str, pem: &str) -> String {

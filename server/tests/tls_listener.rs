@@ -29,22 +29,17 @@ async fn start(dir: &std::path::Path, ca: &TestCa) -> ServerHandle {
     std::fs::write(&cert, &leaf.cert_pem).unwrap();
     std::fs::write(&key, &leaf.key_pem).unwrap();
     let db = common::fresh_database_url(dir).await;
-    let config = Config::try_parse_from([
-        "imlogin-server",
-        "--bind",
-        "127.0.0.1:0",
-        "--database-url",
+    let config = common::config(
         &db,
-        "--app-key",
-        APP_KEY,
-        "--app-secret",
-        APP_SECRET,
-        "--tls-cert",
-        cert.to_str().unwrap(),
-        "--tls-key",
-        key.to_str().unwrap(),
-    ])
-    .unwrap();
+        &[
+            "--app-secret",
+            APP_SECRET,
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+    );
     serve(config).await.expect("starts with TLS")
 }
 
