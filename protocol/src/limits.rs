@@ -21,7 +21,7 @@ pub const CUSTOM_TAG_MAX: usize = 32;
 /// `sdk`: 1–64 printable ASCII characters.
 pub const SDK_MAX: usize = 64;
 /// `appKey`: 1–64 printable ASCII characters (NIM app keys are 32 hex digits;
-/// the bound keeps frames small; docs/protocol.md#field-limits).
+/// NIM sets no limit, this one keeps frames bounded).
 pub const APP_KEY_MAX: usize = 64;
 
 /// What is wrong with a field.
