@@ -103,7 +103,19 @@ impl NativeClient {
             url: lbs_url.to_owned(),
             app_key: config.app_key.clone(),
         });
-        Self::spawn_inner(config, link_url, lbs, seed, None)
+        Self::spawn_inner(config, link_url, lbs, seed, None, None)
+    }
+
+    /// Like [`NativeClient::spawn`], for a `wss://` link URL: the TLS
+    /// connection trusts what `tls` trusts (its root certificates), e.g.
+    /// a private CA.
+    pub fn spawn_tls(
+        config: Config,
+        link_url: &str,
+        seed: u64,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> NativeClient {
+        Self::spawn_inner(config, link_url, None, seed, None, Some(tls))
     }
 
     /// Like [`NativeClient::spawn`], with a session "persisted" by an
@@ -114,7 +126,7 @@ impl NativeClient {
         seed: u64,
         persisted: Option<StoredSession>,
     ) -> NativeClient {
-        Self::spawn_inner(config, link_url, None, seed, persisted)
+        Self::spawn_inner(config, link_url, None, seed, persisted, None)
     }
 
     fn spawn_inner(
@@ -123,6 +135,7 @@ impl NativeClient {
         lbs: Option<Lbs>,
         seed: u64,
         persisted: Option<StoredSession>,
+        tls: Option<Arc<rustls::ClientConfig>>,
     ) -> NativeClient {
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (status_tx, status) = watch::channel(Status::LoggedOut);
@@ -134,6 +147,7 @@ impl NativeClient {
             start: Instant::now(),
             link_url: link_url.to_owned(),
             lbs,
+            tls,
             sockets: HashMap::new(),
             socket_tx,
             socket_rx,
@@ -321,6 +335,8 @@ struct Driver {
     start: Instant,
     link_url: String,
     lbs: Option<Lbs>,
+    /// The TLS configuration for `wss://` links (none: `ws://` only).
+    tls: Option<Arc<rustls::ClientConfig>>,
     sockets: HashMap<ConnId, mpsc::UnboundedSender<SocketCommand>>,
     /// Connection tasks report here (a clone per task) …
     socket_tx: mpsc::UnboundedSender<(ConnId, SocketEvent)>,
@@ -471,6 +487,7 @@ impl Driver {
         let events = self.socket_tx.clone();
         let fallback = self.link_url.clone();
         let lbs = self.lbs.clone();
+        let tls = self.tls.clone().map(tokio_tungstenite::Connector::Rustls);
         tokio::spawn(async move {
             let report = |e: SocketEvent| {
                 let _ = events.send((conn, e));
@@ -480,7 +497,7 @@ impl Driver {
                 None => fallback,
             };
             let mut ws = tokio::select! {
-                connected = tokio_tungstenite::connect_async(url.as_str()) => match connected {
+                connected = tokio_tungstenite::connect_async_tls_with_config(url.as_str(), None, false, tls) => match connected {
                     Ok((ws, _)) => ws,
                     Err(_) => return report(SocketEvent::Closed(1006)),
                 },

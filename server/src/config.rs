@@ -42,19 +42,30 @@ pub struct Config {
     #[arg(long, env = "IMLOGIN_DB_BUSY_TIMEOUT_MS", default_value_t = 10_000)]
     pub db_busy_timeout_ms: u64,
 
-    /// The app's AppKey. Without it (and --app-secret) a demo pair is
+    /// The app's AppKey. Without it (and an AppSecret) a demo pair is
     /// generated on first start, stored in the database and printed.
-    #[arg(long, env = "IMLOGIN_APP_KEY", requires = "app_secret")]
+    #[arg(long, env = "IMLOGIN_APP_KEY")]
     pub app_key: Option<String>,
 
-    /// The app's AppSecret, used to verify the server API's CheckSum.
+    /// The app's AppSecret, used to verify the server API's CheckSum. As a
+    /// flag it shows in the process list (`ps`, /proc/PID/cmdline) to every
+    /// user of the machine, and as an environment variable in
+    /// /proc/PID/environ to the same user and root: prefer
+    /// --app-secret-file.
     #[arg(
         long,
         env = "IMLOGIN_APP_SECRET",
         requires = "app_key",
+        conflicts_with = "app_secret_file",
         hide_env_values = true
     )]
     pub app_secret: Option<Secret>,
+
+    /// A file holding the app's AppSecret (its first line; a trailing
+    /// newline is ignored), e.g. a systemd credential or a mounted
+    /// secret. Read once at start.
+    #[arg(long, env = "IMLOGIN_APP_SECRET_FILE", requires = "app_key")]
+    pub app_secret_file: Option<PathBuf>,
 
     /// Public link URL announced by `/lbs` (repeatable, or comma-separated
     /// in the environment). Default: the public URL with `ws`/`wss` and path `/link`.
@@ -131,10 +142,42 @@ pub struct Config {
     #[arg(long, env = "IMLOGIN_DEMO_APP")]
     pub demo_app: bool,
 
+    /// Serve `/metrics` (Prometheus text format) on this address, e.g.
+    /// `127.0.0.1:9100`; off when not given. The metrics are never served
+    /// on --bind. They carry no accid, token or IP address.
+    #[arg(long, env = "IMLOGIN_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+
+    /// Log format on stderr: `text` (human-readable) or `json` (one JSON
+    /// object per line). The level comes from `RUST_LOG` (default `info`).
+    #[arg(long, env = "IMLOGIN_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    pub log_format: LogFormat,
+
+    /// A PEM file with the certificate chain for serving https and wss on
+    /// --bind (with --tls-key); the public URL then defaults to https.
+    /// Without it the server speaks plain http (put a TLS proxy in front).
+    #[arg(long, env = "IMLOGIN_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// The PEM file with the private key of --tls-cert (PKCS#8, PKCS#1 or
+    /// SEC1).
+    #[arg(long, env = "IMLOGIN_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Enable the `/_test/*` endpoints (no authentication, permissive
     /// CORS). Never in production.
     #[arg(long, env = "IMLOGIN_TEST_HOOKS")]
     pub test_hooks: bool,
+}
+
+/// How the binary writes its log lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `target`, the
+    /// event's fields, `message`).
+    Json,
 }
 
 /// The `scheme://host[:port]` part of a URL, lower case, or `None` when

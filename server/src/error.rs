@@ -95,9 +95,18 @@ impl IntoResponse for ApiError {
             ApiError::Unauthorized(why) => tracing::info!(why, "server API request refused"),
             _ => {}
         }
-        Json(json!({ "code": self.code().as_u16(), "desc": self.desc() })).into_response()
+        let code = self.code().as_u16();
+        let mut response = Json(json!({ "code": code, "desc": self.desc() })).into_response();
+        response.extensions_mut().insert(NimCode(code));
+        response
     }
 }
+
+/// The NIM code an error response carries in its body, for the request
+/// line and the metrics ([`crate::request_log`]); a response without it
+/// answered HTTP 200 with code 200, or carries no NIM code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NimCode(pub u16);
 
 /// Why the server could not start.
 #[derive(Debug)]

@@ -14,8 +14,11 @@
 //! Start it in-process with [`serve`], which binds, opens the store and
 //! returns a [`ServerHandle`] with the real address; [`ServerHandle::shutdown`]
 //! closes every link socket with 1012 and stops. The binary
-//! (`imlogin-server`) parses a [`Config`], calls [`serve`], prints
-//! `listening on http://ADDR` and shuts down on SIGTERM or Ctrl-C.
+//! (`imlogin-server`) parses a [`Config`], sets up logging (`--log-format`),
+//! calls [`serve`], prints `listening on http://ADDR` (`https://` with
+//! `--tls-cert`) and shuts down on SIGTERM or Ctrl-C. `/healthz` and
+//! `/readyz` ([`health`]) are always served; `/metrics` ([`metrics`]) only
+//! on `--metrics-bind`.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), imlogin_server::ServeError> {
@@ -48,15 +51,19 @@ pub mod config;
 pub mod console;
 pub mod demo_app;
 pub mod error;
+pub mod health;
 pub mod lbs;
 pub mod link;
 pub mod listener;
+pub mod metrics;
 pub mod rate;
+pub mod request_log;
 pub mod secret;
 pub mod security_headers;
 pub mod sessions;
 pub mod state;
 pub mod test_hooks;
+pub mod tls;
 
 pub use config::Config;
 pub use error::{ApiError, ServeError};
@@ -67,17 +74,22 @@ pub use state::AppState;
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// The full router for `state`: each part's own router — link, server API,
-/// LBS, console, and the demo app, test hooks and static files when
-/// enabled.
+/// LBS, console, health, and the demo app, test hooks and static files
+/// when enabled. The server API, LBS, console and demo app calls each log
+/// a request line ([`request_log`]).
 pub fn router(state: &AppState) -> Router {
-    let mut app = Router::new()
-        .merge(link::router())
+    let mut calls = Router::new()
         .merge(api::router())
         .merge(lbs::router())
         .merge(console::router());
     if let Some(demo) = &state.demo {
-        app = app.merge(demo_app::router(demo.clone()));
+        calls = calls.merge(demo_app::router(demo.clone()));
     }
+    let calls = calls.route_layer(axum::middleware::from_fn(request_log::request_line));
+    let mut app = Router::new()
+        .merge(link::router())
+        .merge(health::router())
+        .merge(calls);
     if let Some(hooks) = &state.hooks {
         app = app.merge(test_hooks::router(hooks.clone()));
     }
@@ -105,6 +117,7 @@ pub fn router(state: &AppState) -> Router {
 #[derive(Debug)]
 pub struct ServerHandle {
     local_addr: SocketAddr,
+    metrics: Option<metrics::MetricsServer>,
     state: AppState,
     stop: Option<oneshot::Sender<()>>,
     task: JoinHandle<std::io::Result<()>>,
@@ -114,6 +127,23 @@ impl ServerHandle {
     /// The address the server listens on (with the real port).
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
+    }
+
+    /// The server's base URL on its bound address: `https://ADDR` with
+    /// `--tls-cert`, else `http://ADDR`.
+    pub fn url(&self) -> String {
+        let scheme = if self.state.config.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
+        format!("{scheme}://{}", self.local_addr)
+    }
+
+    /// The address `/metrics` is served on (`--metrics-bind`, with the
+    /// real port), if enabled.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|m| m.local_addr)
     }
 
     /// The AppKey the server API and link logins accept.
@@ -138,9 +168,11 @@ impl ServerHandle {
         &self.state
     }
 
-    /// The one way the server stops: closes every link socket with 1012
+    /// The one way the server stops: marks the node draining (`/readyz`
+    /// answers 503 from now on), closes every link socket with 1012
     /// (service restart), waits for them briefly, leaves the cluster, then
-    /// stops accepting and finishes in-flight requests.
+    /// stops accepting and finishes in-flight requests; `/metrics` stops
+    /// last.
     pub async fn shutdown(mut self) {
         let link = &self.state.link;
         // `shut`, not `close_all`: a client that reconnects at once must
@@ -176,10 +208,23 @@ impl ServerHandle {
 /// The address cannot be bound, the store cannot be opened, or the
 /// configuration is inconsistent.
 pub async fn serve(config: Config) -> Result<ServerHandle, ServeError> {
+    let tls = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        (None, None) => None,
+        _ => {
+            return Err(ServeError::Config(
+                "--tls-cert and --tls-key go together".to_owned(),
+            ))
+        }
+    };
     let listener = tokio::net::TcpListener::bind(config.bind)
         .await
         .map_err(ServeError::Bind)?;
     let local_addr = listener.local_addr().map_err(ServeError::Bind)?;
+    let metrics = match config.metrics_bind {
+        Some(bind) => Some(metrics::serve(bind).await.map_err(ServeError::Bind)?),
+        None => None,
+    };
     let state = AppState::new(config, local_addr).await?;
     if state.hooks.is_some() {
         tracing::warn!(
@@ -187,7 +232,7 @@ pub async fn serve(config: Config) -> Result<ServerHandle, ServeError> {
         );
     }
     let app = router(&state);
-    let listener = listener::Listener::new(listener);
+    let listener = listener::Listener::with_tls(listener, tls);
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
         axum::serve(
@@ -202,6 +247,7 @@ pub async fn serve(config: Config) -> Result<ServerHandle, ServeError> {
     tracing::info!(%local_addr, "imlogin-server ready");
     Ok(ServerHandle {
         local_addr,
+        metrics,
         state,
         stop: Some(stop),
         task,

@@ -5,6 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
+use imlogin_server::config::LogFormat;
 use imlogin_server::{serve, shutdown_signal, Config};
 use tracing_subscriber::EnvFilter;
 
@@ -12,13 +13,19 @@ use tracing_subscriber::EnvFilter;
 async fn main() -> ExitCode {
     let config = Config::parse();
     // Logs go to stderr: stdout carries only the `listening on` line.
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log_format {
+        LogFormat::Text => logs.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => logs
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_span_list(false)
+            .init(),
+    }
     let server = match serve(config).await {
         Ok(s) => s,
         Err(e) => {
@@ -36,7 +43,7 @@ async fn main() -> ExitCode {
             server.app_secret().expose()
         );
     }
-    println!("listening on http://{}", server.local_addr());
+    println!("listening on {}", server.url());
     let _ = std::io::stdout().flush();
     stop.await;
     server.shutdown().await;

@@ -28,6 +28,7 @@ use crate::backend::buckets::take_both;
 pub use crate::backend::Refused;
 use crate::backend::{Backend, Limit};
 use crate::config::Config;
+use crate::metrics::{metrics, AbuseLimit};
 
 /// The period over which the per-minute limits refill.
 const MINUTE: Duration = Duration::from_secs(60);
@@ -75,16 +76,21 @@ impl RateGate {
         now: Instant,
     ) -> Result<(), Refused> {
         if peer.is_some() && open_from_peer > self.max_sessions_per_ip {
+            metrics().abuse_refusal(AbuseLimit::SocketsPerIp);
             return Err(Refused::RetryAfter(SESSIONS_RETRY_AFTER));
         }
-        match (peer, accid) {
+        let taken = match (peer, accid) {
             (Some(ip), Some(accid)) => {
                 take_both(&self.per_ip, &ip, &self.per_account, &accid.to_owned(), now).await
             }
             (Some(ip), None) => self.per_ip.take(&ip, now).await,
             (None, Some(accid)) => self.per_account.take(&accid.to_owned(), now).await,
             (None, None) => Ok(()),
+        };
+        if let Err(Refused::RetryAfter(_)) = taken {
+            metrics().abuse_refusal(AbuseLimit::LoginAttempts);
         }
+        taken
     }
 
     /// Whether a (correctly signed) server API call with `app_key` must be
@@ -95,6 +101,10 @@ impl RateGate {
     /// # Errors
     /// [`Refused`], as above.
     pub async fn check_api(&self, app_key: &str, now: Instant) -> Result<(), Refused> {
-        self.per_app_key.take(&app_key.to_owned(), now).await
+        let taken = self.per_app_key.take(&app_key.to_owned(), now).await;
+        if let Err(Refused::RetryAfter(_)) = taken {
+            metrics().abuse_refusal(AbuseLimit::ServerApi);
+        }
+        taken
     }
 }

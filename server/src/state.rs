@@ -69,7 +69,14 @@ impl FromRef<AppState> for Accounts {
 /// The configured app credentials, or the first stored pair, or a new
 /// pair (stored).
 async fn app_credentials(config: &Config, store: &Store) -> Result<App, ServeError> {
-    let (key, secret, generated) = match (&config.app_key, &config.app_secret) {
+    let from_file = match &config.app_secret_file {
+        Some(path) => Some(read_secret_file(path)?),
+        None => None,
+    };
+    let (key, secret, generated) = match (
+        &config.app_key,
+        config.app_secret.as_ref().or(from_file.as_ref()),
+    ) {
         (Some(k), Some(s)) => (k.clone(), s.clone(), false),
         (None, None) => match store.app_credentials().await.map_err(ServeError::Store)? {
             Some((k, s)) => (k, Secret::new(s), false),
@@ -91,7 +98,7 @@ async fn app_credentials(config: &Config, store: &Store) -> Result<App, ServeErr
         },
         _ => {
             return Err(ServeError::Config(
-                "--app-key and --app-secret go together".to_owned(),
+                "--app-key goes with --app-secret or --app-secret-file".to_owned(),
             ))
         }
     };
@@ -107,6 +114,25 @@ async fn app_credentials(config: &Config, store: &Store) -> Result<App, ServeErr
     })
 }
 
+/// The secret in the first line of the file at `path` (a trailing
+/// newline or carriage return is not part of it).
+fn read_secret_file(path: &std::path::Path) -> Result<Secret, ServeError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        ServeError::Config(format!(
+            "--app-secret-file {}: cannot read: {e}",
+            path.display()
+        ))
+    })?;
+    let secret = text.lines().next().unwrap_or("");
+    if secret.is_empty() {
+        return Err(ServeError::Config(format!(
+            "--app-secret-file {}: the first line is empty",
+            path.display()
+        )));
+    }
+    Ok(Secret::new(secret.to_owned()))
+}
+
 impl AppState {
     /// Opens the backend, settles the app credentials (configured, stored
     /// or newly generated) and derives the public origin and link URLs
@@ -116,10 +142,20 @@ impl AppState {
     /// A backend that cannot be opened, a bad `--public-url`, or no
     /// randomness for generated credentials.
     pub async fn new(config: Config, local_addr: SocketAddr) -> Result<AppState, ServeError> {
+        let tls = config.tls_cert.is_some();
+        if tls && config.demo_app {
+            // The demo app calls this server's API over plain http on
+            // loopback, which a TLS listener does not speak.
+            return Err(ServeError::Config(
+                "--demo-app cannot run with --tls-cert: put the demo behind a TLS proxy instead"
+                    .to_owned(),
+            ));
+        }
+        let scheme = if tls { "https" } else { "http" };
         let public_url = config
             .public_url
             .clone()
-            .unwrap_or_else(|| format!("http://{local_addr}"));
+            .unwrap_or_else(|| format!("{scheme}://{local_addr}"));
         let public_origin = origin_of(&public_url)
             .ok_or_else(|| ServeError::Config(format!("--public-url {public_url} is not a URL")))?;
         let link_urls = if config.link_urls.is_empty() {

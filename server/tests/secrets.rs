@@ -1,8 +1,10 @@
 //! Secrets stay secret: a full flow (create, login, refreshToken, kick,
-//! login, update, logout) against the server binary logging at TRACE
-//! leaves the accid in the log and no token; `Debug` of every type that
-//! holds a token redacts it; the database (and on SQLite its files) holds
-//! token hashes only.
+//! login, update, logout, and the demo app's sign-up with a password and
+//! a cookie) against the server binary logging JSON lines at TRACE leaves
+//! the accid in the log, a request line for every call, and no token,
+//! password, CheckSum or cookie; `Debug` of every type that holds a token
+//! redacts it; the database (and on SQLite its files) holds token hashes
+//! only.
 
 mod common;
 
@@ -19,6 +21,8 @@ use sqlx::{Connection, PgConnection, Row, SqliteConnection};
 const ACCID: &str = "secretive";
 const FIRST: &str = "First-Token-0f1e2d3c4b5a";
 const THIRD: &str = "Third-Token-a5b4c3d2e1f0";
+const PASSWORD: &str = "Demo-Password-7e6d5c4b";
+const NONCE: &str = "known-nonce-for-the-checksum";
 
 fn client(url: &str, device: &str) -> NativeClient {
     NativeClient::spawn(Config::new(APP_KEY, device), url, 11)
@@ -33,16 +37,52 @@ async fn trace_logs_name_the_accid_but_never_a_token_and_the_database_holds_hash
     let dir = tempfile::tempdir().unwrap();
     let db = common::fresh_database_url(dir.path()).await;
     let log = dir.path().join("server.log");
-    let server = Proc::start_traced(&db, &[], &log).await;
+    let server = Proc::start_traced(&db, &["--log-format", "json", "--demo-app"], &log).await;
     let url = server.ws_url();
 
+    let signed_at = common::now_secs();
     let v = server
-        .api(
+        .api_with_nonce(
             "/nimserver/user/create.action",
             &[("accid", ACCID), ("token", FIRST)],
+            NONCE,
         )
         .await;
     assert_eq!(v["code"], 200, "{v}");
+    // Every CheckSum that request may have carried (CurTime is read in
+    // the helper, a moment after `signed_at`).
+    let checksums: Vec<String> = (signed_at.saturating_sub(2)..=signed_at + 5)
+        .map(|t| imlogin_protocol::checksum::checksum(APP_SECRET, NONCE, &t.to_string()))
+        .collect();
+
+    // The demo app: a password in, a cookie out, an IM token out.
+    let http = reqwest::Client::new();
+    let app = |path: &str| format!("http://{}{path}", server.addr);
+    let registered = http
+        .post(app("/app/register"))
+        .json(&serde_json::json!({ "username": "secret-keeper", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    let cookie = registered.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let cookie_value = cookie.split_once('=').unwrap().1.to_owned();
+    assert!(cookie_value.len() >= 16, "{cookie}");
+    let im: serde_json::Value = http
+        .post(app("/app/im"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let demo_token = im["token"].as_str().expect("an IM token").to_owned();
     let mut a = client(&url, "device-a");
     a.login(ACCID, FIRST, false).await.expect("login");
 
@@ -81,12 +121,47 @@ async fn trace_logs_name_the_accid_but_never_a_token_and_the_database_holds_hash
         text.contains("TRACE") || text.contains("DEBUG"),
         "verbose levels were on"
     );
-    for secret in [FIRST, second.as_str(), THIRD, APP_SECRET] {
+    let mut secrets = vec![
+        FIRST,
+        second.as_str(),
+        THIRD,
+        APP_SECRET,
+        PASSWORD,
+        cookie_value.as_str(),
+        demo_token.as_str(),
+    ];
+    secrets.extend(checksums.iter().map(String::as_str));
+    for secret in secrets {
         assert!(!text.contains(secret), "a secret is in the log");
         assert!(
             !text.contains(&hex(secret)),
             "a secret is in the log, in hex"
         );
+    }
+    // Every line is one JSON object; every call made a request line.
+    let lines: Vec<serde_json::Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let requests: Vec<&serde_json::Value> = lines
+        .iter()
+        .filter(|l| l["target"] == "imlogin_server::request")
+        .collect();
+    for (method, route, code) in [
+        ("POST", "/nimserver/user/create.action", 200),
+        ("POST", "/nimserver/user/refreshToken.action", 200),
+        ("POST", "/nimserver/user/update.action", 200),
+        ("POST", "/app/register", 200),
+        ("POST", "/app/im", 200),
+    ] {
+        let line = requests
+            .iter()
+            .find(|l| l["method"] == method && l["route"] == route)
+            .unwrap_or_else(|| panic!("no request line for {method} {route}"));
+        assert_eq!(line["status"], 200, "{line}");
+        assert_eq!(line["code"], code, "{line}");
+        assert!(line["latency_ms"].as_f64().is_some(), "{line}");
+        assert_eq!(line["level"], "INFO", "{line}");
     }
 
     let stored: String = if let Some(path) = db.strip_prefix("sqlite://") {

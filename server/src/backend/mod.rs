@@ -61,6 +61,7 @@ impl std::error::Error for StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
+        crate::metrics::metrics().database_error();
         StoreError(Arc::new(e))
     }
 }

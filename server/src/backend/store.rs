@@ -433,6 +433,17 @@ impl Store {
         Ok(to_u64(n))
     }
 
+    /// Whether the database answers a trivial statement (readiness).
+    ///
+    /// # Errors
+    /// The database fails.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let _: i32 = on_pool!(&self.db, pool => sqlx::query_scalar("SELECT 1")
+            .fetch_one(pool)
+            .await?);
+        Ok(())
+    }
+
     /// The first stored app credentials `(app_key, app_secret)`, if any.
     ///
     /// # Errors

@@ -50,6 +50,7 @@ impl Connections {
             let _ = tx.send(Control::Close(code));
         }
         inner.open.insert(id, tx);
+        crate::metrics::metrics().link_socket(1);
         if let Some(ip) = ip {
             *inner.per_ip.entry(ip).or_insert(0) += 1;
         }
@@ -118,7 +119,9 @@ impl Connections {
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
         let mut inner = lock(&self.inner);
-        inner.open.remove(&self.id);
+        if inner.open.remove(&self.id).is_some() {
+            crate::metrics::metrics().link_socket(-1);
+        }
         if let Some(ip) = self.ip {
             if let Some(n) = inner.per_ip.get_mut(&ip) {
                 *n -= 1;

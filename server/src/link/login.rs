@@ -21,6 +21,7 @@ use imlogin_protocol::{LoginCode, LoginFrame, LoginMode};
 use super::Link;
 use crate::backend::{DeviceWrite, LoginRecord, Refused};
 use crate::clock::{now_ms, utc_day};
+use crate::metrics::metrics;
 use crate::sessions::{Admission, AdmitError, Admitted, ControlTx};
 
 /// How many times a login is re-checked when the account changes under it
@@ -54,8 +55,10 @@ pub async fn login(
     frame: Result<&LoginFrame, &str>,
     tx: &ControlTx,
 ) -> Result<Admitted, Refusal> {
+    let started = Instant::now();
     let outcome = decide(link, peer, frame, tx).await;
     let code = outcome.as_ref().err().map_or(LoginCode::Ok, |r| r.code);
+    metrics().login(code, started.elapsed().as_secs_f64());
     if let Some(probe) = &link.probe {
         probe.record(frame, code);
     }

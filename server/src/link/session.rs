@@ -14,6 +14,7 @@ use tokio::sync::mpsc;
 use super::login::{login, Refusal};
 use super::Link;
 use crate::clock::now_ms;
+use crate::metrics::metrics;
 use crate::sessions::{Control, ControlTx};
 
 /// What the socket must do, in order.
@@ -37,7 +38,9 @@ enum Phase {
     Closed,
 }
 
-/// The protocol state of one link connection.
+/// The protocol state of one link connection. Dropping it while logged in
+/// only takes it off the live-sessions gauge: [`LinkSession::end`] leaves
+/// the directory.
 #[derive(Debug)]
 pub struct LinkSession {
     link: Arc<Link>,
@@ -159,8 +162,11 @@ impl LinkSession {
         match control {
             Control::Send(frame) => vec![Action::Send(frame)],
             Control::Kicked(frame) => {
+                if let ServerFrame::Kicked { reason, .. } = &frame {
+                    metrics().kick(*reason);
+                }
                 // The directory has already removed the session.
-                self.phase = Phase::Closed;
+                self.set_phase(Phase::Closed);
                 vec![Action::Send(frame), Action::Close(close::NORMAL)]
             }
             Control::Close(code) => self.close(code),
@@ -176,7 +182,18 @@ impl LinkSession {
         {
             self.link.directory.remove(accid, client_id);
         }
-        self.phase = Phase::Closed;
+        self.set_phase(Phase::Closed);
+    }
+
+    /// Moves to `phase`, keeping the live-sessions gauge in step.
+    fn set_phase(&mut self, phase: Phase) {
+        if let Phase::LoggedIn { client_type, .. } = &self.phase {
+            metrics().session(*client_type, -1);
+        }
+        if let Phase::LoggedIn { client_type, .. } = &phase {
+            metrics().session(*client_type, 1);
+        }
+        self.phase = phase;
     }
 
     /// Decides a close with `code`; nothing once the session has ended
@@ -190,7 +207,7 @@ impl LinkSession {
     }
 
     fn fail(&mut self, refusal: Refusal) -> Vec<Action> {
-        self.phase = Phase::Closed;
+        self.set_phase(Phase::Closed);
         let Refusal {
             code,
             retry_after_ms,
@@ -215,12 +232,12 @@ impl LinkSession {
         match login(&self.link, self.peer, frame, &self.tx).await {
             Ok(admitted) => {
                 if let Ok(f) = frame {
-                    self.phase = Phase::LoggedIn {
+                    self.set_phase(Phase::LoggedIn {
                         accid: f.accid.clone(),
                         client_id: admitted.client_id.clone(),
                         client_type: f.client_type,
                         device_id: f.device_id.clone(),
-                    };
+                    });
                 }
                 vec![Action::Send(ServerFrame::LoginOk {
                     client_id: admitted.client_id,
@@ -230,6 +247,14 @@ impl LinkSession {
                 })]
             }
             Err(refusal) => self.fail(refusal),
+        }
+    }
+}
+
+impl Drop for LinkSession {
+    fn drop(&mut self) {
+        if let Phase::LoggedIn { client_type, .. } = &self.phase {
+            metrics().session(*client_type, -1);
         }
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod process;
 pub mod proxy;
+pub mod tls;
 
 use std::io::Write;
 use std::path::Path;
@@ -145,6 +146,23 @@ fn with_database(url: &str, name: &str) -> String {
     format!("{}/{name}{query}", &base[..end])
 }
 
+/// The configuration of a server on 127.0.0.1 (port 0) with the database
+/// at `db`, the test AppKey and `flags` (the secret among them: the tests
+/// choose how it is given).
+pub fn config(db: &str, flags: &[&str]) -> Config {
+    let mut args = vec![
+        "imlogin-server",
+        "--bind",
+        "127.0.0.1:0",
+        "--database-url",
+        db,
+        "--app-key",
+        APP_KEY,
+    ];
+    args.extend_from_slice(flags);
+    Config::try_parse_from(args).unwrap()
+}
+
 pub struct TestServer {
     pub handle: Option<ServerHandle>,
     pub dir: tempfile::TempDir,
@@ -173,21 +191,9 @@ impl TestServer {
         db: &str,
         extra: &[&str],
     ) -> TestServer {
-        let mut args = vec![
-            "imlogin-server",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            db,
-            "--app-key",
-            APP_KEY,
-            "--app-secret",
-            APP_SECRET,
-            "--test-hooks",
-        ];
-        args.extend_from_slice(extra);
-        let config = Config::try_parse_from(args).unwrap();
-        let handle = serve(config).await.unwrap();
+        let mut flags = vec!["--app-secret", APP_SECRET, "--test-hooks"];
+        flags.extend_from_slice(extra);
+        let handle = serve(config(db, &flags)).await.unwrap();
         let addr = handle.local_addr();
         TestServer {
             handle: Some(handle),

@@ -140,6 +140,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 fn unavailable(what: &'static str) -> impl Fn(sqlx::Error) -> Unavailable {
     move |e| {
         tracing::error!(error = %e, "cluster directory: {what} failed");
+        crate::metrics::metrics().database_error();
         Unavailable
     }
 }
@@ -253,7 +254,10 @@ impl Outbox {
         })
     }
 
+    /// The channels and payloads, counted as sent: they are queued on a
+    /// transaction about to commit.
     fn unzip(self) -> (Vec<String>, Vec<String>) {
+        crate::metrics::metrics().notices_sent(self.0.len());
         self.0.into_iter().unzip()
     }
 

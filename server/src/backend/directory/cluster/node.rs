@@ -33,6 +33,7 @@ pub(super) async fn deliver_loop(cluster: Arc<Cluster>, mut listener: PgListener
     loop {
         match listener.try_recv().await {
             Ok(Some(notification)) => {
+                crate::metrics::metrics().notice_received();
                 cluster.deliver(notification.channel(), notification.payload())
             }
             Ok(None) => cluster.fence("the LISTEN connection was lost").await,
