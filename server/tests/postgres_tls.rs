@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::tls::TestCa;
-use common::{login_frame, APP_KEY, APP_SECRET, DEADLINE};
+use common::{login_frame, APP_SECRET, DEADLINE};
 use imlogin_server::{serve, Config};
 
 /// The directory of initdb and pg_ctl.
@@ -204,34 +204,21 @@ async fn the_server_reaches_postgresql_over_tls_verified_against_the_url_ca() {
     );
 
     // Verified TLS: starts, migrates, answers /readyz, serves a login.
-    let server = serve(config(
-        &pg.url(&format!("sslmode=verify-full&sslrootcert={root}")),
-    ))
-    .await
-    .expect("starts on PostgreSQL over verified TLS");
-    let base = format!("http://{}", server.local_addr());
-    let ready = reqwest::get(format!("{base}/readyz")).await.unwrap();
-    assert_eq!(ready.status(), 200);
-    let nonce = common::fresh_nonce();
-    let cur = common::now_secs().to_string();
-    let created: serde_json::Value = reqwest::Client::new()
-        .post(format!("{base}/nimserver/user/create.action"))
-        .header("AppKey", APP_KEY)
-        .header("Nonce", &nonce)
-        .header("CurTime", &cur)
-        .header(
-            "CheckSum",
-            imlogin_protocol::checksum::checksum(APP_SECRET, &nonce, &cur),
-        )
-        .form(&[("accid", "over-tls"), ("token", "tls-token-2")])
-        .send()
-        .await
-        .unwrap()
-        .json()
+    let url = pg.url(&format!("sslmode=verify-full&sslrootcert={root}"));
+    let mut server =
+        common::TestServer::start_with_database(tempfile::tempdir().unwrap(), &url, &[]).await;
+    let ready = reqwest::get(format!("{}/readyz", server.base))
         .await
         .unwrap();
+    assert_eq!(ready.status(), 200);
+    let created = server
+        .api(
+            "/nimserver/user/create.action",
+            &[("accid", "over-tls"), ("token", "tls-token-2")],
+        )
+        .await;
     assert_eq!(created["code"], 200, "{created}");
-    let mut link = common::Link::connect(&format!("ws://{}/link", server.local_addr())).await;
+    let mut link = common::Link::connect(&server.ws_url).await;
     link.send_json(login_frame(
         "over-tls",
         "tls-token-2",
