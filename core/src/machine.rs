@@ -1077,10 +1077,12 @@ impl LoginMachine {
         self.failures = self.failures.saturating_add(1);
         let default_ms = self.backoff_delay();
         let floor_ms = core::mem::take(&mut self.retry_floor_ms);
-        // Clients refused together with the same `retryAfterMs` must not
-        // come back together: a draw in [0, initialMs] goes on top of it.
+        // The server said when: its `retryAfterMs` replaces the backoff
+        // (a slot it handed out; a backoff climbed through repeated 416s
+        // would overshoot it), and a draw in [0, initialMs] goes on top so
+        // that clients refused together do not come back together.
         let own_ms = if floor_ms > 0.0 {
-            default_ms.max(floor_ms + self.jitter(self.config.backoff.initial_ms))
+            floor_ms + self.jitter(self.config.backoff.initial_ms)
         } else {
             default_ms
         };
