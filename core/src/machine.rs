@@ -1054,10 +1054,9 @@ impl LoginMachine {
         self.arm(Timer::Heartbeat, now + self.heartbeat_ms);
     }
 
-    /// A connection attempt failed or a live connection was lost (for
-    /// `reason`): back off and try again, unless a manual login has used up
-    /// its attempts.
-    fn retry(&mut self, now: f64, error: LoginError, reason: Disconnect) {
+    /// The connection is gone: close it, stop its timers, fail the kicks
+    /// in flight; the session stays.
+    fn lose_connection(&mut self) {
         self.close_conn();
         for timer in [
             Timer::ConnectTimeout,
@@ -1069,6 +1068,13 @@ impl LoginMachine {
         }
         self.reject_kicks(CONNECTION_LOST);
         self.client_id = None;
+    }
+
+    /// A connection attempt failed or a live connection was lost (for
+    /// `reason`): back off and try again, unless a manual login has used up
+    /// its attempts.
+    fn retry(&mut self, now: f64, error: LoginError, reason: Disconnect) {
+        self.lose_connection();
         let attempts = self.session.as_ref().and_then(|s| s.manual_attempts);
         if attempts.is_some_and(|n| n >= self.config.retry_count) && !self.is_established() {
             self.stop(Ending::Failed(error), false);
@@ -1123,18 +1129,8 @@ impl LoginMachine {
         let retry_in = (retry_in_ms as f64).min(MAX_DURATION_MS);
         let spread = (spread_ms as f64).min(MAX_DURATION_MS);
         let delay_ms = retry_in + self.jitter(spread);
-        self.close_conn();
-        for timer in [
-            Timer::ConnectTimeout,
-            Timer::Reconnect,
-            Timer::Heartbeat,
-            Timer::PongTimeout,
-        ] {
-            self.disarm(timer);
-        }
+        self.lose_connection();
         self.pending_delay = None;
-        self.reject_kicks(CONNECTION_LOST);
-        self.client_id = None;
         let attempts = self.session.as_ref().and_then(|s| s.manual_attempts);
         if attempts.is_some_and(|n| n >= self.config.retry_count) && !self.is_established() {
             let error = LoginError::new(LoginCode::Unavailable, "the link server is restarting");
