@@ -223,14 +223,14 @@ else {
   const c = br.config;
   p(`Headless Chromium ${c.chromium}; one page holds a logged-in imlogin session and a connected socket.io-client ${c.socketIo} (both with default settings) against an imlogin-server and a socket.io server (\`bench/lib/io-server.mjs\`, a process of its own) on loopback. ` +
     `Offline rounds: \`setOffline(true)\`, stop both servers, wait 10 s once both have exited, start both, \`setOffline(false)\`; timed from \`setOffline(false)\` to imlogin \`loggedIn\` and socket.io \`connect\`. ` +
-    `Restart-only rounds: stop both servers with SIGTERM (imlogin-server closes every session with 1012; the socket.io server calls \`io.close()\`), wait 10 s, start both; each timed from its own server listening again. ` +
+    `Restart-only rounds: stop both servers with SIGTERM (imlogin-server sends every session its restart notice and closes it with 1012; the socket.io server calls \`io.close()\`), wait 10 s, start both; each timed from its own server listening again. ` +
     `Graceful rounds: the same with 2 s down. Kill rounds: both servers get SIGKILL (the kernel resets their connections), 2 s down. ` +
     `${c.lanes} lanes of each kind run at staggered times (own browser context and servers each), offline with restart-only, then graceful with kill, so that the ${c.rounds} rounds of each fit the time budget.`);
   p();
   reconnectTable([["network back (offline → online)", br.offline], ["server restart only (SIGTERM, down 10 s)", br.restart],
     ["server restarted gracefully (SIGTERM, down 2 s)", br.graceful], ["server killed (SIGKILL, down 2 s)", br.kill]]);
   p();
-  p("Why they differ: on `online` imlogin connects at once; socket.io-client has no online listener and waits out its backoff (1 s doubling to 5 s, ±50 %). After a restart without a network event both wait out their backoff: imlogin's full jitter (`random(0, min(30 s, 1 s·2ⁿ))`) against socket.io's capped 5 s ± 50 %.");
+  p("Why they differ: on `online` imlogin connects at once; socket.io-client has no online listener and waits out its backoff (1 s doubling to 5 s, ±50 %). After a graceful restart imlogin comes back at a moment of the server's restart notice (2 s by default), then from its backoff's first step (full jitter, \`random(0, min(10 s, 250 ms·2ⁿ))\`); after a crash it backs off from that first step at once; socket.io-client waits out 1 s doubling to 5 s, ± 50 %. A server down longer than its notice said (the 10 s rounds) leaves imlogin climbing its backoff meanwhile.");
 }
 p();
 p("## 2b. Reconnect on a realistic network");
@@ -302,7 +302,7 @@ if (stormOn.error || stormOff.error) p(`Failed: ${stormOn.error ?? stormOff.erro
 else {
   const runs = [["jitter on (default), SIGTERM, restarted at once", stormOn], ["jitter off, SIGTERM, restarted at once", stormOff],
     ["SIGTERM, down 2 s", stormTerm], ["SIGKILL, down 2 s", stormKill]].filter(([, r]) => !r.error);
-  p(`Native clients (\`imlogin-native\`: the browser package's own login machine on tokio), default backoff; the server stopped with SIGTERM (every session closed with 1012) or SIGKILL, kept down for the time given once it has exited, and started again on the same port and database. ` +
+  p(`Native clients (\`imlogin-native\`: the browser package's own login machine on tokio), default backoff; the server stopped with SIGTERM (every session sent the restart notice and closed with 1012; the server paces its admissions, \`--login-capacity\`) or SIGKILL, kept down for the time given once it has exited, and started again on the same port and database. ` +
     "Times from the signal; arrivals are `loggedIn` again, counted only after the new server listens. " +
     "`jitter off` (`Config::backoff_jitter = false`, every delay exactly its ceiling: a knob that exists only for this comparison) shows the herd.");
   p();

@@ -5,17 +5,19 @@ use imlogin_protocol::{limits, ClientType};
 /// Reconnect backoff: full-jitter exponential between `initial_ms` and `max_ms`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BackoffConfig {
-    /// The ceiling of the first delay, in ms (default 1 000).
+    /// The ceiling of the first delay, in ms (default 250: the first
+    /// steps, 0–250, 0–500, 0–1 000 ms, come back well before
+    /// socket.io's 0.5–1.5 s, 1–3 s; docs/behaviour.md#backoff).
     pub initial_ms: f64,
-    /// The largest ceiling any delay may reach, in ms (default 30 000).
+    /// The largest ceiling any delay may reach, in ms (default 10 000).
     pub max_ms: f64,
 }
 
 impl Default for BackoffConfig {
     fn default() -> Self {
         BackoffConfig {
-            initial_ms: 1_000.0,
-            max_ms: 30_000.0,
+            initial_ms: 250.0,
+            max_ms: 10_000.0,
         }
     }
 }

@@ -135,6 +135,9 @@ pub struct LoginMachine {
     failures: u32,
     /// The server's `retryAfterMs` for the next delay (0 when none).
     retry_floor_ms: f64,
+    /// A restart notice's moment: no attempt of the machine's own before
+    /// it (0 when none).
+    not_before: f64,
 }
 
 impl core::fmt::Debug for LoginMachine {
@@ -182,6 +185,7 @@ impl LoginMachine {
             heartbeat_ms,
             failures: 0,
             retry_floor_ms: 0.0,
+            not_before: 0.0,
         }
     }
 
@@ -620,6 +624,12 @@ impl LoginMachine {
                 self.disarm(Timer::PongTimeout);
                 self.arm(Timer::Heartbeat, now + self.heartbeat_ms);
             }
+            ServerFrame::Restart {
+                retry_in_ms,
+                spread_ms,
+            } if matches!(self.status, Status::Connecting | Status::LoggedIn) => {
+                self.restart_notice(now, retry_in_ms, spread_ms);
+            }
             _ => {}
         }
     }
@@ -668,7 +678,10 @@ impl LoginMachine {
             _ => pending.default_ms,
         };
         let delay_ms = chosen.max(pending.floor_ms);
-        self.arm(Timer::Reconnect, pending.since + delay_ms);
+        self.arm(
+            Timer::Reconnect,
+            (pending.since + delay_ms).max(self.not_before),
+        );
         self.emit(Event::Reconnecting {
             attempt: pending.attempt,
             delay_ms,
@@ -719,13 +732,20 @@ impl LoginMachine {
         if self.status == Status::Offline {
             self.failures = 0;
             self.retry_floor_ms = 0.0;
-            self.connect(now);
+            if now < self.not_before {
+                // A restart notice's window is still open: wait for it.
+                self.set_status(Status::Waiting);
+                self.arm(Timer::Reconnect, self.not_before);
+            } else {
+                self.connect(now);
+            }
         }
     }
 
-    /// The page became visible: while `waiting`, attempt at once.
+    /// The page became visible: while `waiting`, attempt at once (but
+    /// never before a restart notice's moment).
     pub fn handle_visible(&mut self, now: f64) {
-        if self.status == Status::Waiting && self.online {
+        if self.status == Status::Waiting && self.online && now >= self.not_before {
             self.disarm(Timer::Reconnect);
             self.reconnect(now);
         }
@@ -925,6 +945,7 @@ impl LoginMachine {
         self.client_id = None;
         self.failures = 0;
         self.retry_floor_ms = 0.0;
+        self.not_before = 0.0;
         self.session = Some(Session {
             credentials,
             established: false,
@@ -1033,10 +1054,9 @@ impl LoginMachine {
         self.arm(Timer::Heartbeat, now + self.heartbeat_ms);
     }
 
-    /// A connection attempt failed or a live connection was lost (for
-    /// `reason`): back off and try again, unless a manual login has used up
-    /// its attempts.
-    fn retry(&mut self, now: f64, error: LoginError, reason: Disconnect) {
+    /// The connection is gone: close it, stop its timers, fail the kicks
+    /// in flight; the session stays.
+    fn lose_connection(&mut self) {
         self.close_conn();
         for timer in [
             Timer::ConnectTimeout,
@@ -1048,6 +1068,13 @@ impl LoginMachine {
         }
         self.reject_kicks(CONNECTION_LOST);
         self.client_id = None;
+    }
+
+    /// A connection attempt failed or a live connection was lost (for
+    /// `reason`): back off and try again, unless a manual login has used up
+    /// its attempts.
+    fn retry(&mut self, now: f64, error: LoginError, reason: Disconnect) {
+        self.lose_connection();
         let attempts = self.session.as_ref().and_then(|s| s.manual_attempts);
         if attempts.is_some_and(|n| n >= self.config.retry_count) && !self.is_established() {
             self.stop(Ending::Failed(error), false);
@@ -1056,9 +1083,18 @@ impl LoginMachine {
         self.failures = self.failures.saturating_add(1);
         let default_ms = self.backoff_delay();
         let floor_ms = core::mem::take(&mut self.retry_floor_ms);
+        // The server said when: its `retryAfterMs` replaces the backoff
+        // (a slot it handed out; a backoff climbed through repeated 416s
+        // would overshoot it), and a draw in [0, initialMs] goes on top so
+        // that clients refused together do not come back together.
+        let own_ms = if floor_ms > 0.0 {
+            floor_ms + self.jitter(self.config.backoff.initial_ms)
+        } else {
+            default_ms
+        };
         let attempt = self.failures;
         self.set_status(Status::Waiting);
-        self.arm(Timer::Reconnect, now + default_ms.max(floor_ms));
+        self.arm(Timer::Reconnect, (now + own_ms).max(self.not_before));
         if self.config.delay_hook {
             let conn = ConnId(self.next_conn);
             self.pending_delay = Some(PendingDelay {
@@ -1077,11 +1113,51 @@ impl LoginMachine {
         } else {
             self.emit(Event::Reconnecting {
                 attempt,
-                delay_ms: default_ms.max(floor_ms),
+                delay_ms: own_ms,
                 reason,
             });
         }
         self.network_outcome();
+    }
+
+    /// The server's restart notice: close, make no attempt before a moment
+    /// drawn uniformly from `[retry_in_ms, retry_in_ms + spread_ms]`, and
+    /// fall back to the backoff from its first step after it. The app's
+    /// `reconnectDelay` is not asked: the server's window rules, as its
+    /// `retryAfterMs` does.
+    fn restart_notice(&mut self, now: f64, retry_in_ms: u64, spread_ms: u64) {
+        let retry_in = (retry_in_ms as f64).min(MAX_DURATION_MS);
+        let spread = (spread_ms as f64).min(MAX_DURATION_MS);
+        let delay_ms = retry_in + self.jitter(spread);
+        self.lose_connection();
+        self.pending_delay = None;
+        let attempts = self.session.as_ref().and_then(|s| s.manual_attempts);
+        if attempts.is_some_and(|n| n >= self.config.retry_count) && !self.is_established() {
+            let error = LoginError::new(LoginCode::Unavailable, "the link server is restarting");
+            self.stop(Ending::Failed(error), false);
+            return;
+        }
+        self.failures = 0;
+        self.retry_floor_ms = 0.0;
+        self.not_before = now + delay_ms;
+        self.set_status(Status::Waiting);
+        self.arm(Timer::Reconnect, self.not_before);
+        self.emit(Event::Reconnecting {
+            attempt: 1,
+            delay_ms,
+            reason: Disconnect::Closed(close::SERVICE_RESTART),
+        });
+        self.network_outcome();
+    }
+
+    /// A whole number of ms drawn uniformly from `[0, ceiling]` (the
+    /// ceiling itself without jitter).
+    fn jitter(&mut self, ceiling: f64) -> f64 {
+        if self.config.backoff_jitter {
+            (self.rng.next_f64() * (ceiling + 1.0)).floor().min(ceiling)
+        } else {
+            ceiling
+        }
     }
 
     /// Full jitter: `random(0, min(max, initial · 2^(failures−1)))`.
@@ -1089,11 +1165,7 @@ impl LoginMachine {
         let backoff = self.config.backoff;
         let exponent = self.failures.saturating_sub(1).min(52);
         let ceiling = (backoff.initial_ms * 2f64.powi(exponent as i32)).min(backoff.max_ms);
-        if self.config.backoff_jitter {
-            (self.rng.next_f64() * (ceiling + 1.0)).floor().min(ceiling)
-        } else {
-            ceiling
-        }
+        self.jitter(ceiling)
     }
 
     /// Ends everything: close, cancel timers, settle the waiting calls

@@ -251,6 +251,20 @@ pub enum ServerFrame {
     },
     /// The answer to `ping`.
     Pong,
+    /// The server is going away (a graceful restart or a drain); it closes
+    /// the socket with 1012 next. The client makes no attempt before a
+    /// moment drawn uniformly from `[retryInMs, retryInMs + spreadMs]`
+    /// after it, and falls back to its backoff, starting small, after
+    /// that. docs/protocol.md (#server-restart).
+    #[serde(rename_all = "camelCase")]
+    Restart {
+        /// How long until the server (or, in a cluster, another node)
+        /// expects the client back, in ms: 0 when another node can take it
+        /// now.
+        retry_in_ms: u64,
+        /// Over how long the returning clients are to spread, in ms.
+        spread_ms: u64,
+    },
 }
 
 /// [`ServerFrame`]'s variants externally tagged (`{"loginOk": {…}}`): a
@@ -292,6 +306,11 @@ pub(crate) enum ServerFrameByTag {
     },
     // Braces: the frame's own object is the payload, as for the others.
     Pong {},
+    #[serde(rename_all = "camelCase")]
+    Restart {
+        retry_in_ms: u64,
+        spread_ms: u64,
+    },
 }
 
 impl LoginFrame {
@@ -315,13 +334,14 @@ impl LoginFrame {
 pub const CLIENT_TAGS: [&str; 4] = ["login", "ping", "logout", "kick"];
 
 /// The `"t"` of every [`ServerFrame`] kind.
-pub const SERVER_TAGS: [&str; 6] = [
+pub const SERVER_TAGS: [&str; 7] = [
     "loginOk",
     "loginErr",
     "kicked",
     "clients",
     "kickResult",
     "pong",
+    "restart",
 ];
 
 impl ClientFrame {

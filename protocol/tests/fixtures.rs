@@ -152,6 +152,20 @@ fn server_fixtures() -> Vec<(&'static str, ServerFrame)> {
             },
         ),
         ("server_pong", ServerFrame::Pong),
+        (
+            "server_restart",
+            ServerFrame::Restart {
+                retry_in_ms: 2_000,
+                spread_ms: 9_116,
+            },
+        ),
+        (
+            "server_restart_elsewhere",
+            ServerFrame::Restart {
+                retry_in_ms: 0,
+                spread_ms: 456,
+            },
+        ),
     ]
 }
 
@@ -177,6 +191,7 @@ fn server_tag(frame: &ServerFrame) -> &'static str {
         ServerFrame::Clients { .. } => "clients",
         ServerFrame::KickResult { .. } => "kickResult",
         ServerFrame::Pong => "pong",
+        ServerFrame::Restart { .. } => "restart",
     }
 }
 

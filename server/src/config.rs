@@ -126,6 +126,21 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..))]
     pub api_rate_per_app_key: u32,
 
+    /// Admission pacing: link logins per second this node admits (its
+    /// capacity; `0`: no pacing). Beyond it a login gets `loginErr` 416
+    /// with a `retryAfterMs` that gives it a slot of its own, and close
+    /// 1013; the restart notice spreads the node's sessions over the time
+    /// this rate needs to admit them (docs/deploy.md).
+    #[arg(long, env = "IMLOGIN_LOGIN_CAPACITY", default_value_t = 1_000)]
+    pub login_capacity: u32,
+
+    /// How long a restart of this node takes, in ms: its restart notice
+    /// asks the clients back after it (when no other node can take them
+    /// at once), then spreads them by `--login-capacity`.
+    #[arg(long, env = "IMLOGIN_RESTART_EXPECTED_MS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u64).range(0..=600_000))]
+    pub restart_expected_ms: u64,
+
     /// Directory served at `/` (the demo page, `www/`). HTML pages get a
     /// Content-Security-Policy (see the README).
     #[arg(long, env = "IMLOGIN_STATIC_DIR")]

@@ -24,15 +24,16 @@ where
 }
 
 /// `{"code":200,"links":[...]}`: this node's link URLs, or in a cluster
-/// every live node's, rotated per call; `{"code":414}` for an unknown
-/// appKey.
+/// every live node's, rotated per call — never a draining node's;
+/// `{"code":414}` for an unknown appKey.
 pub async fn lbs(
     State(link): State<Arc<Link>>,
     Query(q): Query<HashMap<String, String>>,
 ) -> Json<Value> {
     match q.get("appKey") {
         Some(k) if *k == link.app_key => {
-            let links = link.directory.link_urls(&link.urls).await;
+            let draining = link.connections.is_shut();
+            let links = link.directory.link_urls(&link.urls, draining).await;
             Json(json!({ "code": 200, "links": links }))
         }
         _ => Json(json!({ "code": 414, "desc": "unknown appKey" })),

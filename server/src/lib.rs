@@ -169,19 +169,23 @@ impl ServerHandle {
     }
 
     /// The one way the server stops: marks the node draining (`/readyz`
-    /// answers 503 from now on), closes every link socket with 1012
-    /// (service restart), waits for them briefly, leaves the cluster, then
+    /// answers 503 from now on, `/lbs` lists it no more), sends every link
+    /// socket the restart notice and closes it with 1012 (service
+    /// restart; [`link::Link::drain`]), waits for them briefly, leaves the
+    /// cluster, then
     /// stops accepting and finishes in-flight requests; `/metrics` stops
     /// last.
     pub async fn shutdown(mut self) {
         let link = &self.state.link;
-        // `shut`, not `close_all`: a client that reconnects at once must
+        // Draining, not `close_all`: a client that reconnects at once must
         // not log in to a server on its way out (it would then wait for
         // this server's grace period instead of the next server).
-        let n = link
-            .connections
-            .shut(imlogin_protocol::close::SERVICE_RESTART);
-        tracing::info!(sockets = n, "shutting down: closing link sockets with 1012");
+        let (notice, n) = link.drain().await;
+        tracing::info!(
+            sockets = n,
+            notice = %notice.to_json(),
+            "shutting down: restart notice and 1012 sent to every link socket"
+        );
         if !link.connections.wait_closed(SHUTDOWN_GRACE).await {
             tracing::warn!("some link sockets did not close in time");
         }

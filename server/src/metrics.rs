@@ -74,6 +74,8 @@ pub enum AbuseLimit {
     SocketsPerIp,
     /// Server API and console calls per AppKey (`--api-rate-per-app-key`).
     ServerApi,
+    /// Logins beyond the node's admission pacing (`--login-capacity`).
+    Capacity,
 }
 
 impl AbuseLimit {
@@ -82,6 +84,7 @@ impl AbuseLimit {
             AbuseLimit::LoginAttempts => "login_attempts",
             AbuseLimit::SocketsPerIp => "sockets_per_ip",
             AbuseLimit::ServerApi => "server_api",
+            AbuseLimit::Capacity => "capacity",
         }
     }
 }

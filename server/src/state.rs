@@ -18,6 +18,7 @@ use crate::demo_app::server_api_client::{loopback_base, ServerApiClient};
 use crate::demo_app::DemoApp;
 use crate::error::ServeError;
 use crate::link::connections::Connections;
+use crate::link::pacing::Pacing;
 use crate::link::probe::Probe;
 use crate::link::{Link, Origins};
 use crate::rate::RateGate;
@@ -204,6 +205,9 @@ impl AppState {
             directory,
             connections: Connections::default(),
             rate: Arc::clone(&rate),
+            pacing: Pacing::new(config.login_capacity),
+            login_capacity: config.login_capacity,
+            restart_expected_ms: config.restart_expected_ms,
             probe: probe.clone(),
         });
         let gate = Arc::new(Gate {

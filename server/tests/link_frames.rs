@@ -151,7 +151,11 @@ async fn graceful_shutdown_closes_sessions_with_1012() {
     let mut s = TestServer::start(&[]).await;
     let token = s.create("u4").await;
     let (mut a, _) = s.login_ok("u4", &token, "d", "manual").await;
-    let closing = tokio::spawn(async move { a.expect_close().await });
+    let closing = tokio::spawn(async move {
+        // The restart notice first (docs/protocol.md#server-restart).
+        assert_eq!(a.recv().await["t"], "restart");
+        a.expect_close().await
+    });
     s.shutdown().await;
     assert_eq!(closing.await.unwrap(), Some(1012));
 }

@@ -128,7 +128,11 @@ async fn sigterm_closes_sessions_with_1012_and_data_survives_a_restart() {
     let mut l = Link::connect(&format!("ws://{}/link", p.addr)).await;
     l.send_json(login(&key, "keeper", &token, "manual")).await;
     assert_eq!(l.recv().await["t"], "loginOk");
-    let closing = tokio::spawn(async move { l.expect_close().await });
+    let closing = tokio::spawn(async move {
+        // The restart notice first (docs/protocol.md#server-restart).
+        assert_eq!(l.recv().await["t"], "restart");
+        l.expect_close().await
+    });
     let (status, stderr) = stop(p).await;
     assert_eq!(
         closing.await.unwrap(),

@@ -33,9 +33,16 @@ async fn a_shutting_down_server_refuses_new_link_handshakes() {
                 // Upgraded just before the shutdown began: it must be told
                 // to go (1012) at once, not served.
                 use futures_util::StreamExt;
-                let next = tokio::time::timeout(DEADLINE, ws.next())
+                let mut next = tokio::time::timeout(DEADLINE, ws.next())
                     .await
                     .expect("closed in time");
+                // Open when the drain began: the restart notice comes first.
+                if let Some(Ok(Message::Text(notice))) = &next {
+                    assert!(notice.as_str().contains(r#""t":"restart""#), "{notice}");
+                    next = tokio::time::timeout(DEADLINE, ws.next())
+                        .await
+                        .expect("closed in time");
+                }
                 match next {
                     Some(Ok(Message::Close(Some(frame)))) => {
                         assert_eq!(u16::from(frame.code), 1012)

@@ -32,7 +32,7 @@ export interface LoginManagerOptions {
   loginTimeoutMs?: number;
   /** One connection attempt in ms, ≥ 1000; default 10000. */
   connectTimeoutMs?: number;
-  /** Reconnect backoff (full jitter); default `{ initialMs: 1000, maxMs: 30000 }`. */
+  /** Reconnect backoff (full jitter); default `{ initialMs: 250, maxMs: 10000 }`. */
   backoff?: { initialMs?: number; maxMs?: number };
   /** Shown to the account's other sessions; ≤ 32 printable ASCII characters. */
   customTag?: string;

@@ -41,8 +41,20 @@ where
             let _permit = gate.acquire_owned().await.ok()?;
             let client = spawn(i);
             let (accid, token) = accounts.get(i / CLIENT_TYPES.len())?;
-            client.login(accid, token, false).await.ok()?;
-            Some(client)
+            // A server that paces its admissions (`--login-capacity`)
+            // answers a ramp faster than it with 416: try again after its
+            // retryAfterMs, as an app would.
+            for _ in 0..20 {
+                match client.login(accid, token, false).await {
+                    Ok(()) => return Some(client),
+                    Err(e) if e.retryable() => {
+                        let wait = e.retry_after_ms.unwrap_or(100).min(10_000);
+                        tokio::time::sleep(std::time::Duration::from_millis(wait)).await;
+                    }
+                    Err(_) => return None,
+                }
+            }
+            None
         }));
     }
     let mut clients = Vec::with_capacity(sessions);

@@ -14,9 +14,9 @@ struct Inner {
     open: HashMap<u64, ControlTx>,
     per_ip: HashMap<IpAddr, usize>,
     next_id: u64,
-    /// Set by [`Connections::shut`]: the close code every socket that
-    /// registers from now on is told at once.
-    shut: Option<u16>,
+    /// Set by [`Connections::begin_shut`] and [`Connections::shut`]: what
+    /// every socket that registers from now on is told at once.
+    shut: Option<Control>,
 }
 
 /// The set of open link sockets.
@@ -43,11 +43,11 @@ impl Connections {
         let mut inner = lock(&self.inner);
         inner.next_id += 1;
         let id = inner.next_id;
-        if let Some(code) = inner.shut {
+        if let Some(control) = &inner.shut {
             // Registered while the server shuts down: close at once, as
             // `shut` closed the others (under the same lock, so no socket
             // slips between the two).
-            let _ = tx.send(Control::Close(code));
+            let _ = tx.send(control.clone());
         }
         inner.open.insert(id, tx);
         crate::metrics::metrics().link_socket(1);
@@ -75,13 +75,23 @@ impl Connections {
         inner.open.len()
     }
 
-    /// Shutdown: asks every open socket to close with `code`, and every
-    /// socket that registers later too; returns how many were open.
-    pub fn shut(&self, code: u16) -> usize {
+    /// Shutdown begins: sockets that register from now on are closed
+    /// with `code` at once (the open ones stay until [`Connections::shut`]).
+    pub fn begin_shut(&self, code: u16) {
         let mut inner = lock(&self.inner);
-        inner.shut = Some(code);
+        if inner.shut.is_none() {
+            inner.shut = Some(Control::Close(code));
+        }
+    }
+
+    /// Shutdown: tells every open socket `control` (a close, or a restart
+    /// notice and a close), and every socket that registers later to
+    /// close with `code`; returns how many were open.
+    pub fn shut(&self, control: Control, code: u16) -> usize {
+        let mut inner = lock(&self.inner);
+        inner.shut = Some(Control::Close(code));
         for tx in inner.open.values() {
-            let _ = tx.send(Control::Close(code));
+            let _ = tx.send(control.clone());
         }
         inner.open.len()
     }

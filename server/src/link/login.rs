@@ -1,5 +1,6 @@
 //! The one place where a login's outcome is decided and recorded. The
-//! checks, in order: the abuse limits (416) → the fields (414) → the
+//! checks, in order: admission pacing (416, [`super::pacing`]) → the
+//! abuse limits (416) → the fields (414) → the
 //! appKey (414) → accid/token (302) → blocked (422) → the device rule (403)
 //! → the session policy (417); then the session is admitted and the login
 //! recorded (last device, DAU) — `loginOk` is sent only once that
@@ -81,6 +82,16 @@ async fn decide(
     frame: Result<&LoginFrame, &str>,
     tx: &ControlTx,
 ) -> Result<Admitted, Refusal> {
+    // Admission pacing first: it costs no storage, so a herd beyond the
+    // node's capacity is turned away before it reaches the database.
+    if let Err(wait) = link.pacing.admit(Instant::now()) {
+        let ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX).max(1);
+        metrics().abuse_refusal(crate::metrics::AbuseLimit::Capacity);
+        return Err(Refusal {
+            code: LoginCode::RateLimited,
+            retry_after_ms: Some(ms),
+        });
+    }
     let open_from_peer = peer.map_or(0, |ip| link.connections.open_from(ip));
     let accid = frame.ok().map(|f| f.accid.as_str());
     let gate = link

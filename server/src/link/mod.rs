@@ -15,14 +15,18 @@ use crate::accounts::Accounts;
 use crate::backend::Directory;
 use crate::listener::PeerAddr;
 use crate::rate::RateGate;
+use crate::sessions::Control;
+use imlogin_protocol::{close, ServerFrame};
 
 pub mod connections;
 pub mod login;
+pub mod pacing;
 pub mod probe;
 pub mod session;
 pub mod socket;
 
 use connections::Connections;
+use pacing::Pacing;
 use probe::Probe;
 
 /// The largest message the WebSocket layer buffers. Larger than the
@@ -82,6 +86,12 @@ pub struct Link {
     pub connections: Connections,
     /// The login abuse limits.
     pub rate: Arc<RateGate>,
+    /// Admission pacing at the node's login capacity.
+    pub pacing: Pacing,
+    /// `--login-capacity`: logins per second (0: unpaced).
+    pub login_capacity: u32,
+    /// `--restart-expected-ms`: how long a restart of this node takes.
+    pub restart_expected_ms: u64,
     /// The test hooks' view, when they are enabled.
     pub probe: Option<Arc<Probe>>,
 }
@@ -90,6 +100,28 @@ impl Link {
     /// The heartbeat interval suggested to clients and used for pings.
     pub fn heartbeat(&self) -> std::time::Duration {
         std::time::Duration::from_millis(self.heartbeat_ms)
+    }
+
+    /// Graceful shutdown's first half (docs/protocol.md#server-restart):
+    /// new link handshakes are refused (503) and `/readyz` says
+    /// `draining`; the node leaves the `/lbs` lists; then every socket is
+    /// sent the restart notice — sized from the sessions it holds, this
+    /// node's capacity and the live nodes that can take them — and closed
+    /// with 1012. Returns the notice and how many sockets got it.
+    pub async fn drain(&self) -> (ServerFrame, usize) {
+        self.connections.begin_shut(close::SERVICE_RESTART);
+        let other_nodes = self.directory.drain().await;
+        let sessions = self.directory.live_here();
+        let notice = pacing::restart_notice(
+            sessions,
+            self.login_capacity,
+            other_nodes,
+            self.restart_expected_ms,
+        );
+        let n = self
+            .connections
+            .shut(Control::Restart(notice.clone()), close::SERVICE_RESTART);
+        (notice, n)
     }
 }
 

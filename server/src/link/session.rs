@@ -170,6 +170,13 @@ impl LinkSession {
                 vec![Action::Send(frame), Action::Close(close::NORMAL)]
             }
             Control::Close(code) => self.close(code),
+            Control::Restart(notice) => {
+                let mut actions = self.close(close::SERVICE_RESTART);
+                if !actions.is_empty() {
+                    actions.insert(0, Action::Send(notice));
+                }
+                actions
+            }
         }
     }
 

@@ -19,6 +19,9 @@ pub enum Control {
     Kicked(ServerFrame),
     /// Close the socket with this code (test-hook drop, shutdown: 1012).
     Close(u16),
+    /// Send this restart notice, then close with 1012 (shutdown). The
+    /// session leaves the directory.
+    Restart(ServerFrame),
 }
 
 /// The sending half of a socket task's control channel.

@@ -135,14 +135,30 @@ impl Directory {
 
     /// The link URLs `/lbs` hands out: this server's own (`own`), or in a
     /// cluster those of every live node, rotated per call (falling back to
-    /// `own` when the database cannot be read).
-    pub async fn link_urls(&self, own: &[String]) -> Vec<String> {
-        match self {
+    /// `own` when the database cannot be read). A `draining` node hands
+    /// out none of its own: the other nodes' only, or none.
+    pub async fn link_urls(&self, own: &[String], draining: bool) -> Vec<String> {
+        let mut links = match self {
             Directory::Local(_) => own.to_vec(),
             Directory::Cluster(c) => match c.live_links().await {
                 Ok(links) if !links.is_empty() => links,
                 _ => own.to_vec(),
             },
+        };
+        if draining {
+            links.retain(|l| !own.contains(l));
+        }
+        links
+    }
+
+    /// Shutdown begins: in a cluster this node leaves the `/lbs` lists
+    /// (its sessions stay in the directory until they close). Returns how
+    /// many other live nodes announce links and can take its clients now
+    /// (0 for one node, or when the database cannot be read).
+    pub async fn drain(&self) -> usize {
+        match self {
+            Directory::Local(_) => 0,
+            Directory::Cluster(c) => c.drain().await,
         }
     }
 

@@ -249,7 +249,7 @@ impl Outbox {
                         _ => self.0.push((channel_of(&held.node_id), payload)),
                     }
                 }
-                Control::Close(_) => {}
+                Control::Close(_) | Control::Restart(_) => {}
             }
         })
     }
@@ -736,6 +736,34 @@ impl Cluster {
             links.rotate_left(by);
         }
         Ok(links)
+    }
+
+    /// Takes this node's link URLs out of `link_nodes`, so that no
+    /// node's `/lbs` announces it any more, and counts the other live
+    /// nodes that announce links (0 when the database cannot be read).
+    pub async fn drain(&self) -> usize {
+        let drained = sqlx::query("UPDATE link_nodes SET link_urls = '{}' WHERE node_id = $1")
+            .bind(&self.node_id)
+            .execute(&self.pool)
+            .await;
+        if let Err(e) = drained {
+            tracing::error!(error = %e, "cannot leave the /lbs list: it keeps this node until it leaves");
+        }
+        let others: Result<i64, sqlx::Error> = sqlx::query_scalar(
+            "SELECT count(*) FROM link_nodes WHERE node_id <> $1 \
+             AND seen_at >= imlogin_now_ms() - $2 AND cardinality(link_urls) > 0",
+        )
+        .bind(&self.node_id)
+        .bind(self.expiry_ms())
+        .fetch_one(&self.pool)
+        .await;
+        match others {
+            Ok(n) => usize::try_from(n).unwrap_or(0),
+            Err(e) => {
+                tracing::error!(error = %e, "cannot count the other live nodes");
+                0
+            }
+        }
     }
 
     /// The number of sessions whose sockets this node holds.
