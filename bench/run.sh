@@ -87,12 +87,19 @@ header "4. server capacity"
 step "$OUT/capacity.json" "$BIN/imlogin-loadgen" capacity --server "$BIN/imlogin-server" \
   --server-args "$SERVER_ARGS"
 
+header "4b. device-bound sessions: server CPU per token login, binding login and resume"
+step "$OUT/binding.json" "$BIN/imlogin-loadgen" binding --server "$BIN/imlogin-server" \
+  --seconds 5 --server-args "$SERVER_ARGS"
+
 header "5. reconnect storm, jitter on"
 step "$OUT/storm-on.json" "$BIN/imlogin-loadgen" storm --server "$BIN/imlogin-server" \
   --jitter on --server-args "$SERVER_ARGS"
 header "5. reconnect storm, jitter off"
 step "$OUT/storm-off.json" "$BIN/imlogin-loadgen" storm --server "$BIN/imlogin-server" \
   --jitter off --server-args "$SERVER_ARGS"
+header "5. reconnect storm, jitter on, device-bound sessions (reconnects resume with tickets)"
+step "$OUT/storm-bound.json" "$BIN/imlogin-loadgen" storm --server "$BIN/imlogin-server" \
+  --jitter on --device-binding on --server-args "$SERVER_ARGS"
 header "5b. 10 000 sessions through a graceful restart, down 2 s"
 step "$OUT/storm-term.json" "$BIN/imlogin-loadgen" storm --server "$BIN/imlogin-server" \
   --stop term --down-ms 2000 --server-args "$SERVER_ARGS"

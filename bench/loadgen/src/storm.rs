@@ -167,6 +167,7 @@ pub async fn run(args: &StormArgs) -> Result<(), String> {
     };
     let out = json!({
         "jitter": jitter,
+        "deviceBinding": device_binding,
         "stop": stop.name(),
         "downForMs": down.as_secs_f64() * 1000.0,
         "sessions": sessions,
