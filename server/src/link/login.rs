@@ -23,7 +23,7 @@ use imlogin_protocol::{Credential, LoginCode, LoginFrame, LoginMode};
 use super::Link;
 use crate::backend::{DeviceWrite, LoginRecord, Refused, TicketRecord};
 use crate::binding::{hash_ticket, new_ticket, DeviceKey};
-use crate::clock::{now_secs, utc_day};
+use crate::clock::{now_ms, now_secs, utc_day};
 use crate::metrics::metrics;
 use crate::secret::Secret;
 use crate::sessions::{Admission, AdmitError, Admitted, ControlTx};
@@ -218,7 +218,10 @@ async fn decide(
         } else {
             false
         };
-        let now = clock.now_ms();
+        let now = now_ms();
+        // The tickets' times and `serverTime` (from which clients take the
+        // offset they sign `ts` with) are on the server's movable clock.
+        let ticket_now = clock.now_ms();
         let admitted = link
             .directory
             .admit(Admission {
@@ -263,8 +266,8 @@ async fn decide(
                 client_type: f.client_type,
                 device_id: f.device_id.clone(),
                 device_key: device_key.to_owned(),
-                at_ms: now,
-                expired_before_ms: link.accounts.tickets().live_since(now),
+                at_ms: ticket_now,
+                expired_before_ms: link.accounts.tickets().live_since(ticket_now),
             }));
             ticket = Some(new);
         }
@@ -272,7 +275,7 @@ async fn decide(
             writes.push(DeviceWrite::TouchTicket {
                 accid: f.accid.clone(),
                 ticket_hash: ticket_hash.clone(),
-                at_ms: now,
+                at_ms: ticket_now,
             });
         }
         if !admitted.kicked_devices.is_empty() {
@@ -289,7 +292,7 @@ async fn decide(
         return Ok(LoggedIn {
             admitted,
             ticket,
-            server_time: now,
+            server_time: ticket_now,
         });
     }
     Err(LoginCode::ServerError.into())
