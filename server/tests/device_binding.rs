@@ -165,6 +165,17 @@ async fn bad_param(s: &TestServer, frame: Value, what: &str) {
     Link::expect_login_err(err, &mut link, 414).await;
 }
 
+/// A server with account `alice` whose device `dev-a` has bound a key
+/// (its session since closed): the server, the token, the key, the ticket.
+async fn bound(extra: &[&str]) -> (TestServer, String, DeviceKey, String) {
+    let s = TestServer::start(extra).await;
+    let token = s.create("alice").await;
+    let key = DeviceKey::new();
+    let (link, ticket) = bind(&s, "alice", &token, "dev-a", &key).await;
+    drop(link);
+    (s, token, key, ticket)
+}
+
 async fn logout(mut link: Link) {
     link.send_json(json!({"t": "logout"})).await;
     assert_eq!(link.expect_close().await, Some(1000));
@@ -189,11 +200,7 @@ async fn a_binding_login_gets_a_ticket_and_a_plain_login_none() {
 
 #[tokio::test]
 async fn a_resume_logs_in_without_the_token_as_an_auto_login() {
-    let s = TestServer::start(&[]).await;
-    let token = s.create("alice").await;
-    let key = DeviceKey::new();
-    let (link, ticket) = bind(&s, "alice", &token, "dev-a", &key).await;
-    drop(link);
+    let (s, _, key, ticket) = bound(&[]).await;
     let mut resumed = resume_ok(&s, &key, "alice", "dev-a", &ticket).await;
     resumed.ping_pong().await;
     let v = s.get_json("/_test/sessions?accid=alice").await;
@@ -210,11 +217,7 @@ async fn a_resume_logs_in_without_the_token_as_an_auto_login() {
 
 #[tokio::test]
 async fn a_copied_ticket_signed_by_another_key_is_refused_and_the_original_still_works() {
-    let s = TestServer::start(&[]).await;
-    let token = s.create("alice").await;
-    let key = DeviceKey::new();
-    let (link, ticket) = bind(&s, "alice", &token, "dev-a", &key).await;
-    drop(link);
+    let (s, _, key, ticket) = bound(&[]).await;
     // The attacker has the stored record (accid, ticket, deviceId) but not
     // the non-extractable key: a key of their own does not verify.
     let thief = DeviceKey::new();
@@ -240,11 +243,7 @@ async fn a_copied_ticket_signed_by_another_key_is_refused_and_the_original_still
 
 #[tokio::test]
 async fn a_high_s_signature_verifies_as_webcrypto_may_make_one() {
-    let s = TestServer::start(&[]).await;
-    let token = s.create("alice").await;
-    let key = DeviceKey::new();
-    let (link, ticket) = bind(&s, "alice", &token, "dev-a", &key).await;
-    drop(link);
+    let (s, _, key, ticket) = bound(&[]).await;
     // A signature in its low-S form and one in its high-S form (r, n − s),
     // each over its own nonce so that neither is a replay: WebCrypto may
     // produce either.
@@ -292,11 +291,7 @@ async fn a_ticket_from_another_device_or_account_is_refused() {
 
 #[tokio::test]
 async fn a_timestamp_outside_300_seconds_is_refused() {
-    let s = TestServer::start(&[]).await;
-    let token = s.create("alice").await;
-    let key = DeviceKey::new();
-    let (link, ticket) = bind(&s, "alice", &token, "dev-a", &key).await;
-    drop(link);
+    let (s, _, key, ticket) = bound(&[]).await;
     let now = server_now(&s).await;
     for ts in [now - 301_000, now + 301_000, 0, u64::MAX] {
         refused(
@@ -315,11 +310,7 @@ async fn a_timestamp_outside_300_seconds_is_refused() {
 
 #[tokio::test]
 async fn a_replayed_resume_frame_is_refused() {
-    let s = TestServer::start(&[]).await;
-    let token = s.create("alice").await;
-    let key = DeviceKey::new();
-    let (link, ticket) = bind(&s, "alice", &token, "dev-a", &key).await;
-    drop(link);
+    let (s, _, key, ticket) = bound(&[]).await;
     let frame = resume_frame(&key, "alice", "dev-a", &ticket, server_now(&s).await);
     let (link, ok) = send(&s, frame.clone()).await;
     assert_eq!(ok["t"], "loginOk", "{ok}");
@@ -332,11 +323,7 @@ async fn a_replayed_resume_frame_is_refused() {
 
 #[tokio::test]
 async fn a_ticket_expires_30_days_after_its_last_use_on_the_servers_clock() {
-    let s = TestServer::start(&[]).await;
-    let token = s.create("alice").await;
-    let key = DeviceKey::new();
-    let (link, ticket) = bind(&s, "alice", &token, "dev-a", &key).await;
-    drop(link);
+    let (s, _, key, ticket) = bound(&[]).await;
     // Every resume starts the 30 days again.
     advance(&s, 29 * DAY_MS).await;
     drop(resume_ok(&s, &key, "alice", "dev-a", &ticket).await);
@@ -366,11 +353,7 @@ async fn a_ticket_expires_30_days_after_its_last_use_on_the_servers_clock() {
 
 #[tokio::test]
 async fn a_shorter_ticket_ttl_is_a_server_setting() {
-    let s = TestServer::start(&["--ticket-ttl-days", "1"]).await;
-    let token = s.create("alice").await;
-    let key = DeviceKey::new();
-    let (link, ticket) = bind(&s, "alice", &token, "dev-a", &key).await;
-    drop(link);
+    let (s, _, key, ticket) = bound(&["--ticket-ttl-days", "1"]).await;
     advance(&s, DAY_MS + 1_000).await;
     resume_refused(&s, &key, "alice", "dev-a", &ticket, TICKET_REFUSED).await;
 }
@@ -574,11 +557,7 @@ async fn the_server_api_lists_and_revokes_tickets_and_kicks_with_revoked() {
 
 #[tokio::test]
 async fn malformed_or_misplaced_binding_fields_are_414() {
-    let s = TestServer::start(&[]).await;
-    let token = s.create("alice").await;
-    let key = DeviceKey::new();
-    let (link, ticket) = bind(&s, "alice", &token, "dev-a", &key).await;
-    drop(link);
+    let (s, token, key, ticket) = bound(&[]).await;
     let ts = server_now(&s).await;
     let resume = resume_frame(&key, "alice", "dev-a", &ticket, ts);
 

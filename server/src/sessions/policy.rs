@@ -117,6 +117,14 @@ impl<S: Held> Change<S> {
         self.remaining
     }
 
+    /// The devices of the ended sessions.
+    pub fn kicked_devices(&self) -> Vec<(ClientType, String)> {
+        self.kicked
+            .iter()
+            .map(|(s, _)| (s.info().client_type, s.info().device_id.clone()))
+            .collect()
+    }
+
     /// The clientIds of the ended sessions.
     pub fn ended(&self) -> Vec<String> {
         self.kicked

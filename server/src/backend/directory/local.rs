@@ -189,11 +189,7 @@ impl Registry {
         *inner.epochs.entry(accid.to_owned()).or_insert(0) += 1;
         let live = inner.accounts.remove(accid).unwrap_or_default();
         let change = policy::kick_devices(live, ends, reason);
-        let devices = change
-            .kicked
-            .iter()
-            .map(|(s, _)| (s.info.client_type, s.info.device_id.clone()))
-            .collect();
+        let devices = change.kicked_devices();
         let remaining = deliver(change);
         if !remaining.is_empty() {
             inner.accounts.insert(accid.to_owned(), remaining);

@@ -681,11 +681,7 @@ impl Cluster {
         let failed = unavailable("device kick");
         let (mut tx, live) = self.locked_sessions(accid).await.map_err(&failed)?;
         let change = policy::kick_devices(live, ends, reason);
-        let devices = change
-            .kicked
-            .iter()
-            .map(|(h, _)| (h.info.client_type, h.info.device_id.clone()))
-            .collect();
+        let devices = change.kicked_devices();
         self.apply(&mut tx, accid, change).await.map_err(&failed)?;
         tx.commit().await.map_err(&failed)?;
         Ok(devices)
