@@ -663,3 +663,22 @@ async fn on_postgresql_a_ticket_resumes_on_another_node_and_a_replay_is_refused_
     let c = TestServer::start_with_database(tempfile::tempdir().unwrap(), &url, &[]).await;
     resume_ok(&c, &key, "alice", "dev-a", &ticket).await;
 }
+
+#[tokio::test]
+async fn the_test_hooks_list_and_revoke_tickets_without_a_signature() {
+    let (s, token, key, ticket) = bound(&[]).await;
+    let v = s.get_json("/_test/tickets?accid=ALICE").await;
+    assert_eq!(v["code"], 200, "{v}");
+    assert_eq!(v["tickets"][0]["deviceId"], "dev-a", "{v}");
+    let (mut link, _) = bind(&s, "alice", &token, "dev-b", &DeviceKey::new()).await;
+    let v = s
+        .post_json("/_test/revoke?accid=alice&deviceId=dev-b")
+        .await;
+    assert_eq!(v, json!({"code": 200, "revoked": 1}));
+    link.expect_kicked("revoked").await;
+    resume_ok(&s, &key, "alice", "dev-a", &ticket).await;
+    let v = s.post_json("/_test/revoke?accid=alice").await;
+    assert_eq!(v["revoked"], 1, "{v}");
+    let v = s.get_json("/_test/tickets?accid=nobody").await;
+    assert_eq!(v["code"], 414, "{v}");
+}

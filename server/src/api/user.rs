@@ -97,14 +97,7 @@ pub async fn list_device_tickets(
         .list_tickets(&accid)
         .await?
         .into_iter()
-        .map(|t| {
-            json!({
-                "deviceId": t.device_id,
-                "clientType": t.client_type,
-                "createdAt": t.created_at,
-                "lastUsedAt": t.last_used_at,
-            })
-        })
+        .map(|t| t.to_json())
         .collect();
     Ok(Json(json!({ "code": 200, "tickets": tickets })))
 }

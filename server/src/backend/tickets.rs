@@ -62,6 +62,19 @@ pub struct TicketSummary {
     pub last_used_at: u64,
 }
 
+impl TicketSummary {
+    /// The summary as the server API lists it: `{"deviceId","clientType",
+    /// "createdAt","lastUsedAt"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "deviceId": self.device_id,
+            "clientType": self.client_type,
+            "createdAt": self.created_at,
+            "lastUsedAt": self.last_used_at,
+        })
+    }
+}
+
 #[derive(FromRow)]
 struct SummaryRow {
     device_id: String,
