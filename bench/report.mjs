@@ -21,7 +21,7 @@ const stormOn = load("storm-on.json");
 const stormOff = load("storm-off.json");
 const stormTerm = load("storm-term.json");
 const stormKill = load("storm-kill.json");
-const binding = load("binding.json");
+const serverBinding = load("server-binding.json");
 const stormBound = load("storm-bound.json");
 const cluster = load("cluster.json");
 const rolling = load("rolling.json");
@@ -300,7 +300,7 @@ else {
 p();
 p("## 4b. Device-bound sessions: the server's cost");
 p();
-if (binding.error) p(`Failed: ${binding.error}`);
+if (serverBinding.error) p(`Failed: ${serverBinding.error}`);
 else {
   const us = (v) => (Number.isFinite(v) ? `${Math.round(v)} µs` : "—");
   p("The same connect + login loop as §4, against one server, three ways in turn round after round: a token login; a binding login (token + `deviceKey`: a resume ticket drawn, hashed and stored with the login record); a resume (ticket + timestamp + nonce + P-256 signature: the ticket read, the signature verified, the nonce recorded, the ticket's lifetime renewed). " +
@@ -308,10 +308,10 @@ else {
   p();
   p("| | server CPU per login | ÷ token login | logins per second ÷ token login |");
   p("|---|---:|---:|---:|");
-  const c = binding.serverCpuUsPerLogin;
+  const c = serverBinding.serverCpuUsPerLogin;
   p(`| token | ${us(c.token)} | 1× | 1× |`);
-  p(`| binding (token + deviceKey) | ${us(c.bind)} | ${x(binding.bindToTokenCpuRatio)} | ${x(binding.bindToTokenRateRatio)} |`);
-  p(`| resume (ticket + signature) | ${us(c.resume)} | ${x(binding.resumeToTokenCpuRatio)} | ${x(binding.resumeToTokenRateRatio)} |`);
+  p(`| binding (token + deviceKey) | ${us(c.bind)} | ${x(serverBinding.bindToTokenCpuRatio)} | ${x(serverBinding.bindToTokenRateRatio)} |`);
+  p(`| resume (ticket + signature) | ${us(c.resume)} | ${x(serverBinding.resumeToTokenCpuRatio)} | ${x(serverBinding.resumeToTokenRateRatio)} |`);
 }
 p();
 p("## 5. Reconnect storm");

@@ -88,7 +88,7 @@ step "$OUT/capacity.json" "$BIN/imlogin-loadgen" capacity --server "$BIN/imlogin
   --server-args "$SERVER_ARGS"
 
 header "4b. device-bound sessions: server CPU per token login, binding login and resume"
-step "$OUT/binding.json" "$BIN/imlogin-loadgen" binding --server "$BIN/imlogin-server" \
+step "$OUT/server-binding.json" "$BIN/imlogin-loadgen" binding --server "$BIN/imlogin-server" \
   --seconds 5 --server-args "$SERVER_ARGS"
 
 header "5. reconnect storm, jitter on"
