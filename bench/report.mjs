@@ -21,6 +21,8 @@ const stormOn = load("storm-on.json");
 const stormOff = load("storm-off.json");
 const stormTerm = load("storm-term.json");
 const stormKill = load("storm-kill.json");
+const serverBinding = load("server-binding.json");
+const stormBound = load("storm-bound.json");
 const cluster = load("cluster.json");
 const rolling = load("rolling.json");
 const lossy = load("browser-lossy.json");
@@ -296,11 +298,28 @@ else {
     `Open-files limit per process: ${h.fdLimit ?? "?"} (the container's hard limit), which caps one server process just below 20 000 sockets.`);
 }
 p();
+p("## 4b. Device-bound sessions: the server's cost");
+p();
+if (serverBinding.error) p(`Failed: ${serverBinding.error}`);
+else {
+  const us = (v) => (Number.isFinite(v) ? `${Math.round(v)} µs` : "—");
+  p("The same connect + login loop as §4, against one server, three ways in turn round after round: a token login; a binding login (token + `deviceKey`: a resume ticket drawn, hashed and stored with the login record); a resume (ticket + timestamp + nonce + P-256 signature: the ticket read, the signature verified, the nonce recorded, the ticket's lifetime renewed). " +
+    "The load generator signs the resumes; its CPU is not the server's. Medians over the rounds; each ratio compares runs of the same round.");
+  p();
+  p("| | server CPU per login | ÷ token login | logins per second ÷ token login |");
+  p("|---|---:|---:|---:|");
+  const c = serverBinding.serverCpuUsPerLogin;
+  p(`| token | ${us(c.token)} | 1× | 1× |`);
+  p(`| binding (token + deviceKey) | ${us(c.bind)} | ${x(serverBinding.bindToTokenCpuRatio)} | ${x(serverBinding.bindToTokenRateRatio)} |`);
+  p(`| resume (ticket + signature) | ${us(c.resume)} | ${x(serverBinding.resumeToTokenCpuRatio)} | ${x(serverBinding.resumeToTokenRateRatio)} |`);
+}
+p();
 p("## 5. Reconnect storm");
 p();
 if (stormOn.error || stormOff.error) p(`Failed: ${stormOn.error ?? stormOff.error}`);
 else {
   const runs = [["jitter on (default), SIGTERM, restarted at once", stormOn], ["jitter off, SIGTERM, restarted at once", stormOff],
+    ["jitter on, device-bound (reconnects resume with tickets)", stormBound],
     ["SIGTERM, down 2 s", stormTerm], ["SIGKILL, down 2 s", stormKill]].filter(([, r]) => !r.error);
   p(`Native clients (\`imlogin-native\`: the browser package's own login machine on tokio), default backoff; the server stopped with SIGTERM (every session sent the restart notice and closed with 1012; the server paces its admissions, \`--login-capacity\`) or SIGKILL, kept down for the time given once it has exited, and started again on the same port and database. ` +
     "Times from the signal; arrivals are `loggedIn` again, counted only after the new server listens. " +

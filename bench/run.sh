@@ -108,12 +108,19 @@ MEASURED=$(node -e 'try { const c = require(process.argv[1]); console.log(Math.f
   "$PWD/$OUT/capacity.json" 2>/dev/null)
 PACED_ARGS="$SERVER_ARGS${MEASURED:+ --login-capacity $MEASURED}"
 
+header "4b. device-bound sessions: server CPU per token login, binding login and resume"
+step "$OUT/server-binding.json" "$BIN/imlogin-loadgen" binding --server "$BIN/imlogin-server" \
+  --seconds 5 --server-args "$SERVER_ARGS --login-capacity 0"
+
 header "5. reconnect storm, jitter on"
 step "$OUT/storm-on.json" "$BIN/imlogin-loadgen" storm --server "$BIN/imlogin-server" \
   --jitter on --server-args "$PACED_ARGS"
 header "5. reconnect storm, jitter off"
 step "$OUT/storm-off.json" "$BIN/imlogin-loadgen" storm --server "$BIN/imlogin-server" \
   --jitter off --server-args "$PACED_ARGS"
+header "5. reconnect storm, jitter on, device-bound sessions (reconnects resume with tickets)"
+step "$OUT/storm-bound.json" "$BIN/imlogin-loadgen" storm --server "$BIN/imlogin-server" \
+  --jitter on --device-binding on --server-args "$PACED_ARGS"
 # This restart takes about 3.5 s (stopping with 10 000 sessions 1.2–1.8 s,
 # 2 s down, the start): the node is told so, as an operator would
 # (docs/deploy.md, --restart-expected-ms).

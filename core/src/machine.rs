@@ -537,7 +537,7 @@ impl LoginMachine {
             return;
         };
         if let Some(token) = &current.token {
-            frame.token.clone_from(token);
+            frame.token = Some(token.clone());
         }
         self.outputs
             .push_back(Output::Send(conn, ClientFrame::Login(frame)));
@@ -577,6 +577,7 @@ impl LoginMachine {
                 server_time,
                 heartbeat_ms,
                 clients,
+                ..
             } if logging_in => self.logged_in(now, client_id, server_time, heartbeat_ms, clients),
             ServerFrame::LoginErr {
                 code,
@@ -1003,7 +1004,7 @@ impl LoginMachine {
         Some(LoginFrame {
             app_key: self.config.app_key.clone(),
             accid: session.credentials.accid.clone(),
-            token: session.credentials.token.clone(),
+            token: Some(session.credentials.token.clone()),
             device_id: self.config.device_id.clone(),
             client_type: self.config.client_type,
             mode: if manual {
@@ -1014,6 +1015,11 @@ impl LoginMachine {
             force: session.force && !session.established,
             custom_tag: self.config.custom_tag.clone(),
             sdk: self.config.sdk.clone(),
+            device_key: None,
+            ticket: None,
+            ts: None,
+            nonce: None,
+            sig: None,
         })
     }
 

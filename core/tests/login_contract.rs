@@ -244,7 +244,7 @@ fn auto_login_while_a_manual_login_is_under_way_waits_for_it() {
     h.pump();
     assert_eq!(h.outcome(login), Some(Ok(())));
     assert_eq!(h.outcome(auto), Some(Ok(())));
-    assert_eq!(h.last_login().token, "tok");
+    assert_eq!(h.last_login().token.as_deref(), Some("tok"));
     assert_eq!(h.last_login().mode, LoginMode::Manual);
 }
 
@@ -260,7 +260,7 @@ fn auto_login_with_issued_credentials_logs_in_in_auto_mode_with_force_and_persis
     assert_eq!(frame.mode, LoginMode::Auto);
     assert!(frame.force, "force skips the device check");
     assert_eq!(frame.accid, "alice");
-    assert_eq!(frame.token, "fresh");
+    assert_eq!(frame.token.as_deref(), Some("fresh"));
     let saved = h.persisted.as_ref().expect("persisted like any login");
     assert_eq!(saved.credentials.token, "fresh");
     // Reconnections after the success never force (they cannot kick).
@@ -538,6 +538,7 @@ fn heartbeat_interval_follows_the_server_suggestion() {
             server_time: 1,
             heartbeat_ms: 5_000,
             clients: vec![],
+            ticket: None,
         },
     );
     h.pump();
@@ -1199,6 +1200,7 @@ fn events_of_an_abandoned_connection_are_ignored() {
             server_time: 1,
             heartbeat_ms: 1,
             clients: vec![],
+            ticket: None,
         },
     );
     h.m.handle_closed(h.now, old, 1000);

@@ -240,6 +240,7 @@ impl World {
                             server_time: 1,
                             heartbeat_ms: 30_000,
                             clients: vec![],
+                            ticket: None,
                         }
                     } else {
                         ServerFrame::LoginErr {

@@ -10,7 +10,7 @@
 //!
 //! | metric | type | labels |
 //! |---|---|---|
-//! | `imlogin_logins_total` | counter | `code`: the login's outcome (200, 302, 403, 414, 416, 417, 422, 500) |
+//! | `imlogin_logins_total` | counter | `code`: the login's outcome (200, 302, 403, 414, 416, 417, 419, 422, 500) |
 //! | `imlogin_login_duration_seconds` | histogram | — (from the login frame to the decision, success or refusal) |
 //! | `imlogin_sessions` | gauge | `client_type`: live sessions on this node |
 //! | `imlogin_link_sockets` | gauge | — (open link sockets on this node, logged in or not) |

@@ -16,6 +16,16 @@
 //!   node's id, the prefix of the clientIds it assigns)
 //! - `GET /_test/attempts?accid=` → `{"code":200,"count":N,"attempts":[{"accid",
 //!   "mode","deviceId","clientType","code","at"}]}`
+//! - `GET /_test/tickets?accid=` → the account's live resume tickets, as
+//!   `listDeviceTickets.action` answers: `{"code":200,"tickets":[{"deviceId",
+//!   "clientType","createdAt","lastUsedAt"}]}`
+//! - `POST /_test/revoke?accid=&deviceId=` → revokes as
+//!   `revokeDeviceTicket.action` does (`deviceId` optional; the revoked
+//!   devices' sessions are kicked with `revoked`) → `{"code":200,"revoked":N}`
+//! - `POST /_test/clock?advanceMs=N` → moves the server's clock of
+//!   device-bound sessions (a resume's `ts` window, the tickets' lifetime,
+//!   `loginOk.serverTime`) by N ms, back when negative →
+//!   `{"code":200,"now":MS}`
 //!
 //! Without `accid`, sessions and attempts of every account are listed.
 
@@ -65,6 +75,9 @@ pub fn router<S>(hooks: Arc<Hooks>) -> Router<S> {
         .route("/_test/pause", post(pause))
         .route("/_test/sessions", get(sessions))
         .route("/_test/attempts", get(attempts))
+        .route("/_test/clock", post(clock))
+        .route("/_test/tickets", get(tickets))
+        .route("/_test/revoke", post(revoke))
         .layer(CorsLayer::very_permissive())
         .with_state(hooks)
 }
@@ -164,4 +177,44 @@ async fn attempts(State(hooks): State<Arc<Hooks>>, Query(q): Q) -> Response {
     let accid = accid_filter(&q);
     let list = hooks.probe.attempts(accid.as_deref());
     Json(json!({ "code": 200, "count": list.len(), "attempts": list })).into_response()
+}
+
+async fn clock(State(hooks): State<Arc<Hooks>>, Query(q): Q) -> Result<Response, ApiError> {
+    let ms = q
+        .get("advanceMs")
+        .and_then(|m| m.parse::<i64>().ok())
+        .ok_or_else(|| ApiError::BadParam("parameter advanceMs must be an integer".to_owned()))?;
+    let now = hooks.accounts.tickets().clock.advance(ms);
+    tracing::info!(ms, now, "test hook: moving the server's clock");
+    Ok(Json(json!({ "code": 200, "now": now })).into_response())
+}
+
+/// The `accid` query parameter, checked and lower-cased.
+fn accid_param(q: &HashMap<String, String>) -> Result<String, ApiError> {
+    let accid = q
+        .get("accid")
+        .ok_or_else(|| ApiError::BadParam("parameter accid is required".to_owned()))?;
+    Ok(normalize_accid(accid)?)
+}
+
+async fn tickets(State(hooks): State<Arc<Hooks>>, Query(q): Q) -> Result<Response, ApiError> {
+    let accid = accid_param(&q)?;
+    let list: Vec<Value> = hooks
+        .accounts
+        .list_tickets(&accid)
+        .await?
+        .into_iter()
+        .map(|t| t.to_json())
+        .collect();
+    Ok(Json(json!({ "code": 200, "tickets": list })).into_response())
+}
+
+async fn revoke(State(hooks): State<Arc<Hooks>>, Query(q): Q) -> Result<Response, ApiError> {
+    let accid = accid_param(&q)?;
+    let device_id = q.get("deviceId").map(String::as_str);
+    if let Some(device_id) = device_id {
+        imlogin_protocol::limits::check_device_id(device_id)?;
+    }
+    let revoked = hooks.accounts.revoke_tickets(&accid, device_id).await?;
+    Ok(Json(json!({ "code": 200, "revoked": revoked })).into_response())
 }

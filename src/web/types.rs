@@ -14,7 +14,7 @@ export type LoginStatus = "loggedOut" | "connecting" | "loggedIn" | "waiting" | 
 export type ClientType = "web" | "pc" | "mac" | "android" | "ios";
 
 /** Why the server ended a session (`"unknown"`: a reason this version does not know, from a newer server). */
-export type KickReason = "exclusive" | "sameDevice" | "byClient" | "server" | "blocked" | "tokenChanged" | "unknown";
+export type KickReason = "exclusive" | "sameDevice" | "byClient" | "server" | "blocked" | "tokenChanged" | "revoked" | "unknown";
 
 /** Options of `new LoginManager(options)`. Unknown keys throw a `TypeError`. */
 export interface LoginManagerOptions {
@@ -87,6 +87,8 @@ export declare const LoginCode: {
   readonly RateLimited: 416;
   /** 417: the account's device policy refuses this login without `force`. */
   readonly DevicePolicy: 417;
+  /** 419: a resume was refused: its ticket is unknown, revoked or expired, or its device, key, signature, timestamp or nonce does not match. Clears the saved session. */
+  readonly DeviceBindingRefused: 419;
   /** 422: the account is blocked. */
   readonly Blocked: 422;
   /** 498: the call's `AbortSignal` was aborted. */
@@ -115,7 +117,7 @@ export interface LoginErrorOptions {
 export declare class LoginError extends Error {
   constructor(code: number, message: string, options?: LoginErrorOptions);
   readonly name: "LoginError";
-  /** One of `LoginCode` (302, 403, 404, 408, 414, 415, 416, 417, 422, 498, 499, 500, 503), or another code a newer server sends. */
+  /** One of `LoginCode` (302, 403, 404, 408, 414, 415, 416, 417, 419, 422, 498, 499, 500, 503), or another code a newer server sends. */
   readonly code: LoginCode | (number & {});
   /** True for 408, 415, 416 and 5xx: a later try may succeed without anything changing. */
   readonly retryable: boolean;

@@ -75,6 +75,7 @@ im.on("kicked", (d: KickedEvent) => {
     | "server"
     | "blocked"
     | "tokenChanged"
+    | "revoked"
     | "unknown" = d.reason;
   console.log(reason, d.clientType ?? "unknown");
 });

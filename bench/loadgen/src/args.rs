@@ -45,6 +45,46 @@ pub enum Command {
     /// Internal: holds sessions for `capacity` (one process cannot hold
     /// 20 000 sockets under the 20 000-fd limit).
     Hold(HoldArgs),
+    /// The server's CPU time per login with a token, per binding login
+    /// (token + deviceKey) and per resume (ticket + signature), the three
+    /// interleaved round by round against one server.
+    Binding(BindingArgs),
+}
+
+/// What a throughput login sends (docs/protocol.md, "Device-bound
+/// sessions").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Credential {
+    /// A manual login with the token (the default).
+    Token,
+    /// A manual login with the token and a `deviceKey` to bind: the server
+    /// issues a ticket every time.
+    Bind,
+    /// An auto login with a ticket bound beforehand, a fresh timestamp and
+    /// nonce and the device key's signature (made by the load generator).
+    Resume,
+}
+
+/// Whether native clients bind a device key and resume with its ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DeviceBinding {
+    /// Token logins and token reconnects (the default).
+    Off,
+    /// Binding logins, and reconnects that resume with the ticket.
+    On,
+}
+
+/// `binding`.
+#[derive(Debug, Args)]
+pub struct BindingArgs {
+    #[command(flatten)]
+    pub server: Server,
+    #[command(flatten)]
+    pub load: Load,
+    /// Rounds of (token, bind, resume); each ratio is the median of the
+    /// rounds' ratios.
+    #[arg(long, default_value_t = 3)]
+    pub rounds: usize,
 }
 
 /// How a login-throughput run is shaped.
@@ -98,6 +138,9 @@ pub struct CapacityArgs {
     /// Worker processes that hold them.
     #[arg(long, default_value_t = 2)]
     pub hold_workers: usize,
+    /// What the throughput logins send.
+    #[arg(long, value_enum, default_value_t = Credential::Token)]
+    pub credential: Credential,
 }
 
 /// `cluster`.
@@ -152,6 +195,9 @@ pub struct StormArgs {
     /// Milliseconds the server stays down once it has exited.
     #[arg(long = "down-ms", default_value_t = 0)]
     pub down_ms: u64,
+    /// Device-bound sessions: the clients reconnect with resume tickets.
+    #[arg(long = "device-binding", value_enum, default_value_t = DeviceBinding::Off)]
+    pub device_binding: DeviceBinding,
 }
 
 /// `rolling`.
@@ -190,6 +236,9 @@ pub struct LoginsArgs {
     /// The server's process id, to read its CPU time from `/proc`.
     #[arg(long)]
     pub pid: Option<u32>,
+    /// What the logins send.
+    #[arg(long, value_enum, default_value_t = Credential::Token)]
+    pub credential: Credential,
 }
 
 /// `echo-server`.

@@ -11,7 +11,13 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use crate::args::{CapacityArgs, HoldArgs, Load, LoginsArgs};
+use std::sync::Mutex;
+
+use imlogin::protocol::{ClientFrame, LoginMode};
+use imlogin::ConnId;
+use imlogin_native::DeviceBinding;
+
+use crate::args::{CapacityArgs, Credential, HoldArgs, Load, LoginsArgs};
 use crate::http::{create_accounts, Account};
 use crate::server::{self, Process};
 use crate::ws::{self, CLIENT_TYPES};
@@ -93,7 +99,7 @@ pub async fn run(args: &CapacityArgs) -> Result<(), String> {
     let pid = srv.child.id().ok_or("server exited")?;
     let login_rate = with_server_cpu(
         &[pid],
-        login_throughput(&srv.addr, seconds, concurrency, sources),
+        login_throughput(&srv.addr, &args.load, args.credential),
     )
     .await?;
 
@@ -113,6 +119,7 @@ pub async fn run(args: &CapacityArgs) -> Result<(), String> {
         "loginToEchoRatio": ratio,
         "concurrency": concurrency,
         "sources": sources,
+        "credential": format!("{:?}", args.credential).to_lowercase(),
         "hold": {
             "target": sessions,
             "held": hold.held,
@@ -157,14 +164,10 @@ pub(crate) async fn echo_throughput(load: &Load) -> Result<Rate, String> {
 /// `logins`: see [`LoginsArgs`]. Prints the rate, and with `--pid` the
 /// server's CPU time per login beside this process's own.
 pub async fn logins(args: &LoginsArgs) -> Result<(), String> {
-    let Load {
-        seconds,
-        concurrency,
-        sources,
-    } = args.load;
     let me = std::process::id();
+    let prepared = Logins::prepare(&args.addr.to_string(), &args.load, args.credential).await?;
     let before = (args.pid.and_then(server::cpu_ms), server::cpu_ms(me));
-    let rate = login_throughput(&args.addr.to_string(), seconds, concurrency, sources).await?;
+    let rate = prepared.run(&args.load).await;
     let after = (args.pid.and_then(server::cpu_ms), server::cpu_ms(me));
     let per_login = |b: Option<f64>, a: Option<f64>| match (b, a) {
         (Some(b), Some(a)) if rate.ok > 0 => Some((a - b) * 1000.0 / rate.ok as f64),
@@ -174,6 +177,7 @@ pub async fn logins(args: &LoginsArgs) -> Result<(), String> {
         "login": rate.json(),
         "serverCpuUsPerLogin": per_login(before.0, after.0),
         "loadgenCpuUsPerLogin": per_login(before.1, after.1),
+        "credential": format!("{:?}", args.credential).to_lowercase(),
     });
     println!("{out}");
     Ok(())
@@ -187,33 +191,124 @@ fn fd_limit() -> Option<u64> {
 }
 
 /// Logins per second against the imlogin-server at `addr` (`host:port`):
-/// `concurrency` workers, each logging in again and again through
-/// [`throughput`] with its own [`ACCOUNTS_PER_WORKER`] fresh accounts in
-/// turn.
+/// see [`Logins`].
 pub(crate) async fn login_throughput(
     addr: &str,
-    seconds: f64,
-    concurrency: usize,
-    sources: usize,
+    load: &Load,
+    credential: Credential,
 ) -> Result<Rate, String> {
-    let target: SocketAddr = addr.parse().map_err(|_| "bad server address")?;
-    let accounts = create_accounts(addr, concurrency * ACCOUNTS_PER_WORKER, 8).await?;
-    Ok(throughput(
-        target,
-        "/link",
-        seconds,
-        concurrency,
-        sources,
-        move |w, n| {
-            let (accid, token) = &accounts[w * ACCOUNTS_PER_WORKER + n % ACCOUNTS_PER_WORKER];
-            let device = format!("lg-{w}-{}", n % ACCOUNTS_PER_WORKER);
-            (
-                ws::login_frame(accid, token, CLIENT_TYPES[0], &device),
-                Some("loginOk"),
-            )
-        },
-    )
-    .await)
+    Ok(Logins::prepare(addr, load, credential)
+        .await?
+        .run(load)
+        .await)
+}
+
+/// A login-throughput run made ready: `concurrency` workers, each logging
+/// in again and again through [`throughput`] with its own
+/// [`ACCOUNTS_PER_WORKER`] fresh accounts (and devices) in turn, sending
+/// what `credential` says. For resumes every account's device has bound
+/// its key beforehand (not part of the run).
+pub(crate) struct Logins {
+    target: SocketAddr,
+    accounts: Vec<Account>,
+    credential: Credential,
+    /// One device binding per account and device (bind and resume).
+    bindings: Vec<Mutex<DeviceBinding>>,
+}
+
+impl Logins {
+    /// Creates the accounts and, for resumes, binds every device.
+    pub(crate) async fn prepare(
+        addr: &str,
+        load: &Load,
+        credential: Credential,
+    ) -> Result<Logins, String> {
+        let target: SocketAddr = addr.parse().map_err(|_| "bad server address")?;
+        let slots = load.concurrency * ACCOUNTS_PER_WORKER;
+        let accounts = create_accounts(addr, slots, 8).await?;
+        let bindings = match credential {
+            Credential::Token => Vec::new(),
+            Credential::Bind | Credential::Resume => (0..slots)
+                .map(|_| Mutex::new(DeviceBinding::new()))
+                .collect(),
+        };
+        let logins = Logins {
+            target,
+            accounts,
+            credential,
+            bindings,
+        };
+        if credential == Credential::Resume {
+            logins.bind_all(load.sources).await?;
+        }
+        Ok(logins)
+    }
+
+    /// The frame of slot `slot` (an account and its device).
+    fn frame(&self, w: usize, slot: usize) -> String {
+        let (accid, token) = &self.accounts[slot];
+        let device = format!("lg-{w}-{}", slot % ACCOUNTS_PER_WORKER);
+        let mut login = ws::login(accid, token, CLIENT_TYPES[0], &device);
+        let binding = || {
+            self.bindings[slot]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+        };
+        let login = match self.credential {
+            Credential::Token => login,
+            Credential::Bind => binding().prepare(ConnId(0), login),
+            Credential::Resume => {
+                login.mode = LoginMode::Auto;
+                binding().prepare(ConnId(0), login)
+            }
+        };
+        ClientFrame::Login(login).to_json()
+    }
+
+    /// Binds every slot's device once, keeping its ticket.
+    async fn bind_all(&self, sources: usize) -> Result<(), String> {
+        for slot in 0..self.accounts.len() {
+            let w = slot / ACCOUNTS_PER_WORKER;
+            let (accid, token) = &self.accounts[slot];
+            let device = format!("lg-{w}-{}", slot % ACCOUNTS_PER_WORKER);
+            let login = ws::login(accid, token, CLIENT_TYPES[0], &device);
+            let text = {
+                let mut b = self.bindings[slot]
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner());
+                ClientFrame::Login(b.prepare(ConnId(0), login)).to_json()
+            };
+            let mut c = ws::connect(self.target, ws::source(slot, sources), "/link").await?;
+            let reply = ws::reply_to(&mut c, text).await?;
+            let _ = c.close(None).await;
+            let mut b = self.bindings[slot]
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            b.observe(ConnId(0), &reply);
+            if b.ticket().is_none() {
+                return Err(format!("binding login got no ticket: {reply}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Runs the logins for `load.seconds`.
+    pub(crate) async fn run(self, load: &Load) -> Rate {
+        let target = self.target;
+        let logins = Arc::new(self);
+        throughput(
+            target,
+            "/link",
+            load.seconds,
+            load.concurrency,
+            load.sources,
+            move |w, n| {
+                let slot = w * ACCOUNTS_PER_WORKER + n % ACCOUNTS_PER_WORKER;
+                (logins.frame(w, slot), Some("loginOk"))
+            },
+        )
+        .await
+    }
 }
 
 /// Runs `concurrency` workers for `seconds`: each repeatedly opens a

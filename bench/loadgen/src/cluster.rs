@@ -13,6 +13,7 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::args::Credential;
 use crate::args::{ClusterArgs, Load};
 use crate::capacity::{echo_throughput, login_throughput, with_server_cpu, Rate};
 use crate::http::{create_accounts, Account};
@@ -180,12 +181,15 @@ async fn logins(nodes: &[&Process], load: &Load) -> Result<Rate, String> {
 
 async fn spread_logins(nodes: &[&Process], load: &Load) -> Result<Rate, String> {
     let per_node = (load.concurrency / nodes.len()).max(1);
-    let (seconds, sources) = (load.seconds, load.sources);
+    let load = Load {
+        concurrency: per_node,
+        ..*load
+    };
     let mut runs = Vec::new();
     for node in nodes {
         let addr = node.addr.clone();
         runs.push(tokio::spawn(async move {
-            login_throughput(&addr, seconds, per_node, sources).await
+            login_throughput(&addr, &load, Credential::Token).await
         }));
     }
     let mut total = Rate::default();

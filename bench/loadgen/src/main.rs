@@ -4,6 +4,7 @@
 //! Every loop is bounded by a count or a deadline; nothing waits forever.
 
 mod args;
+mod binding;
 mod capacity;
 mod clients;
 mod cluster;
@@ -31,6 +32,7 @@ async fn main() -> ExitCode {
         Command::Logins(a) => ("logins", capacity::logins(&a).await),
         Command::EchoServer(a) => ("echo-server", echo::serve(&a).await),
         Command::Hold(a) => ("hold", capacity::hold(&a).await),
+        Command::Binding(a) => ("binding", binding::run(&a).await),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

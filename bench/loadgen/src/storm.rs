@@ -10,7 +10,7 @@ use imlogin::{Event, Status};
 use imlogin_native::NativeClient;
 use serde_json::json;
 
-use crate::args::{Jitter, StormArgs};
+use crate::args::{DeviceBinding, Jitter, StormArgs};
 use crate::clients;
 use crate::http::create_accounts;
 use crate::restart;
@@ -47,6 +47,7 @@ pub async fn run(args: &StormArgs) -> Result<(), String> {
     let extra = args.server.extra();
     let stop = args.stop;
     let down = Duration::from_millis(args.down_ms);
+    let device_binding = args.device_binding == DeviceBinding::On;
 
     let db = args.server.dir.join(format!(
         "imlogin-bench-storm-{}-{jitter}.db",
@@ -58,14 +59,19 @@ pub async fn run(args: &StormArgs) -> Result<(), String> {
     let accounts = create_accounts(&addr, sessions.div_ceil(CLIENT_TYPES.len()), 8).await?;
 
     eprintln!(
-        "storm (jitter {}): logging in {sessions} native clients",
-        if jitter { "on" } else { "off" }
+        "storm (jitter {}, device binding {}): logging in {sessions} native clients",
+        if jitter { "on" } else { "off" },
+        if device_binding { "on" } else { "off" }
     );
     let login_start = Instant::now();
     let clients = clients::log_in_all(sessions, login_concurrency, accounts, move |i| {
         let mut config = clients::config("storm", i);
         config.backoff_jitter = jitter;
-        NativeClient::spawn(config, &url, 0x5eed_0000 + i as u64)
+        let options = imlogin_native::Options {
+            device_binding,
+            ..Default::default()
+        };
+        NativeClient::spawn_with_options(config, &url, 0x5eed_0000 + i as u64, options)
     })
     .await;
     let login_seconds = login_start.elapsed().as_secs_f64();
@@ -161,6 +167,7 @@ pub async fn run(args: &StormArgs) -> Result<(), String> {
     };
     let out = json!({
         "jitter": jitter,
+        "deviceBinding": device_binding,
         "stop": stop.name(),
         "downForMs": down.as_secs_f64() * 1000.0,
         "sessions": sessions,

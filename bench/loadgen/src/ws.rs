@@ -48,34 +48,47 @@ pub async fn connect(addr: SocketAddr, src: IpAddr, path: &str) -> Result<Ws, St
 
 /// The JSON of a manual login frame, as the browser module sends it.
 pub fn login_frame(accid: &str, token: &str, client_type: ClientType, device: &str) -> String {
-    ClientFrame::Login(LoginFrame {
+    ClientFrame::Login(login(accid, token, client_type, device)).to_json()
+}
+
+/// A manual login frame, as the browser module sends it.
+pub fn login(accid: &str, token: &str, client_type: ClientType, device: &str) -> LoginFrame {
+    LoginFrame {
         app_key: APP_KEY.to_owned(),
         accid: accid.to_owned(),
-        token: token.to_owned(),
+        token: Some(token.to_owned()),
         device_id: device.to_owned(),
         client_type,
         mode: LoginMode::Manual,
         force: false,
         custom_tag: None,
         sdk: imlogin::protocol::SDK_NAME.to_owned(),
-    })
-    .to_json()
+        device_key: None,
+        ticket: None,
+        ts: None,
+        nonce: None,
+        sig: None,
+    }
 }
 
 /// Sends `text` and waits for the first text frame back; with `expect`,
 /// that frame must contain it (e.g. `"loginOk"`).
 pub async fn round_trip(ws: &mut Ws, text: String, expect: Option<&str>) -> Result<(), String> {
+    let reply = reply_to(ws, text).await?;
+    match expect {
+        Some(want) if !reply.contains(want) => Err(format!("got {reply}")),
+        _ => Ok(()),
+    }
+}
+
+/// Sends `text` and returns the first text frame back.
+pub async fn reply_to(ws: &mut Ws, text: String) -> Result<String, String> {
     ws.send(Message::text(text))
         .await
         .map_err(|e| e.to_string())?;
     loop {
         match ws.next().await {
-            Some(Ok(Message::Text(reply))) => {
-                return match expect {
-                    Some(want) if !reply.contains(want) => Err(format!("got {reply}")),
-                    _ => Ok(()),
-                };
-            }
+            Some(Ok(Message::Text(reply))) => return Ok(reply.to_string()),
             Some(Ok(Message::Close(f))) => return Err(format!("closed: {f:?}")),
             Some(Ok(_)) => {}
             Some(Err(e)) => return Err(e.to_string()),

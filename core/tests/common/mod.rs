@@ -189,6 +189,7 @@ impl Harness {
                         server_time: 1_700_000_000_000,
                         heartbeat_ms: 30_000,
                         clients: vec![],
+                        ticket: None,
                     },
                 };
                 // After loginErr the machine closes first (asserted by the

@@ -557,6 +557,7 @@ impl Sim {
                     server_time: 1_700_000_000_000,
                     heartbeat_ms: 30_000,
                     clients: vec![],
+                    ticket: None,
                 };
                 self.tell_tab(tab, conn, SocketEvent::Frame(ok));
             }

@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 
 use crate::accounts::Accounts;
-use crate::backend::Directory;
+use crate::backend::{Directory, NonceWindow};
 use crate::listener::PeerAddr;
 use crate::rate::RateGate;
 use crate::sessions::Control;
@@ -92,6 +92,9 @@ pub struct Link {
     pub login_capacity: u32,
     /// `--restart-expected-ms`: how long a restart of this node takes.
     pub restart_expected_ms: u64,
+    /// The Nonce window a resume's nonce is checked in (the server API's,
+    /// in its own namespace).
+    pub nonces: Arc<NonceWindow>,
     /// The test hooks' view, when they are enabled.
     pub probe: Option<Arc<Probe>>,
 }

@@ -117,6 +117,14 @@ impl<S: Held> Change<S> {
         self.remaining
     }
 
+    /// The devices of the ended sessions.
+    pub fn kicked_devices(&self) -> Vec<(ClientType, String)> {
+        self.kicked
+            .iter()
+            .map(|(s, _)| (s.info().client_type, s.info().device_id.clone()))
+            .collect()
+    }
+
     /// The clientIds of the ended sessions.
     pub fn ended(&self) -> Vec<String> {
         self.kicked
@@ -218,6 +226,30 @@ pub fn kick_all<S: Held>(live: Vec<S>, reason: KickReason) -> Change<S> {
             .map(|s| (s, kicked_frame(reason, None)))
             .collect(),
         told: Vec::new(),
+    }
+}
+
+/// Ends the sessions of `live` on the devices `ends` picks with
+/// `kicked{reason}` (a revoked resume ticket); the others are told the new
+/// list if any ended.
+pub fn kick_devices<S: Held>(
+    live: Vec<S>,
+    ends: &dyn Fn(&SessionInfo) -> bool,
+    reason: KickReason,
+) -> Change<S> {
+    let (kicked, remaining): (Vec<S>, Vec<S>) = live.into_iter().partition(|s| ends(s.info()));
+    let told = if kicked.is_empty() {
+        Vec::new()
+    } else {
+        tell_lists(&remaining, ClientsChange::Logout, None)
+    };
+    Change {
+        remaining,
+        kicked: kicked
+            .into_iter()
+            .map(|s| (s, kicked_frame(reason, None)))
+            .collect(),
+        told,
     }
 }
 
