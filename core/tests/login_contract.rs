@@ -244,7 +244,7 @@ fn auto_login_while_a_manual_login_is_under_way_waits_for_it() {
     h.pump();
     assert_eq!(h.outcome(login), Some(Ok(())));
     assert_eq!(h.outcome(auto), Some(Ok(())));
-    assert_eq!(h.last_login().token, "tok");
+    assert_eq!(h.last_login().token.as_deref(), Some("tok"));
     assert_eq!(h.last_login().mode, LoginMode::Manual);
 }
 
@@ -260,7 +260,7 @@ fn auto_login_with_issued_credentials_logs_in_in_auto_mode_with_force_and_persis
     assert_eq!(frame.mode, LoginMode::Auto);
     assert!(frame.force, "force skips the device check");
     assert_eq!(frame.accid, "alice");
-    assert_eq!(frame.token, "fresh");
+    assert_eq!(frame.token.as_deref(), Some("fresh"));
     let saved = h.persisted.as_ref().expect("persisted like any login");
     assert_eq!(saved.credentials.token, "fresh");
     // Reconnections after the success never force (they cannot kick).
@@ -536,6 +536,7 @@ fn heartbeat_interval_follows_the_server_suggestion() {
         ServerFrame::LoginOk {
             client_id: "c".into(),
             server_time: 1,
+            ticket: None,
             heartbeat_ms: 5_000,
             clients: vec![],
         },
@@ -1196,6 +1197,7 @@ fn events_of_an_abandoned_connection_are_ignored() {
         ServerFrame::LoginOk {
             client_id: "x".into(),
             server_time: 1,
+            ticket: None,
             heartbeat_ms: 1,
             clients: vec![],
         },

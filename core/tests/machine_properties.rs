@@ -235,6 +235,7 @@ impl World {
                         ServerFrame::LoginOk {
                             client_id: "me".into(),
                             server_time: 1,
+                            ticket: None,
                             heartbeat_ms: 30_000,
                             clients: vec![],
                         }

@@ -394,10 +394,10 @@ impl Sim {
             }
             CallKind::AutoLoginWith(accid) => (
                 Call::AutoLoginWith {
-                    credentials: imlogin_core::tab_group::WireCredentials {
-                        accid: accid.into(),
-                        token: format!("token-{accid}"),
-                    },
+                    credentials: imlogin_core::tab_group::WireCredentials::new(
+                        accid.into(),
+                        format!("token-{accid}"),
+                    ),
                     force: true,
                 },
                 Effect::Starts,
@@ -557,6 +557,7 @@ impl Sim {
                     server_time: 1_700_000_000_000,
                     heartbeat_ms: 30_000,
                     clients: vec![],
+                    ticket: None,
                 };
                 self.tell_tab(tab, conn, SocketEvent::Frame(ok));
             }
@@ -690,6 +691,12 @@ impl Sim {
                 let tab = self.tab_mut(index).expect("open");
                 tab.core
                     .handle_input(now, Input::Token(conn, Some("provided".into())));
+            }
+            // The simulated tabs have no device key (no binding).
+            Output::Prove(conn, _) => {
+                let now = self.now;
+                let tab = self.tab_mut(index).expect("open");
+                tab.core.handle_input(now, Input::Proof(conn, None));
             }
             Output::ChooseDelay { conn, .. } => {
                 let now = self.now;
