@@ -14,7 +14,7 @@ export type LoginStatus = "loggedOut" | "connecting" | "loggedIn" | "waiting" | 
 export type ClientType = "web" | "pc" | "mac" | "android" | "ios";
 
 /** Why the server ended a session (`"unknown"`: a reason this version does not know, from a newer server). */
-export type KickReason = "exclusive" | "sameDevice" | "byClient" | "server" | "blocked" | "tokenChanged" | "unknown";
+export type KickReason = "exclusive" | "sameDevice" | "byClient" | "server" | "blocked" | "tokenChanged" | "revoked" | "unknown";
 
 /** Options of `new LoginManager(options)`. Unknown keys throw a `TypeError`. */
 export interface LoginManagerOptions {
@@ -44,6 +44,8 @@ export interface LoginManagerOptions {
   tokenProvider?: (accid: string) => string | Promise<string>;
   /** Overrides the backoff delay: return ms; a non-finite or negative answer, or a throw, keeps the default, and the server's `retryAfterMs` stays a floor. It may read the manager. */
   reconnectDelay?: (defaultMs: number, attempt: number) => number;
+  /** What the saved session may hold. `"device"` (default): a resume ticket bound to this browser profile's non-extractable device key (WebCrypto, kept in IndexedDB), never the token; a copy of the record is useless elsewhere. Where WebCrypto or IndexedDB is missing the console says so once, `sessionBinding` reads `"none"` and nothing is saved (every page load needs a login). `"token"`: the same where a device key can be kept, else the `{accid, token}` record as before. */
+  sessionBinding?: "device" | "token";
 }
 
 /** Options of `login()`. */
@@ -87,6 +89,8 @@ export declare const LoginCode: {
   readonly RateLimited: 416;
   /** 417: the account's device policy refuses this login without `force`. */
   readonly DevicePolicy: 417;
+  /** 419: device binding refused: the saved resume ticket is unknown, revoked or expired, or not bound to this browser's device key (a copied record). Never retried; the saved session is cleared. */
+  readonly DeviceBindingRefused: 419;
   /** 422: the account is blocked. */
   readonly Blocked: 422;
   /** 498: the call's `AbortSignal` was aborted. */
@@ -115,7 +119,7 @@ export interface LoginErrorOptions {
 export declare class LoginError extends Error {
   constructor(code: number, message: string, options?: LoginErrorOptions);
   readonly name: "LoginError";
-  /** One of `LoginCode` (302, 403, 404, 408, 414, 415, 416, 417, 422, 498, 499, 500, 503), or another code a newer server sends. */
+  /** One of `LoginCode` (302, 403, 404, 408, 414, 415, 416, 417, 419, 422, 498, 499, 500, 503), or another code a newer server sends. */
   readonly code: LoginCode | (number & {});
   /** True for 408, 415, 416 and 5xx: a later try may succeed without anything changing. */
   readonly retryable: boolean;
