@@ -399,3 +399,48 @@ fn an_aborted_login_settles_498_and_is_cancelled_in_the_leader_whichever_tab_mad
         assert_clean(&sim);
     }
 }
+
+#[test]
+fn with_device_binding_only_the_leader_signs_and_a_new_leader_resumes_with_the_ticket() {
+    for persistence in PERSISTENCES {
+        let mut sim = Sim::new(1, persistence, Locks::Working);
+        sim.binding = true;
+        sim.open();
+        sim.advance(500.0);
+        sim.open();
+        sim.advance(500.0);
+        // A login made in the follower runs in the leader: the leader's
+        // driver answers the device key's request.
+        sim.call(1, CallKind::Login("alice"));
+        sim.advance(1_000.0);
+        assert_eq!(sim.signers, vec![0], "{persistence:?}");
+        let first = sim.server.logins.last().unwrap();
+        assert!(first.token.is_some() && first.device_key.is_some());
+        if persistence == Persistence::Local {
+            let record = sim.local_record.as_ref().expect("a record");
+            assert!(
+                record.credentials.ticket.is_some(),
+                "the record holds the ticket"
+            );
+            assert!(!record.to_json().contains("\"token\""));
+        }
+
+        // The leader crashes: the follower takes over with the ticket it
+        // was handed (whatever the persistence) and signs with the
+        // profile's key.
+        sim.crash(0);
+        sim.advance(2_000.0);
+        let new = sim.tab(1).unwrap();
+        assert_eq!(new.core.role(), Role::Leader, "{persistence:?}");
+        assert_eq!(new.core.status(), Status::LoggedIn, "{persistence:?}");
+        assert_eq!(sim.signers, vec![0, 1], "{persistence:?}");
+        let resumed = sim.server.logins.last().unwrap();
+        assert_eq!(
+            resumed.token, None,
+            "{persistence:?}: resumed with the ticket"
+        );
+        assert!(resumed.ticket.is_some() && resumed.sig.is_some());
+        assert!(sim.server.refusals.is_empty(), "{:?}", sim.server.refusals);
+        assert_clean(&sim);
+    }
+}
