@@ -10,6 +10,7 @@ const LOGIN_CODES = {
   415: "the network is unavailable",
   416: "too many attempts — wait a moment",
   417: "another device is logged in — tick “Forced login” to take over",
+  419: "this browser's saved session is no longer valid (device binding refused) — log in again",
   422: "this IM account is blocked",
   499: "cancelled",
   500: "the IM server had a problem",
@@ -23,6 +24,7 @@ const KICK_REASONS = {
   server: "the server ended the session",
   blocked: "the account was blocked",
   tokenChanged: "the account's token was changed",
+  revoked: "the app server revoked this device's saved session",
 };
 
 /** "302: the IM token was not accepted …" for a LoginError. */

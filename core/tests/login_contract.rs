@@ -536,9 +536,9 @@ fn heartbeat_interval_follows_the_server_suggestion() {
         ServerFrame::LoginOk {
             client_id: "c".into(),
             server_time: 1,
-            ticket: None,
             heartbeat_ms: 5_000,
             clients: vec![],
+            ticket: None,
         },
     );
     h.pump();
@@ -1197,9 +1197,9 @@ fn events_of_an_abandoned_connection_are_ignored() {
         ServerFrame::LoginOk {
             client_id: "x".into(),
             server_time: 1,
-            ticket: None,
             heartbeat_ms: 1,
             clients: vec![],
+            ticket: None,
         },
     );
     h.m.handle_closed(h.now, old, 1000);

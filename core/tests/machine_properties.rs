@@ -235,9 +235,9 @@ impl World {
                         ServerFrame::LoginOk {
                             client_id: "me".into(),
                             server_time: 1,
-                            ticket: None,
                             heartbeat_ms: 30_000,
                             clients: vec![],
+                            ticket: None,
                         }
                     } else {
                         ServerFrame::LoginErr {

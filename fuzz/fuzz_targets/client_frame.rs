@@ -4,7 +4,7 @@
 #![no_main]
 
 use imlogin_protocol::limits::{self, MAX_FRAME_BYTES};
-use imlogin_protocol::{decode_client_frame, ClientFrame, DecodeError};
+use imlogin_protocol::{decode_client_frame, ClientFrame, Credential, DecodeError, LoginMode};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -16,7 +16,21 @@ fuzz_target!(|data: &[u8]| {
             if let ClientFrame::Login(f) = &frame {
                 assert_eq!(f.accid, f.accid.to_ascii_lowercase());
                 assert!(limits::normalize_accid(&f.accid).is_ok());
-                assert!(limits::check_token(&f.token).is_ok());
+                match f.credential() {
+                    Some(Credential::Token { token, device_key }) => {
+                        assert!(limits::check_token(token).is_ok());
+                        assert!(device_key.is_none_or(|k| limits::check_device_key(k).is_ok()));
+                    }
+                    Some(Credential::Ticket {
+                        ticket, nonce, sig, ..
+                    }) => {
+                        assert_eq!(f.mode, LoginMode::Auto);
+                        assert!(limits::check_ticket(ticket).is_ok());
+                        assert!(limits::check_nonce(nonce).is_ok());
+                        assert!(limits::check_sig(sig).is_ok());
+                    }
+                    None => panic!("a decoded login without exactly one credential"),
+                }
                 assert!(limits::check_device_id(&f.device_id).is_ok());
                 assert!(limits::check_sdk(&f.sdk).is_ok());
                 assert!(limits::check_app_key(&f.app_key).is_ok());

@@ -4,8 +4,8 @@ use serde::{Deserialize, Serialize};
 
 /// The outcome of a login, a kick request or a server API call.
 ///
-/// Numbers follow NIM. The server sends 200, 302, 403, 414, 416, 417, 422,
-/// 500 and 503; 408, 415, 498 and 499 are produced by the client only. Any other
+/// Numbers follow NIM (419 is imlogin's own). The server sends 200, 302,
+/// 403, 414, 416, 417, 419, 422, 500 and 503; 408, 415, 498 and 499 are produced by the client only. Any other
 /// number received from a server is kept as [`LoginCode::Other`] so that a
 /// newer server never breaks an older client (an unknown 5xx is retryable).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -29,6 +29,10 @@ pub enum LoginCode {
     RateLimited,
     /// 417: the login would exceed the account's device policy without `force`.
     DevicePolicy,
+    /// 419: a resume was refused: its ticket is unknown, revoked or expired
+    /// or belongs to another device, or its signature, timestamp or nonce
+    /// does not check (imlogin's own code: device-bound sessions).
+    DeviceBindingRefused,
     /// 422: the account is blocked.
     Blocked,
     /// 498 (client-side): the call's `AbortSignal` was aborted.
@@ -56,6 +60,7 @@ impl LoginCode {
             LoginCode::NetworkUnavailable => 415,
             LoginCode::RateLimited => 416,
             LoginCode::DevicePolicy => 417,
+            LoginCode::DeviceBindingRefused => 419,
             LoginCode::Blocked => 422,
             LoginCode::Aborted => 498,
             LoginCode::Cancelled => 499,
@@ -72,12 +77,12 @@ impl LoginCode {
     }
 
     /// Whether the failure invalidates the persisted session, so that it must
-    /// be cleared and never retried: 302, 403, 414 and 422.
+    /// be cleared and never retried: 302, 403, 414, 419 and 422.
     ///
     /// 417 is neither retryable nor clearing: the credentials are good, the
     /// device policy just refused this attempt.
     pub const fn clears_session(self) -> bool {
-        matches!(self.as_u16(), 302 | 403 | 414 | 422)
+        matches!(self.as_u16(), 302 | 403 | 414 | 419 | 422)
     }
 
     /// A short English description, used as the default error message.
@@ -92,6 +97,7 @@ impl LoginCode {
             LoginCode::NetworkUnavailable => "network unavailable",
             LoginCode::RateLimited => "too many attempts, retry later",
             LoginCode::DevicePolicy => "the account's device limit is reached; use force to log in",
+            LoginCode::DeviceBindingRefused => "device binding refused: the resume ticket is unknown, revoked or expired, or its device, key, signature, timestamp or nonce does not match",
             LoginCode::Blocked => "account blocked",
             LoginCode::Aborted => "aborted by the caller's AbortSignal",
             LoginCode::Cancelled => "cancelled by logout or a newer login",
@@ -114,6 +120,7 @@ impl From<u16> for LoginCode {
             415 => LoginCode::NetworkUnavailable,
             416 => LoginCode::RateLimited,
             417 => LoginCode::DevicePolicy,
+            419 => LoginCode::DeviceBindingRefused,
             422 => LoginCode::Blocked,
             498 => LoginCode::Aborted,
             499 => LoginCode::Cancelled,
@@ -137,7 +144,7 @@ mod tests {
     #[test]
     fn numbers_round_trip() {
         for n in [
-            200, 302, 403, 404, 408, 414, 415, 416, 417, 422, 498, 499, 500, 503, 502, 999,
+            200, 302, 403, 404, 408, 414, 415, 416, 417, 419, 422, 498, 499, 500, 503, 502, 999,
         ] {
             assert_eq!(LoginCode::from(n).as_u16(), n);
         }
@@ -155,11 +162,12 @@ mod tests {
     }
 
     #[test]
-    fn clearing_codes_are_302_403_414_422_and_417_is_neither() {
+    fn clearing_codes_are_302_403_414_419_422_and_417_is_neither() {
         let clearing: Vec<u16> = (100..1000)
             .filter(|&n| LoginCode::from(n).clears_session())
             .collect();
-        assert_eq!(clearing, vec![302, 403, 414, 422]);
+        assert_eq!(clearing, vec![302, 403, 414, 419, 422]);
+        assert!(!LoginCode::DeviceBindingRefused.is_retryable());
         assert!(!LoginCode::DevicePolicy.is_retryable());
         assert!(!LoginCode::DevicePolicy.clears_session());
     }

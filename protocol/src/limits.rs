@@ -23,6 +23,18 @@ pub const SDK_MAX: usize = 64;
 /// `appKey`: 1–64 printable ASCII characters (NIM app keys are 32 hex digits;
 /// NIM sets no limit, this one keeps frames bounded).
 pub const APP_KEY_MAX: usize = 64;
+/// `deviceKey`: the 65-byte uncompressed SEC1 P-256 point, base64url
+/// without padding: exactly 87 characters.
+pub const DEVICE_KEY_LEN: usize = 87;
+/// `ticket`: 32 random bytes, base64url without padding: exactly 43
+/// characters.
+pub const TICKET_LEN: usize = 43;
+/// `nonce` of a resume: 16 random bytes, base64url without padding:
+/// exactly 22 characters.
+pub const NONCE_LEN: usize = 22;
+/// `sig` of a resume: the 64-byte r‖s ECDSA signature, base64url without
+/// padding: exactly 86 characters.
+pub const SIG_LEN: usize = 86;
 
 /// What is wrong with a field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +49,10 @@ pub enum Problem {
     TooLong,
     /// The field holds characters it may not hold.
     BadChars,
+    /// The field may not appear in this login (a `ticket` together with a
+    /// `token`, a `ticket` in a manual login, a `deviceKey` or `ts` without
+    /// the credential it belongs to).
+    NotAllowed,
 }
 
 /// A field that failed validation: answered with `loginErr` 414 on the link,
@@ -63,6 +79,7 @@ impl FieldError {
             Problem::TooShort => "is empty",
             Problem::TooLong => "is too long",
             Problem::BadChars => "has characters that are not allowed",
+            Problem::NotAllowed => "is not allowed in this login",
         }
     }
 }
@@ -138,6 +155,55 @@ pub fn check_app_key(app_key: &str) -> Result<(), FieldError> {
     check("appKey", app_key, 1, APP_KEY_MAX, is_printable_ascii)
 }
 
+/// Validates a `deviceKey`: the base64url form of 65 bytes.
+pub fn check_device_key(key: &str) -> Result<(), FieldError> {
+    check_base64url("deviceKey", key, DEVICE_KEY_LEN)
+}
+
+/// Validates a resume `ticket`: the base64url form of 32 bytes.
+pub fn check_ticket(ticket: &str) -> Result<(), FieldError> {
+    check_base64url("ticket", ticket, TICKET_LEN)
+}
+
+/// Validates a resume `nonce`: the base64url form of 16 bytes.
+pub fn check_nonce(nonce: &str) -> Result<(), FieldError> {
+    check_base64url("nonce", nonce, NONCE_LEN)
+}
+
+/// Validates a resume `sig`: the base64url form of 64 bytes.
+pub fn check_sig(sig: &str) -> Result<(), FieldError> {
+    check_base64url("sig", sig, SIG_LEN)
+}
+
+/// The value of one base64url character, `None` for any other character.
+fn base64url_value(c: u8) -> Option<u8> {
+    Some(match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'-' => 62,
+        b'_' => 63,
+        _ => return None,
+    })
+}
+
+/// Checks that `value` is the canonical unpadded base64url encoding of some
+/// bytes, `len` characters long: only the alphabet, and the bits of the last
+/// character past the encoded bytes are zero (so that every strict decoder
+/// reads it, and one byte string has exactly one spelling).
+fn check_base64url(field: &'static str, value: &str, len: usize) -> Result<(), FieldError> {
+    check(field, value, len, len, |c| {
+        c.is_ascii() && base64url_value(c as u8).is_some()
+    })?;
+    // `len` characters carry 6·len bits; whole bytes use 8·⌊6·len/8⌋ of them.
+    let spare_bits = (6 * len) % 8;
+    let last = value.as_bytes()[len - 1];
+    match base64url_value(last) {
+        Some(v) if v & ((1u8 << spare_bits) - 1) == 0 => Ok(()),
+        _ => Err(FieldError::new(field, Problem::BadChars)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,6 +235,46 @@ mod tests {
         );
         assert!(check_token(&"t".repeat(128)).is_ok());
         assert!(check_custom_tag("").is_ok());
+    }
+
+    #[test]
+    fn base64url_fields_have_one_length_and_canonical_spelling() {
+        assert!(check_ticket(&"A".repeat(43)).is_ok());
+        assert!(check_ticket(&format!("{}w", "_".repeat(42))).is_ok());
+        // 43 characters hold 258 bits: the last character's 2 low bits are
+        // not part of any byte and must be zero.
+        assert_eq!(
+            check_ticket(&format!("{}B", "A".repeat(42)))
+                .unwrap_err()
+                .problem,
+            Problem::BadChars
+        );
+        assert_eq!(
+            check_ticket(&"A".repeat(42)).unwrap_err().problem,
+            Problem::TooShort
+        );
+        assert_eq!(
+            check_ticket(&"A".repeat(44)).unwrap_err().problem,
+            Problem::TooLong
+        );
+        assert_eq!(
+            check_ticket(&format!("{}+", "A".repeat(42)))
+                .unwrap_err()
+                .problem,
+            Problem::BadChars
+        );
+        assert_eq!(
+            check_nonce(&format!("{}=", "A".repeat(21)))
+                .unwrap_err()
+                .problem,
+            Problem::BadChars
+        );
+        assert!(check_nonce(&format!("{}Q", "A".repeat(21))).is_ok());
+        assert!(check_nonce(&format!("{}R", "A".repeat(21))).is_err());
+        assert!(check_sig(&format!("{}Q", "z".repeat(85))).is_ok());
+        assert!(check_device_key(&format!("{}E", "B".repeat(86))).is_ok());
+        assert!(check_device_key(&format!("{}F", "B".repeat(86))).is_err());
+        assert!(check_sig(&"é".repeat(86)).is_err());
     }
 
     #[test]

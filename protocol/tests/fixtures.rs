@@ -23,13 +23,48 @@ fn login(mode: LoginMode, force: bool, custom_tag: Option<&str>) -> ClientFrame 
     ClientFrame::Login(LoginFrame {
         app_key: APP_KEY.into(),
         accid: "alice_01".into(),
-        token: TOKEN.into(),
+        token: Some(TOKEN.into()),
         device_id: "dev-7d3a9b".into(),
         client_type: ClientType::Web,
         mode,
         force,
         custom_tag: custom_tag.map(Into::into),
         sdk: "imlogin/0.1.0".into(),
+        device_key: None,
+        ticket: None,
+        ts: None,
+        nonce: None,
+        sig: None,
+    })
+}
+
+const DEVICE_KEY: &str =
+    "BC1xFkK3JrBEAWJ8qfusMvXIUw-xkDzE2wIlhxeSGkiBofzkNjhU_4iM_0uOeHXWAMJoI5BBKoz3mzfQsRFIsPo";
+const TICKET: &str = "FAaUKRUKvL8kTEwvssTEaknJPKlFcmPs2euxdt46WLs";
+
+/// A manual login that binds a device key.
+fn binding() -> ClientFrame {
+    let ClientFrame::Login(frame) = login(LoginMode::Manual, false, None) else {
+        unreachable!()
+    };
+    ClientFrame::Login(LoginFrame {
+        device_key: Some(DEVICE_KEY.into()),
+        ..frame
+    })
+}
+
+/// An auto login with a resume ticket instead of the token.
+fn resume() -> ClientFrame {
+    let ClientFrame::Login(frame) = login(LoginMode::Auto, false, None) else {
+        unreachable!()
+    };
+    ClientFrame::Login(LoginFrame {
+        token: None,
+        ticket: Some(TICKET.into()),
+        ts: Some(1_764_277_200_000),
+        nonce: Some("eDd7UldXtJRCf4kBT5fXmQ".into()),
+        sig: Some("RUNJ5CLwUpcZHq0T4h09tSDlq-9SBV5JZLgvshP1k6EEOnGHdMVyvYolrb6xv81cAlauEc7Pn5w_kl0OUr6viQ".into()),
+        ..frame
     })
 }
 
@@ -61,6 +96,8 @@ fn client_fixtures() -> Vec<(&'static str, ClientFrame)> {
             "client_login_auto_forced_with_custom_tag",
             login(LoginMode::Auto, true, Some("office laptop")),
         ),
+        ("client_login_binding", binding()),
+        ("client_login_resume", resume()),
         ("client_ping", ClientFrame::Ping),
         ("client_logout", ClientFrame::Logout),
         (
@@ -82,6 +119,7 @@ fn server_fixtures() -> Vec<(&'static str, ServerFrame)> {
                 server_time: 1_764_277_200_000,
                 heartbeat_ms: 30_000,
                 clients: vec![desk(Some("office")), phone()],
+                ticket: None,
             },
         ),
         (
@@ -91,6 +129,17 @@ fn server_fixtures() -> Vec<(&'static str, ServerFrame)> {
                 server_time: 1_764_277_200_000,
                 heartbeat_ms: 30_000,
                 clients: vec![],
+                ticket: None,
+            },
+        ),
+        (
+            "server_login_ok_with_ticket",
+            ServerFrame::LoginOk {
+                client_id: "c-9a01".into(),
+                server_time: 1_764_277_200_000,
+                heartbeat_ms: 30_000,
+                clients: vec![],
+                ticket: Some(TICKET.into()),
             },
         ),
         (
@@ -120,6 +169,13 @@ fn server_fixtures() -> Vec<(&'static str, ServerFrame)> {
             "server_kicked_token_changed",
             ServerFrame::Kicked {
                 reason: KickReason::TokenChanged,
+                client_type: None,
+            },
+        ),
+        (
+            "server_kicked_revoked",
+            ServerFrame::Kicked {
+                reason: KickReason::Revoked,
                 client_type: None,
             },
         ),

@@ -46,6 +46,41 @@ fn valid_login() -> Value {
     })
 }
 
+const DEVICE_KEY: &str =
+    "BCy0YD0hO4XsF-p34f5V8SQ7WGTKXMwCu7Utg7CY2i8zoYzXwiRdwDqymiR9jsy9HoQL7GLqGLV9Phr5PUj9pKY";
+const TICKET: &str = "cpd4aSoC_oMXwNUl1C3eSs1ldJIiyUVRbg8NFEjAQ7E";
+const NONCE: &str = "eLuJgMO_Ce0ZRH5mGp8OWw";
+const SIG: &str =
+    "RUq-hZDLgF7lmIcq_T45KO9RsoSnlCyfWfq5WKnBE-d5eLQHMnYIP6ixSVLrK7S6lJFRN5Vg3MjWyrcFg7xMvw";
+
+/// A valid resume: the valid login as an auto login with a ticket instead
+/// of the token.
+fn valid_resume() -> Value {
+    let mut frame = valid_login();
+    let object = frame.as_object_mut().unwrap();
+    object.remove("token");
+    object.insert("mode".into(), json!("auto"));
+    object.insert("ticket".into(), json!(TICKET));
+    object.insert("ts".into(), json!(1_764_277_200_000u64));
+    object.insert("nonce".into(), json!(NONCE));
+    object.insert("sig".into(), json!(SIG));
+    frame
+}
+
+/// The valid resume with `field` set to `value`.
+fn resume_with(field: &str, value: Value) -> String {
+    let mut frame = valid_resume();
+    frame[field] = value;
+    frame.to_string()
+}
+
+/// The valid resume without `field`.
+fn resume_without(field: &str) -> String {
+    let mut frame = valid_resume();
+    frame.as_object_mut().unwrap().remove(field);
+    frame.to_string()
+}
+
 /// The valid login with `field` set to `value`.
 fn login_with(field: &str, value: Value) -> String {
     let mut frame = valid_login();
@@ -133,6 +168,37 @@ fn malformed_client_frames() -> Vec<(&'static str, String, DecodeError, Answer)>
         ("33-char customTag", login_with("customTag", json!("c".repeat(33))), bad_login("customTag", TooLong), LoginErr414),
         ("empty sdk", login_with("sdk", json!("")), bad_login("sdk", TooShort), LoginErr414),
         ("65-char sdk", login_with("sdk", json!("s".repeat(65))), bad_login("sdk", TooLong), LoginErr414),
+        // Device binding: exactly one credential, each field in its form.
+        ("token and ticket", resume_with("token", json!("tok")), bad_login("ticket", NotAllowed), LoginErr414),
+        ("neither token nor ticket", resume_without("ticket"), bad_login("token", Missing), LoginErr414),
+        ("null ticket and no token", resume_with("ticket", Value::Null), bad_login("token", Missing), LoginErr414),
+        ("ticket in a manual login", resume_with("mode", json!("manual")), bad_login("ticket", NotAllowed), LoginErr414),
+        ("deviceKey with a ticket", resume_with("deviceKey", json!(DEVICE_KEY)), bad_login("deviceKey", NotAllowed), LoginErr414),
+        ("ticket without ts", resume_without("ts"), bad_login("ts", Missing), LoginErr414),
+        ("ticket without nonce", resume_without("nonce"), bad_login("nonce", Missing), LoginErr414),
+        ("ticket without sig", resume_without("sig"), bad_login("sig", Missing), LoginErr414),
+        ("ts with a token", login_with("ts", json!(1)), bad_login("ts", NotAllowed), LoginErr414),
+        ("nonce with a token", login_with("nonce", json!(NONCE)), bad_login("nonce", NotAllowed), LoginErr414),
+        ("sig with a token", login_with("sig", json!(SIG)), bad_login("sig", NotAllowed), LoginErr414),
+        ("string ts", resume_with("ts", json!("1764277200000")), bad_login("ts", WrongType), LoginErr414),
+        ("negative ts", resume_with("ts", json!(-1)), bad_login("ts", WrongType), LoginErr414),
+        ("fractional ts", resume_with("ts", json!(1.5)), bad_login("ts", WrongType), LoginErr414),
+        ("ts past u64", resume_with("ts", json!(1e30)), bad_login("ts", WrongType), LoginErr414),
+        ("ts past u64 as an integer", r#"{"t":"login","appKey":"k","accid":"a","deviceId":"d","clientType":"web","mode":"auto","force":false,"sdk":"s","ticket":"cpd4aSoC_oMXwNUl1C3eSs1ldJIiyUVRbg8NFEjAQ7E","ts":18446744073709551616,"nonce":"eLuJgMO_Ce0ZRH5mGp8OWw","sig":"x"}"#.into(), bad_login("ts", WrongType), LoginErr414),
+        ("numeric ticket", resume_with("ticket", json!(7)), bad_login("ticket", WrongType), LoginErr414),
+        ("short ticket", resume_with("ticket", json!(&TICKET[1..])), bad_login("ticket", TooShort), LoginErr414),
+        ("long ticket", resume_with("ticket", json!(format!("{TICKET}A"))), bad_login("ticket", TooLong), LoginErr414),
+        ("padded ticket", resume_with("ticket", json!(format!("{}=", &TICKET[1..]))), bad_login("ticket", BadChars), LoginErr414),
+        ("base64 (not url) ticket", resume_with("ticket", json!(format!("+{}", &TICKET[1..]))), bad_login("ticket", BadChars), LoginErr414),
+        ("non-canonical ticket", resume_with("ticket", json!(format!("{}F", &TICKET[..42]))), bad_login("ticket", BadChars), LoginErr414),
+        ("short nonce", resume_with("nonce", json!("abc")), bad_login("nonce", TooShort), LoginErr414),
+        ("nonce with a dot", resume_with("nonce", json!(format!(".{}", &NONCE[1..]))), bad_login("nonce", BadChars), LoginErr414),
+        ("short sig", resume_with("sig", json!(&SIG[2..])), bad_login("sig", TooShort), LoginErr414),
+        ("long sig", resume_with("sig", json!(format!("{SIG}AAAA"))), bad_login("sig", TooLong), LoginErr414),
+        ("sig with a non-ASCII character", resume_with("sig", json!(format!("é{}", &SIG[1..]))), bad_login("sig", BadChars), LoginErr414),
+        ("short deviceKey", login_with("deviceKey", json!(&DEVICE_KEY[1..])), bad_login("deviceKey", TooShort), LoginErr414),
+        ("deviceKey with a slash", login_with("deviceKey", json!(format!("/{}", &DEVICE_KEY[1..]))), bad_login("deviceKey", BadChars), LoginErr414),
+        ("numeric deviceKey", login_with("deviceKey", json!(65)), bad_login("deviceKey", WrongType), LoginErr414),
     ]
 }
 
@@ -179,8 +245,8 @@ fn only_accid_is_normalized_other_fields_keep_their_case() {
         panic!("refused");
     };
     assert_eq!(
-        (frame.token.as_str(), frame.device_id.as_str()),
-        ("ToKeN", "Dev-A")
+        (frame.token.as_deref(), frame.device_id.as_str()),
+        (Some("ToKeN"), "Dev-A")
     );
 }
 
@@ -221,6 +287,49 @@ fn a_type_error_is_reported_before_a_limit_error() {
     assert_eq!(
         decode_client_frame(&input.to_string()),
         Err(bad_login("force", Problem::WrongType))
+    );
+}
+
+#[test]
+fn a_binding_and_a_resume_are_accepted_with_their_credential() {
+    use imlogin_protocol::Credential;
+    let Ok(ClientFrame::Login(frame)) =
+        decode_client_frame(&login_with("deviceKey", json!(DEVICE_KEY)))
+    else {
+        panic!("binding refused");
+    };
+    assert_eq!(
+        frame.credential(),
+        Some(Credential::Token {
+            token: "tok-6f1c2e",
+            device_key: Some(DEVICE_KEY)
+        })
+    );
+    let resume = valid_resume();
+    let Ok(ClientFrame::Login(frame)) = decode_client_frame(&resume.to_string()) else {
+        panic!("resume refused");
+    };
+    assert_eq!(
+        frame.credential(),
+        Some(Credential::Ticket {
+            ticket: TICKET,
+            ts: 1_764_277_200_000,
+            nonce: NONCE,
+            sig: SIG
+        })
+    );
+    // The largest ts is a number like any other: the server's window
+    // refuses it, not the decoder.
+    assert!(decode_client_frame(&resume_with("ts", json!(u64::MAX))).is_ok());
+    let debug = format!("{frame:?} {:?}", frame.credential());
+    assert!(!debug.contains(TICKET), "{debug}");
+}
+
+#[test]
+fn the_resume_message_is_the_documented_text() {
+    assert_eq!(
+        imlogin_protocol::LoginFrame::resume_message("k", "Alice", "d1", "T", 17, "N"),
+        "imlogin-resume-v1\nk\nAlice\nd1\nT\n17\nN"
     );
 }
 

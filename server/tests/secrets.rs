@@ -229,13 +229,18 @@ fn debug_output_redacts_every_token() {
     let frame = LoginFrame {
         app_key: APP_KEY.into(),
         accid: "alice".into(),
-        token: token.into(),
+        token: Some(token.into()),
         device_id: "d".into(),
         client_type: ClientType::Web,
         mode: LoginMode::Manual,
         force: false,
         custom_tag: None,
         sdk: "imlogin/test".into(),
+        device_key: None,
+        ticket: None,
+        ts: None,
+        nonce: None,
+        sig: None,
     };
     let mut machine = LoginMachine::new(Config::new(APP_KEY, "d"), 1);
     let _ = machine.login(0.0, "alice", token, false);

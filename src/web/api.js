@@ -14,6 +14,7 @@ export const LoginCode = Object.freeze({
   NetworkUnavailable: 415,
   RateLimited: 416,
   DevicePolicy: 417,
+  DeviceBindingRefused: 419,
   Blocked: 422,
   Aborted: 498,
   Cancelled: 499,

@@ -46,7 +46,7 @@ test("LoginCode names every code; LoginError is an Error class with code, retrya
     { ...LoginCode },
     {
       TokenMismatch: 302, Forbidden: 403, NotFound: 404, Timeout: 408, BadParameter: 414,
-      NetworkUnavailable: 415, RateLimited: 416, DevicePolicy: 417, Blocked: 422,
+      NetworkUnavailable: 415, RateLimited: 416, DevicePolicy: 417, DeviceBindingRefused: 419, Blocked: 422,
       Aborted: 498, Cancelled: 499, ServerError: 500, Unavailable: 503,
     },
   );

@@ -51,13 +51,18 @@ pub fn login_frame(accid: &str, token: &str, client_type: ClientType, device: &s
     ClientFrame::Login(LoginFrame {
         app_key: APP_KEY.to_owned(),
         accid: accid.to_owned(),
-        token: token.to_owned(),
+        token: Some(token.to_owned()),
         device_id: device.to_owned(),
         client_type,
         mode: LoginMode::Manual,
         force: false,
         custom_tag: None,
         sdk: imlogin::protocol::SDK_NAME.to_owned(),
+        device_key: None,
+        ticket: None,
+        ts: None,
+        nonce: None,
+        sig: None,
     })
     .to_json()
 }

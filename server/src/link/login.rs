@@ -110,12 +110,15 @@ async fn decide(
     if f.app_key != link.app_key {
         return Err(LoginCode::BadParameter.into());
     }
+    let Some(token) = f.token.as_deref() else {
+        return Err(LoginCode::DeviceBindingRefused.into());
+    };
     for attempt in 0..MAX_STALE_RETRIES {
         let epoch = link.directory.epoch(&f.accid);
         // A retry reads the account afresh: the cached one was stale.
         let account = link
             .accounts
-            .credentials(&f.accid, &f.token, attempt > 0)
+            .credentials(&f.accid, token, attempt > 0)
             .await?;
         let known_device = if f.mode == LoginMode::Auto && !f.force {
             link.accounts

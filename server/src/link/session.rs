@@ -244,6 +244,7 @@ impl LinkSession {
                     server_time: now_ms(),
                     heartbeat_ms: self.link.heartbeat_ms,
                     clients: admitted.others,
+                    ticket: None,
                 })]
             }
             Err(refusal) => self.fail(refusal),
