@@ -1060,7 +1060,7 @@ impl LoginMachine {
                 accid: credentials.accid.clone(),
                 device_id: self.config.device_id.clone(),
                 ticket: ticket.ticket.clone(),
-                skew_ms: ticket.skew_ms as f64,
+                skew_ms: ticket.skew_ms,
             })),
             None => self
                 .config
@@ -1116,7 +1116,7 @@ impl LoginMachine {
         let skew_ms = match self.conn.as_ref().map(|c| &c.proof) {
             Some(Proof::Ready(Some(proof), at)) => {
                 let wall_now = proof.wall_ms + (now - at);
-                Some((server_time as f64 - wall_now).round() as i64)
+                Some(Ticket::checked_skew(server_time as f64 - wall_now))
             }
             _ => None,
         };
@@ -1136,7 +1136,7 @@ impl LoginMachine {
             (Some(ticket), _) => {
                 session.credentials.ticket = Some(Ticket {
                     ticket,
-                    skew_ms: skew_ms.unwrap_or(0),
+                    skew_ms: skew_ms.unwrap_or(0.0),
                 });
             }
             (None, Some(held)) => held.skew_ms = skew_ms.unwrap_or(held.skew_ms),

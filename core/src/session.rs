@@ -25,14 +25,29 @@ pub struct Credentials {
 /// A resume ticket and the clock offset measured when it was used last.
 ///
 /// `Debug` redacts the ticket: it is a secret.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq)]
 pub struct Ticket {
     /// The opaque ticket the server issued (43 base64url characters).
     pub ticket: String,
     /// The server's clock minus this device's wall clock, in ms, as
     /// measured at the last login: a resume's `ts` is the wall clock plus
     /// this.
-    pub skew_ms: i64,
+    pub skew_ms: f64,
+}
+
+// `skew_ms` is always finite (see `Credentials::resumed`), so equality is
+// an equivalence.
+impl Eq for Ticket {}
+
+impl Ticket {
+    /// A clock offset fit to keep: finite, at most a day either way.
+    pub fn checked_skew(skew_ms: f64) -> f64 {
+        if skew_ms.is_finite() {
+            skew_ms.round().clamp(-MAX_SKEW_MS, MAX_SKEW_MS)
+        } else {
+            0.0
+        }
+    }
 }
 
 impl fmt::Debug for Ticket {
@@ -46,7 +61,7 @@ impl fmt::Debug for Ticket {
 
 /// The largest clock offset a record may carry: a day. A device clock
 /// further off than that is a broken clock, not a skew to keep.
-const MAX_SKEW_MS: i64 = 86_400_000;
+const MAX_SKEW_MS: f64 = 86_400_000.0;
 
 impl Credentials {
     /// Validates both fields against the protocol's limits and lower-cases
@@ -63,7 +78,9 @@ impl Credentials {
 
     /// An accid with only a resume ticket (a device-bound record), both
     /// checked against the protocol's limits.
-    pub fn resumed(accid: &str, ticket: &str, skew_ms: i64) -> Result<Self, FieldError> {
+    /// A skew that is not a finite number counts as 0; one beyond a day
+    /// is clamped to it.
+    pub fn resumed(accid: &str, ticket: &str, skew_ms: f64) -> Result<Self, FieldError> {
         let accid = limits::normalize_accid(accid)?;
         limits::check_ticket(ticket)?;
         Ok(Credentials {
@@ -71,7 +88,7 @@ impl Credentials {
             token: String::new(),
             ticket: Some(Ticket {
                 ticket: ticket.to_owned(),
-                skew_ms: skew_ms.clamp(-MAX_SKEW_MS, MAX_SKEW_MS),
+                skew_ms: Ticket::checked_skew(skew_ms),
             }),
         })
     }
@@ -162,7 +179,7 @@ struct Record {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     ticket: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    skew: Option<i64>,
+    skew: Option<f64>,
     saved_at: u64,
 }
 
@@ -311,7 +328,7 @@ mod tests {
         let mut credentials = Credentials::new("Alice", "tok").unwrap();
         credentials.ticket = Some(Ticket {
             ticket: TICKET.into(),
-            skew_ms: -1500,
+            skew_ms: -1500.0,
         });
         let session = StoredSession {
             credentials,
@@ -320,7 +337,7 @@ mod tests {
         let json = session.to_json();
         assert_eq!(
             json,
-            format!(r#"{{"v":1,"accid":"alice","ticket":"{TICKET}","skew":-1500,"savedAt":7}}"#)
+            format!(r#"{{"v":1,"accid":"alice","ticket":"{TICKET}","skew":-1500.0,"savedAt":7}}"#)
         );
         let read = StoredSession::from_json(&json).unwrap();
         assert_eq!(
@@ -337,10 +354,10 @@ mod tests {
             r#"{{"v":1,"accid":"a","token":"t","ticket":"{TICKET}","skew":0,"savedAt":1}}"#
         );
         let no_skew = format!(r#"{{"v":1,"accid":"a","ticket":"{TICKET}","savedAt":1}}"#);
-        let float_skew =
-            format!(r#"{{"v":1,"accid":"a","ticket":"{TICKET}","skew":0.5,"savedAt":1}}"#);
+        let text_skew =
+            format!(r#"{{"v":1,"accid":"a","ticket":"{TICKET}","skew":"0","savedAt":1}}"#);
         let neither = r#"{"v":1,"accid":"a","savedAt":1}"#.to_owned();
-        for text in [both, no_skew, float_skew, neither] {
+        for text in [both, no_skew, text_skew, neither] {
             assert_eq!(
                 StoredSession::from_json(&text).unwrap_err(),
                 Malformed,

@@ -36,7 +36,7 @@ fn a_token_login_sends_the_device_key_and_saves_the_ticket_never_the_token() {
         .as_ref()
         .expect("a ticket is saved");
     assert_eq!(ticket.ticket, common::ticket(1));
-    assert_eq!(ticket.skew_ms, 2_500, "the clock offset is kept with it");
+    assert_eq!(ticket.skew_ms, 2_500.0, "the clock offset is kept with it");
     let json = saved.to_json();
     assert!(!json.contains("secret-token"), "{json}");
     assert!(json.contains(&common::ticket(1)), "{json}");
@@ -210,7 +210,7 @@ fn without_binding_nothing_asks_the_device_key() {
 fn a_resume_never_goes_out_as_a_manual_login() {
     // A ticket-only record as a reloaded page reads it.
     let record = StoredSession {
-        credentials: Credentials::resumed("alice", &common::ticket(9), 0).unwrap(),
+        credentials: Credentials::resumed("alice", &common::ticket(9), 0.0).unwrap(),
         saved_at: 1,
     };
     let mut h = Harness::binding(false);

@@ -56,8 +56,8 @@ pub struct DeviceKey {
     app_key: String,
     /// Keep the key in IndexedDB (`false`: memory only).
     persist: bool,
-    /// The key pair, once asked for: a promise shared by every caller.
-    pair: RefCell<Option<Promise>>,
+    /// The key pair, once loaded.
+    pair: RefCell<Option<CryptoKeyPair>>,
 }
 
 impl DeviceKey {
@@ -75,29 +75,15 @@ impl DeviceKey {
         }))
     }
 
-    /// The key pair: the stored one, or a new one stored now.
+    /// The key pair: the stored one, or a new one stored now. When two
+    /// loads race (an abandoned attempt's and the next one's), the first
+    /// to finish is kept and both answer with it.
     async fn pair(&self) -> Result<CryptoKeyPair, JsValue> {
-        let shared = self.pair.borrow().clone();
-        let promise = match shared {
-            Some(promise) => promise,
-            None => {
-                let app_key = self.app_key.clone();
-                let persist = self.persist;
-                let promise = wasm_bindgen_futures::future_to_promise(async move {
-                    load_or_create(&app_key, persist).await.map(JsValue::from)
-                });
-                *self.pair.borrow_mut() = Some(promise.clone());
-                promise
-            }
-        };
-        match JsFuture::from(promise).await {
-            Ok(pair) => Ok(pair.unchecked_into()),
-            Err(e) => {
-                // Tried again at the next login (storage may come back).
-                *self.pair.borrow_mut() = None;
-                Err(e)
-            }
+        if let Some(pair) = self.pair.borrow().clone() {
+            return Ok(pair);
         }
+        let pair = load_or_create(&self.app_key, self.persist).await?;
+        Ok(self.pair.borrow_mut().get_or_insert(pair).clone())
     }
 
     /// Answers the machine's request: the public key, and for a resume
@@ -172,17 +158,23 @@ async fn load_or_create(app_key: &str, persist: bool) -> Result<CryptoKeyPair, J
         return generate().await;
     }
     let db = open().await?;
-    let key = JsValue::from_str(app_key);
-    if let Some(pair) = stored_pair(&db, &key).await? {
+    let result = load_or_add(&db, &JsValue::from_str(app_key)).await;
+    db.close();
+    result
+}
+
+/// The pair stored under `key` in `db`, or a new one added now.
+async fn load_or_add(db: &IdbDatabase, key: &JsValue) -> Result<CryptoKeyPair, JsValue> {
+    if let Some(pair) = stored_pair(db, key).await? {
         return Ok(pair);
     }
     let pair = generate().await?;
-    let added = request(store(&db, IdbTransactionMode::Readwrite)?.add_with_key(&pair, &key)?);
+    let added = request(store(db, IdbTransactionMode::Readwrite)?.add_with_key(&pair, key)?);
     if added.await.is_ok() {
         return Ok(pair);
     }
     // Another tab's key came first (or the write failed): use what is there.
-    stored_pair(&db, &key)
+    stored_pair(db, key)
         .await?
         .ok_or_else(|| JsValue::from_str("the device key could not be stored"))
 }

@@ -42,7 +42,7 @@ pub struct CallRef {
 /// they travel between tabs (the same-origin tabs of one profile: the trust
 /// domain of localStorage, which share one device key). `Debug` redacts
 /// the token and the ticket.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireCredentials {
     /// The IM account id.
     pub accid: String,
@@ -55,8 +55,12 @@ pub struct WireCredentials {
     pub ticket: Option<String>,
     /// The clock offset kept with the ticket, in ms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub skew: Option<i64>,
+    pub skew: Option<f64>,
 }
+
+// Equality of the messages that carry it; a skew that is not a number
+// (only a broken tab would send one) is never used (`checked` makes it 0).
+impl Eq for WireCredentials {}
 
 impl fmt::Debug for WireCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -95,7 +99,7 @@ impl WireCredentials {
     /// another tab should not have sent.
     pub(crate) fn checked(&self) -> Option<Credentials> {
         let mut credentials = match &self.ticket {
-            Some(ticket) => Credentials::resumed(&self.accid, ticket, self.skew.unwrap_or(0)),
+            Some(ticket) => Credentials::resumed(&self.accid, ticket, self.skew.unwrap_or(0.0)),
             None if self.token.is_empty() => Credentials::accid_only(&self.accid),
             None => Credentials::new(&self.accid, &self.token),
         }
