@@ -12,12 +12,14 @@ use imlogin_protocol::checksum::checksum;
 use imlogin_server::api::form::Params;
 use libfuzzer_sys::fuzz_target;
 
-const PATHS: [&str; 6] = [
+const PATHS: [&str; 8] = [
     "/nimserver/user/create.action",
     "/nimserver/user/update.action",
     "/nimserver/user/refreshToken.action",
     "/nimserver/user/block.action",
     "/nimserver/user/unblock.action",
+    "/nimserver/user/listDeviceTickets.action",
+    "/nimserver/user/revokeDeviceTicket.action",
     "/nimserver/stats/dau.action",
 ];
 

@@ -5,6 +5,12 @@
 //! machine's `poll_timeout()`. Used by the end-to-end tests of core + server,
 //! and by load generators.
 //!
+//! With [`Options::device_binding`] the client binds a P-256 device key of
+//! its own to its logins and resumes with the ticket the server issues
+//! (docs/protocol.md, "Device-bound sessions"): the same frames the browser
+//! package sends, made here by the driver around the machine (see
+//! [`DeviceBinding`]).
+//!
 //! ```no_run
 //! # async fn demo() {
 //! use imlogin_core::{Config, Status};
@@ -19,11 +25,17 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
-use imlogin_core::protocol::LoginCode;
+use imlogin_core::protocol::{
+    decode_server_frame, ClientFrame, LoginCode, LoginFrame, LoginMode, ServerFrame,
+};
 use imlogin_core::{
     Config, ConnId, Event, LoginError, LoginMachine, Output, RequestId, Status, StoredSession,
 };
+use p256::ecdsa::signature::Signer;
+use p256::ecdsa::{Signature, SigningKey};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -80,7 +92,156 @@ pub struct NativeClient {
     status: watch::Receiver<Status>,
     events: mpsc::UnboundedReceiver<Event>,
     persisted: Arc<Mutex<Option<StoredSession>>>,
+    binding: Option<Arc<Mutex<DeviceBinding>>>,
     task: JoinHandle<()>,
+}
+
+/// How a [`NativeClient`] is set up beyond its [`Config`].
+#[derive(Default, Clone)]
+pub struct Options {
+    /// Ask this LBS for a link URL before every connection (see
+    /// [`NativeClient::spawn_with_lbs`]).
+    pub lbs_url: Option<String>,
+    /// A session "persisted" by an earlier run.
+    pub persisted: Option<StoredSession>,
+    /// The TLS configuration for a `wss://` link.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// Bind a device key of this client's own to its logins and resume
+    /// with the server's ticket ([`DeviceBinding`]).
+    pub device_binding: bool,
+}
+
+/// A native client's device binding (docs/protocol.md, "Device-bound
+/// sessions"), applied by the driver to the login machine's frames: a
+/// login with a token carries the client's public key (`deviceKey`); its
+/// `loginOk.ticket` is kept with the server's clock offset; an auto login
+/// of the same account then sends the ticket, a timestamp, a random nonce
+/// and the key's signature instead of the token. A 419, or the machine
+/// clearing its persisted session, drops the ticket.
+///
+/// The machine's own record keeps the token (the native client has no
+/// storage to protect, and a refused ticket falls back to it on the next
+/// manual login); what travels is what the browser package sends.
+pub struct DeviceBinding {
+    key: SigningKey,
+    public: String,
+    /// The account (lower case) and its ticket.
+    ticket: Option<(String, String)>,
+    /// The server's clock minus this machine's, in ms, at the last `loginOk`.
+    offset_ms: i64,
+    /// The account each connection's login named (lower case).
+    logins: HashMap<ConnId, String>,
+}
+
+impl DeviceBinding {
+    /// A binding with a new random key.
+    ///
+    /// # Panics
+    /// When the operating system has no randomness to give.
+    pub fn new() -> Self {
+        let key = loop {
+            let mut seed = [0u8; 32];
+            getrandom::fill(&mut seed).expect("the OS has randomness");
+            // Fails only for a seed of 0 or past the group order.
+            if let Ok(key) = SigningKey::from_slice(&seed) {
+                break key;
+            }
+        };
+        let public = URL_SAFE_NO_PAD.encode(key.verifying_key().to_sec1_point(false).as_bytes());
+        DeviceBinding {
+            key,
+            public,
+            ticket: None,
+            offset_ms: 0,
+            logins: HashMap::new(),
+        }
+    }
+
+    /// The ticket held, if any (a secret: for tests).
+    pub fn ticket(&self) -> Option<&str> {
+        self.ticket.as_ref().map(|(_, t)| t.as_str())
+    }
+
+    /// The login frame as it travels: a resume when it is an auto login of
+    /// the account whose ticket is held, else a login binding the key.
+    pub fn prepare(&mut self, conn: ConnId, mut frame: LoginFrame) -> LoginFrame {
+        let accid = frame.accid.to_ascii_lowercase();
+        self.logins.insert(conn, accid.clone());
+        match &self.ticket {
+            Some((owner, ticket)) if frame.mode == LoginMode::Auto && *owner == accid => {
+                let ts = wall_ms().saturating_add_signed(self.offset_ms);
+                let nonce = random_nonce();
+                let message = LoginFrame::resume_message(
+                    &frame.app_key,
+                    &frame.accid,
+                    &frame.device_id,
+                    ticket,
+                    ts,
+                    &nonce,
+                );
+                let sig: Signature = self.key.sign(message.as_bytes());
+                frame.token = None;
+                frame.device_key = None;
+                frame.ticket = Some(ticket.clone());
+                frame.ts = Some(ts);
+                frame.nonce = Some(nonce);
+                frame.sig = Some(URL_SAFE_NO_PAD.encode(sig.to_bytes()));
+            }
+            _ => {
+                frame.device_key = Some(self.public.clone());
+            }
+        }
+        frame
+    }
+
+    /// Reads a frame the server sent on `conn` for a ticket or a refusal.
+    pub fn observe(&mut self, conn: ConnId, text: &str) {
+        match decode_server_frame(text) {
+            Ok(ServerFrame::LoginOk {
+                server_time,
+                ticket,
+                ..
+            }) => {
+                let server = i64::try_from(server_time).unwrap_or(i64::MAX);
+                let here = i64::try_from(wall_ms()).unwrap_or(i64::MAX);
+                self.offset_ms = server.saturating_sub(here);
+                if let (Some(ticket), Some(accid)) = (ticket, self.logins.remove(&conn)) {
+                    self.ticket = Some((accid, ticket.0));
+                }
+            }
+            Ok(ServerFrame::LoginErr {
+                code: LoginCode::DeviceBindingRefused,
+                ..
+            }) => self.ticket = None,
+            _ => {}
+        }
+    }
+
+    /// The machine cleared its persisted session (logout, a clearing kick
+    /// or refusal): the ticket goes with it.
+    pub fn forget(&mut self) {
+        self.ticket = None;
+    }
+}
+
+impl Default for DeviceBinding {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// This machine's wall clock, ms since the Unix epoch.
+fn wall_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// 16 random bytes, base64url.
+fn random_nonce() -> String {
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).expect("the OS has randomness");
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 impl NativeClient {
@@ -99,11 +260,11 @@ impl NativeClient {
         link_url: &str,
         seed: u64,
     ) -> NativeClient {
-        let lbs = Some(Lbs {
-            url: lbs_url.to_owned(),
-            app_key: config.app_key.clone(),
-        });
-        Self::spawn_inner(config, link_url, lbs, seed, None, None)
+        let options = Options {
+            lbs_url: Some(lbs_url.to_owned()),
+            ..Options::default()
+        };
+        Self::spawn_with_options(config, link_url, seed, options)
     }
 
     /// Like [`NativeClient::spawn`], for a `wss://` link URL: the TLS
@@ -115,7 +276,11 @@ impl NativeClient {
         seed: u64,
         tls: Arc<rustls::ClientConfig>,
     ) -> NativeClient {
-        Self::spawn_inner(config, link_url, None, seed, None, Some(tls))
+        let options = Options {
+            tls: Some(tls),
+            ..Options::default()
+        };
+        Self::spawn_with_options(config, link_url, seed, options)
     }
 
     /// Like [`NativeClient::spawn`], with a session "persisted" by an
@@ -126,17 +291,32 @@ impl NativeClient {
         seed: u64,
         persisted: Option<StoredSession>,
     ) -> NativeClient {
-        Self::spawn_inner(config, link_url, None, seed, persisted, None)
+        let options = Options {
+            persisted,
+            ..Options::default()
+        };
+        Self::spawn_with_options(config, link_url, seed, options)
     }
 
-    fn spawn_inner(
+    /// Starts a client task set up by `options` (any combination of the
+    /// other constructors' settings, and device binding).
+    pub fn spawn_with_options(
         config: Config,
         link_url: &str,
-        lbs: Option<Lbs>,
         seed: u64,
-        persisted: Option<StoredSession>,
-        tls: Option<Arc<rustls::ClientConfig>>,
+        options: Options,
     ) -> NativeClient {
+        let Options {
+            lbs_url,
+            persisted,
+            tls,
+            device_binding,
+        } = options;
+        let lbs = lbs_url.map(|url| Lbs {
+            url,
+            app_key: config.app_key.clone(),
+        });
+        let binding = device_binding.then(|| Arc::new(Mutex::new(DeviceBinding::new())));
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (status_tx, status) = watch::channel(Status::LoggedOut);
         let (event_tx, events) = mpsc::unbounded_channel();
@@ -155,6 +335,7 @@ impl NativeClient {
             status: status_tx,
             events: event_tx,
             persisted: persisted.clone(),
+            binding: binding.clone(),
         };
         let task = tokio::spawn(driver.run(command_rx));
         NativeClient {
@@ -162,6 +343,7 @@ impl NativeClient {
             status,
             events,
             persisted,
+            binding,
             task,
         }
     }
@@ -267,6 +449,14 @@ impl NativeClient {
         out
     }
 
+    /// The resume ticket the client holds, with device binding on (a
+    /// secret: for tests).
+    pub fn device_ticket(&self) -> Option<String> {
+        let binding = self.binding.as_ref()?;
+        let binding = binding.lock().unwrap_or_else(|e| e.into_inner());
+        binding.ticket().map(str::to_owned)
+    }
+
     /// What the client's "storage" holds.
     pub fn persisted(&self) -> Option<StoredSession> {
         self.persisted
@@ -346,9 +536,18 @@ struct Driver {
     status: watch::Sender<Status>,
     events: mpsc::UnboundedSender<Event>,
     persisted: Arc<Mutex<Option<StoredSession>>>,
+    /// The device binding, when on.
+    binding: Option<Arc<Mutex<DeviceBinding>>>,
 }
 
 impl Driver {
+    /// Runs `f` on the device binding, if on.
+    fn with_binding<T>(&self, f: impl FnOnce(&mut DeviceBinding) -> T) -> Option<T> {
+        let binding = self.binding.as_ref()?;
+        let mut binding = binding.lock().unwrap_or_else(|e| e.into_inner());
+        Some(f(&mut binding))
+    }
+
     fn now(&self) -> f64 {
         self.start.elapsed().as_secs_f64() * 1000.0
     }
@@ -369,7 +568,10 @@ impl Driver {
                     let now = self.now();
                     match event {
                         SocketEvent::Opened => self.machine.handle_opened(now, conn),
-                        SocketEvent::Text(text) => self.machine.handle_text(now, conn, &text),
+                        SocketEvent::Text(text) => {
+                            self.with_binding(|b| b.observe(conn, &text));
+                            self.machine.handle_text(now, conn, &text);
+                        }
                         SocketEvent::Closed(code) => {
                             self.sockets.remove(&conn);
                             self.machine.handle_closed(now, conn, code);
@@ -449,6 +651,13 @@ impl Driver {
                     self.machine.handle_delay(self.now(), conn, None);
                 }
                 Output::Send(conn, frame) => {
+                    let frame = match frame {
+                        ClientFrame::Login(login) => ClientFrame::Login(
+                            self.with_binding(|b| b.prepare(conn, login.clone()))
+                                .unwrap_or(login),
+                        ),
+                        other => other,
+                    };
                     if let Some(socket) = self.sockets.get(&conn) {
                         let _ = socket.send(SocketCommand::Send(frame.to_json()));
                     }
@@ -463,6 +672,7 @@ impl Driver {
                 }
                 Output::ClearPersisted => {
                     *self.persisted.lock().unwrap_or_else(|e| e.into_inner()) = None;
+                    self.with_binding(DeviceBinding::forget);
                 }
                 Output::Emit(event) => {
                     if let Event::Status(s) = &event {

@@ -198,6 +198,31 @@ pub struct LoginFrame {
     pub sig: Option<String>,
 }
 
+/// A resume ticket as `loginOk` carries it: a secret, so its `Debug`
+/// shows `<redacted>`; on the wire a plain string.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ResumeTicket(pub String);
+
+impl ResumeTicket {
+    /// The ticket itself.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for ResumeTicket {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ResumeTicket(<redacted>)")
+    }
+}
+
+impl From<String> for ResumeTicket {
+    fn from(ticket: String) -> Self {
+        ResumeTicket(ticket)
+    }
+}
+
 /// The credential of a validated [`LoginFrame`]: exactly one of a token or
 /// a resume ticket.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -310,7 +335,7 @@ pub enum ServerFrame {
         /// The resume ticket bound to the `deviceKey` the login sent (a
         /// secret to keep instead of the token); absent otherwise.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        ticket: Option<String>,
+        ticket: Option<ResumeTicket>,
     },
     /// The login failed; the server closes the socket next.
     #[serde(rename_all = "camelCase")]
@@ -366,7 +391,7 @@ pub(crate) enum ServerFrameByTag {
         heartbeat_ms: u64,
         clients: Vec<Client>,
         #[serde(default)]
-        ticket: Option<String>,
+        ticket: Option<ResumeTicket>,
     },
     #[serde(rename_all = "camelCase")]
     LoginErr {

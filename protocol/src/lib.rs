@@ -32,7 +32,7 @@ pub use decode::{
 pub use fields::field_names;
 pub use frames::{
     Client, ClientFrame, ClientType, ClientsChange, Credential, KickReason, LoginFrame, LoginMode,
-    ServerFrame, CLIENT_TAGS, RESUME_SIGNATURE_CONTEXT, SERVER_TAGS,
+    ResumeTicket, ServerFrame, CLIENT_TAGS, RESUME_SIGNATURE_CONTEXT, SERVER_TAGS,
 };
 pub use limits::FieldError;
 

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use imlogin_protocol::{
     decode_client_frame, decode_server_frame, decode_server_value, decode_server_variant, Client,
     ClientFrame, ClientType, ClientsChange, KickReason, LoginCode, LoginFrame, LoginMode,
-    ServerFrame, CLIENT_TAGS, SERVER_TAGS,
+    ResumeTicket, ServerFrame, CLIENT_TAGS, SERVER_TAGS,
 };
 use serde_json::Value;
 
@@ -139,7 +139,7 @@ fn server_fixtures() -> Vec<(&'static str, ServerFrame)> {
                 server_time: 1_764_277_200_000,
                 heartbeat_ms: 30_000,
                 clients: vec![],
-                ticket: Some(TICKET.into()),
+                ticket: Some(ResumeTicket(TICKET.into())),
             },
         ),
         (

@@ -1,8 +1,9 @@
 //! IM accounts as a service: what the server API, the console and the test
 //! hooks do to an account (create, new token, block), and what a link
-//! login reads and records (credentials, the device rule's records). A
-//! change that must end live sessions ends them here, on every node, so
-//! that each caller gets the same behaviour.
+//! login reads and records (credentials, the device rule's records, the
+//! resume tickets of device-bound sessions). A change that must end live
+//! sessions ends them here, on every node, so that each caller gets the
+//! same behaviour.
 
 use std::sync::Arc;
 
@@ -11,8 +12,9 @@ use imlogin_protocol::{ClientType, KickReason, LoginCode};
 
 use crate::backend::{
     Account, AccountSource, AccountSummary, DeviceWrite, Directory, Journal, Store, StoreError,
+    Ticket, TicketSummary,
 };
-use crate::clock::now_ms;
+use crate::clock::{now_ms, Clock};
 use crate::error::ApiError;
 use crate::secret::{generate_token, hash_token, token_matches, Secret};
 
@@ -50,6 +52,36 @@ struct Inner {
     store: Store,
     journal: Journal,
     directory: Directory,
+    tickets: TicketSettings,
+}
+
+/// The resume tickets' settings (docs/protocol.md, "Device-bound
+/// sessions").
+#[derive(Debug)]
+pub struct TicketSettings {
+    /// The AppKey tickets are issued under.
+    pub app_key: String,
+    /// How long a ticket lives after it was issued or last used, in ms.
+    pub ttl_ms: u64,
+    /// The clock of the tickets' times and of a resume's `ts` window.
+    pub clock: Clock,
+}
+
+impl TicketSettings {
+    /// Settings with a TTL of `ttl_days` and the wall clock.
+    pub fn new(app_key: impl Into<String>, ttl_days: u32) -> Self {
+        TicketSettings {
+            app_key: app_key.into(),
+            ttl_ms: u64::from(ttl_days) * 86_400_000,
+            clock: Clock::default(),
+        }
+    }
+
+    /// Tickets last used before this (ms since the epoch) have expired at
+    /// `now_ms`.
+    pub fn live_since(&self, now_ms: u64) -> u64 {
+        now_ms.saturating_sub(self.ttl_ms)
+    }
 }
 
 /// A fresh 128-bit token.
@@ -74,13 +106,24 @@ fn verdict(account: Option<Arc<Account>>, token: &str) -> Result<Arc<Account>, L
 
 impl Accounts {
     /// The service over `store` and `journal`, ending sessions through
-    /// `directory`.
-    pub fn new(store: Store, journal: Journal, directory: Directory) -> Self {
+    /// `directory`, issuing resume tickets as `tickets` says.
+    pub fn new(
+        store: Store,
+        journal: Journal,
+        directory: Directory,
+        tickets: TicketSettings,
+    ) -> Self {
         Accounts(Arc::new(Inner {
             store,
             journal,
             directory,
+            tickets,
         }))
+    }
+
+    /// The resume tickets' settings and clock.
+    pub fn tickets(&self) -> &TicketSettings {
+        &self.0.tickets
     }
 
     /// The store (for the demo app's own tables and the stats).
@@ -141,7 +184,8 @@ impl Accounts {
     }
 
     /// Stores a new token and kicks the account's live sessions
-    /// (`tokenChanged`), so that only the new token logs in from now on.
+    /// (`tokenChanged`), so that only the new token logs in from now on;
+    /// the account's devices are forgotten and its resume tickets revoked.
     ///
     /// # Errors
     /// 414 for an unknown account; 500 on storage or the shared directory.
@@ -161,8 +205,9 @@ impl Accounts {
         Ok(())
     }
 
-    /// Blocks or unblocks an account; blocking with `needkick` kicks its
-    /// live sessions at once (`blocked`).
+    /// Blocks or unblocks an account; blocking revokes its resume tickets,
+    /// and with `needkick` kicks its live sessions at once (`blocked`) and
+    /// forgets its devices.
     ///
     /// # Errors
     /// 414 for an unknown account; 500 on storage or the shared directory.
@@ -180,9 +225,92 @@ impl Accounts {
             tracing::info!(accid, kicked = n, "account blocked");
         } else {
             self.0.directory.bump_epoch(accid);
+            if blocked {
+                self.0
+                    .journal
+                    .write(vec![DeviceWrite::RevokeTickets {
+                        accid: accid.to_owned(),
+                    }])
+                    .await?;
+            }
             tracing::info!(accid, blocked, "account block state set");
         }
         Ok(())
+    }
+
+    /// The account's live resume tickets, oldest first
+    /// (`listDeviceTickets.action`).
+    ///
+    /// # Errors
+    /// 414 for an unknown account; 500 on storage.
+    pub async fn list_tickets(&self, accid: &str) -> Result<Vec<TicketSummary>, ApiError> {
+        let store = &self.0.store;
+        if store.account(accid, true).await?.is_none() {
+            return Err(ApiError::NotRegistered);
+        }
+        let settings = &self.0.tickets;
+        let live_since = settings.live_since(settings.clock.now_ms());
+        Ok(store
+            .list_tickets(&settings.app_key, accid, live_since)
+            .await?)
+    }
+
+    /// Revokes the account's resume tickets — of `device_id`, or all —
+    /// ends the live sessions of the revoked devices (and of `device_id`)
+    /// with `kicked{reason:"revoked"}` and forgets those devices
+    /// (`revokeDeviceTicket.action`). Returns how many unexpired tickets
+    /// were revoked.
+    ///
+    /// # Errors
+    /// 414 for an unknown account; 500 on storage or the shared directory.
+    pub async fn revoke_tickets(
+        &self,
+        accid: &str,
+        device_id: Option<&str>,
+    ) -> Result<usize, ApiError> {
+        let Inner {
+            store,
+            journal,
+            directory,
+            tickets,
+        } = &*self.0;
+        if store.account(accid, true).await?.is_none() {
+            return Err(ApiError::NotRegistered);
+        }
+        let live_since = tickets.live_since(tickets.clock.now_ms());
+        let revoked = store
+            .revoke_tickets(&tickets.app_key, accid, device_id, live_since)
+            .await?;
+        let ends = |s: &crate::sessions::SessionInfo| {
+            device_id == Some(s.device_id.as_str())
+                || revoked
+                    .iter()
+                    .any(|(t, d)| *t == s.client_type && *d == s.device_id)
+        };
+        let ended = directory
+            .kick_devices(accid, &ends, KickReason::Revoked)
+            .await?;
+        let mut forget = revoked.clone();
+        for device in &ended {
+            if !forget.contains(device) {
+                forget.push(device.clone());
+            }
+        }
+        if !forget.is_empty() {
+            journal
+                .write(vec![DeviceWrite::Forget {
+                    accid: accid.to_owned(),
+                    devices: Some(forget),
+                }])
+                .await?;
+        }
+        tracing::info!(
+            accid,
+            revoked = revoked.len(),
+            kicked = ended.len(),
+            "resume tickets revoked"
+        );
+        Ok(revoked.len())
     }
 
     /// Ends every live session of the account with `kicked{reason}`, on
@@ -233,6 +361,40 @@ impl Accounts {
             store.account(accid, true).await.map_err(store_failed)?,
             token,
         )
+    }
+
+    /// The account a resume resumes: it must exist (else 419: no ticket can
+    /// be valid for it) and not be blocked (422). As for
+    /// [`Accounts::credentials`], a refusal is confirmed from the database.
+    ///
+    /// # Errors
+    /// The login's code: 419, 422, or 500 on storage.
+    pub async fn resumed_account(
+        &self,
+        accid: &str,
+        fresh: bool,
+    ) -> Result<Arc<Account>, LoginCode> {
+        let store = &self.0.store;
+        let verdict = |account: Option<Arc<Account>>| match account {
+            None => Err(LoginCode::DeviceBindingRefused),
+            Some(a) if a.blocked => Err(LoginCode::Blocked),
+            Some(a) => Ok(a),
+        };
+        if !fresh {
+            let cached = store.account(accid, false).await.map_err(store_failed)?;
+            if let Ok(account) = verdict(cached) {
+                return Ok(account);
+            }
+        }
+        verdict(store.account(accid, true).await.map_err(store_failed)?)
+    }
+
+    /// The stored resume ticket whose hash is `ticket_hash`, if any.
+    ///
+    /// # Errors
+    /// 500 on storage.
+    pub async fn ticket(&self, ticket_hash: &str) -> Result<Option<Ticket>, LoginCode> {
+        self.0.store.ticket(ticket_hash).await.map_err(store_failed)
     }
 
     /// Whether the device rule's record knows `device_id` (see

@@ -1,6 +1,8 @@
 //! Wall-clock helpers: milliseconds since the Unix epoch and UTC calendar
-//! days (`YYYY-MM-DD`), without a date-time dependency.
+//! days (`YYYY-MM-DD`), without a date-time dependency; and [`Clock`], the
+//! server's clock for what tests must be able to move forward.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Milliseconds since the Unix epoch (0 if the clock is before 1970).
@@ -14,6 +16,34 @@ pub fn now_ms() -> u64 {
 /// Seconds since the Unix epoch.
 pub fn now_secs() -> u64 {
     now_ms() / 1000
+}
+
+/// The server's clock for the device-bound sessions' times: a resume's
+/// `ts` window, a ticket's lifetime, and the `serverTime` of `loginOk`
+/// (from which clients take the offset they sign `ts` with). It is the
+/// wall clock plus an offset that only tests move (`POST /_test/clock`,
+/// or [`Clock::advance`] in-process), so that a ticket's 30 days pass
+/// without waiting for them. One per server.
+#[derive(Debug, Default)]
+pub struct Clock {
+    offset_ms: AtomicI64,
+}
+
+impl Clock {
+    /// Now, in ms since the Unix epoch.
+    pub fn now_ms(&self) -> u64 {
+        now_ms().saturating_add_signed(self.offset_ms.load(Ordering::Relaxed))
+    }
+
+    /// Moves this clock by `ms` (back when negative); returns the new now.
+    pub fn advance(&self, ms: i64) -> u64 {
+        let _ = self
+            .offset_ms
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |o| {
+                Some(o.saturating_add(ms))
+            });
+        self.now_ms()
+    }
 }
 
 /// The UTC day of a time in ms since the epoch, as `YYYY-MM-DD`.
@@ -79,6 +109,16 @@ mod tests {
         assert_eq!(utc_day(951_782_400_000), "2000-02-29");
         assert_eq!(utc_day(1_767_225_599_999), "2025-12-31");
         assert_eq!(utc_day(1_767_225_600_000), "2026-01-01");
+    }
+
+    #[test]
+    fn a_clock_moves_by_its_offset_only() {
+        let clock = Clock::default();
+        let before = clock.now_ms();
+        let moved = clock.advance(86_400_000);
+        assert!(moved >= before + 86_400_000 && moved < before + 86_400_000 + 60_000);
+        assert!(clock.now_ms() >= moved);
+        assert!(clock.advance(-86_400_000) < moved);
     }
 
     #[test]

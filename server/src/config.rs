@@ -85,6 +85,13 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(100..=3_600_000))]
     pub heartbeat_ms: u64,
 
+    /// How long a device-bound session's resume ticket lives after it was
+    /// issued or last used, in days (docs/protocol.md, "Device-bound
+    /// sessions"); every resume starts it again.
+    #[arg(long, env = "IMLOGIN_TICKET_TTL_DAYS", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub ticket_ttl_days: u32,
+
     /// Live sessions allowed per account and clientType.
     #[arg(long, env = "IMLOGIN_MAX_SESSIONS", default_value_t = 1,
           value_parser = clap::value_parser!(u32).range(1..=1000))]

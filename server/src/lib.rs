@@ -46,6 +46,7 @@ use tower_http::services::ServeDir;
 pub mod accounts;
 pub mod api;
 pub mod backend;
+pub mod binding;
 pub mod clock;
 pub mod config;
 pub mod console;

@@ -26,6 +26,8 @@ fn api_action(method: &Method, route: &str) -> Option<&'static str> {
         "/nimserver/user/refreshToken.action" => "user/refreshToken",
         "/nimserver/user/block.action" => "user/block",
         "/nimserver/user/unblock.action" => "user/unblock",
+        "/nimserver/user/listDeviceTickets.action" => "user/listDeviceTickets",
+        "/nimserver/user/revokeDeviceTicket.action" => "user/revokeDeviceTicket",
         "/nimserver/stats/dau.action" => "stats/dau",
         "/console/api/accounts" if method == Method::POST => "console/create",
         "/console/api/accounts" => "console/list",

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use axum::extract::FromRef;
 
-use crate::accounts::Accounts;
+use crate::accounts::{Accounts, TicketSettings};
 use crate::api::Gate;
 use crate::backend::{Backend, NodeSettings, Store};
 use crate::clock::now_ms;
@@ -190,7 +190,13 @@ impl AppState {
             nonces,
             ..
         } = backend;
-        let accounts = Accounts::new(store.clone(), journal, directory.clone());
+        let nonces = Arc::new(nonces);
+        let accounts = Accounts::new(
+            store.clone(),
+            journal,
+            directory.clone(),
+            TicketSettings::new(app.key.clone(), config.ticket_ttl_days),
+        );
         let probe = config.test_hooks.then(|| Arc::new(Probe::default()));
         let link = Arc::new(Link {
             app_key: app.key.clone(),
@@ -204,6 +210,7 @@ impl AppState {
             directory,
             connections: Connections::default(),
             rate: Arc::clone(&rate),
+            nonces: Arc::clone(&nonces),
             probe: probe.clone(),
         });
         let gate = Arc::new(Gate {

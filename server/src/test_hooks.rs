@@ -16,6 +16,10 @@
 //!   node's id, the prefix of the clientIds it assigns)
 //! - `GET /_test/attempts?accid=` → `{"code":200,"count":N,"attempts":[{"accid",
 //!   "mode","deviceId","clientType","code","at"}]}`
+//! - `POST /_test/clock?advanceMs=N` → moves the server's clock of
+//!   device-bound sessions (a resume's `ts` window, the tickets' lifetime,
+//!   `loginOk.serverTime`) by N ms, back when negative →
+//!   `{"code":200,"now":MS}`
 //!
 //! Without `accid`, sessions and attempts of every account are listed.
 
@@ -65,6 +69,7 @@ pub fn router<S>(hooks: Arc<Hooks>) -> Router<S> {
         .route("/_test/pause", post(pause))
         .route("/_test/sessions", get(sessions))
         .route("/_test/attempts", get(attempts))
+        .route("/_test/clock", post(clock))
         .layer(CorsLayer::very_permissive())
         .with_state(hooks)
 }
@@ -164,4 +169,14 @@ async fn attempts(State(hooks): State<Arc<Hooks>>, Query(q): Q) -> Response {
     let accid = accid_filter(&q);
     let list = hooks.probe.attempts(accid.as_deref());
     Json(json!({ "code": 200, "count": list.len(), "attempts": list })).into_response()
+}
+
+async fn clock(State(hooks): State<Arc<Hooks>>, Query(q): Q) -> Result<Response, ApiError> {
+    let ms = q
+        .get("advanceMs")
+        .and_then(|m| m.parse::<i64>().ok())
+        .ok_or_else(|| ApiError::BadParam("parameter advanceMs must be an integer".to_owned()))?;
+    let now = hooks.accounts.tickets().clock.advance(ms);
+    tracing::info!(ms, now, "test hook: moving the server's clock");
+    Ok(Json(json!({ "code": 200, "now": now })).into_response())
 }

@@ -176,9 +176,9 @@ async fn a_sqlite_file_from_the_first_releases_opens_with_its_data() {
         sqlx::raw_sql(OLD_DATA).execute(&mut c).await.unwrap();
         c.close().await.unwrap();
     }
-    opens_with_old_data(&url, &[1, 2, 3]).await;
+    opens_with_old_data(&url, &[1, 2, 3, 8]).await;
     // And again: nothing left to do.
-    opens_with_old_data(&url, &[1, 2, 3]).await;
+    opens_with_old_data(&url, &[1, 2, 3, 8]).await;
 }
 
 async fn postgres_from_the_first_releases(with_cluster: bool) {
@@ -191,8 +191,8 @@ async fn postgres_from_the_first_releases(with_cluster: bool) {
         sqlx::raw_sql(OLD_DATA).execute(&mut c).await.unwrap();
         c.close().await.unwrap();
     }
-    opens_with_old_data(&url, &[1, 2, 3, 4, 5, 6, 7]).await;
-    opens_with_old_data(&url, &[1, 2, 3, 4, 5, 6, 7]).await;
+    opens_with_old_data(&url, &[1, 2, 3, 4, 5, 6, 7, 8]).await;
+    opens_with_old_data(&url, &[1, 2, 3, 4, 5, 6, 7, 8]).await;
 }
 
 #[tokio::test]

@@ -121,3 +121,74 @@ async fn wrong_token_fails_once_and_never_retries() {
     assert_eq!(attempts["count"], 1, "auth failures never loop");
     assert_eq!(c.status(), Status::LoggedOut);
 }
+
+#[tokio::test]
+async fn with_device_binding_the_machine_resumes_with_its_ticket_after_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = common::fresh_database_url(dir.path()).await;
+    let server = Proc::start(&db, "127.0.0.1:0", &[]).await;
+    let (accid, token) = account(&server).await;
+    let mut config = Config::new(APP_KEY, "bound-device");
+    config.backoff = BackoffConfig {
+        initial_ms: 200.0,
+        max_ms: 1_000.0,
+    };
+    let options = imlogin_native::Options {
+        device_binding: true,
+        ..Default::default()
+    };
+    let mut c = NativeClient::spawn_with_options(config, &server.ws_url(), 43, options);
+    c.login(&accid, &token, false).await.expect("manual login");
+    let ticket = c.device_ticket().expect("the binding login got a ticket");
+    let first = server
+        .api(
+            "/nimserver/user/listDeviceTickets.action",
+            &[("accid", &accid)],
+        )
+        .await;
+    assert_eq!(first["tickets"][0]["deviceId"], "bound-device", "{first}");
+
+    // A graceful restart on the same address and database: close 1012,
+    // and the machine's auto login travels as a resume with the ticket.
+    let addr = server.addr.clone();
+    server.terminate().await;
+    assert!(c.wait_for(Status::Waiting, DEADLINE * 2).await);
+    let server = Proc::start(&db, &addr, &[]).await;
+    assert!(
+        c.wait_for(Status::LoggedIn, DEADLINE * 2).await,
+        "resumed without app code"
+    );
+    assert_eq!(wait_for_session(&server, &accid).await["mode"], "auto");
+    let after = server
+        .api(
+            "/nimserver/user/listDeviceTickets.action",
+            &[("accid", &accid)],
+        )
+        .await;
+    let (created, used) = (
+        after["tickets"][0]["createdAt"].as_u64().unwrap(),
+        after["tickets"][0]["lastUsedAt"].as_u64().unwrap(),
+    );
+    assert!(used > created, "the ticket was used to resume: {after}");
+    assert_eq!(
+        c.device_ticket().as_deref(),
+        Some(ticket.as_str()),
+        "a resume keeps it"
+    );
+
+    // The app server revokes it: kicked `revoked`, and the record and the
+    // ticket are gone.
+    let v = server
+        .api(
+            "/nimserver/user/revokeDeviceTicket.action",
+            &[("accid", &accid)],
+        )
+        .await;
+    assert_eq!(v["revoked"], 1, "{v}");
+    assert!(c.wait_for(Status::LoggedOut, DEADLINE * 2).await);
+    assert!(
+        c.persisted().is_none(),
+        "a revoked device forgets its session"
+    );
+    assert!(c.device_ticket().is_none());
+}

@@ -2,9 +2,9 @@
 //! login, update, logout, and the demo app's sign-up with a password and
 //! a cookie) against the server binary logging JSON lines at TRACE leaves
 //! the accid in the log, a request line for every call, and no token,
-//! password, CheckSum or cookie; `Debug` of every type that holds a token
-//! redacts it; the database (and on SQLite its files) holds token hashes
-//! only.
+//! resume ticket, password, CheckSum or cookie; `Debug` of every type that
+//! holds a token or a ticket redacts it; the database (and on SQLite its
+//! files) holds token and ticket hashes only.
 
 mod common;
 
@@ -14,7 +14,7 @@ use common::process::Proc;
 use common::{APP_KEY, APP_SECRET, DEADLINE};
 use imlogin::{Config, Credentials, LoginMachine, Status, StoredSession};
 use imlogin_native::NativeClient;
-use imlogin_protocol::{ClientFrame, ClientType, LoginFrame, LoginMode};
+use imlogin_protocol::{ClientFrame, ClientType, LoginFrame, LoginMode, ServerFrame};
 use imlogin_server::secret::hash_token;
 use sqlx::{Connection, PgConnection, Row, SqliteConnection};
 
@@ -112,6 +112,21 @@ async fn trace_logs_name_the_accid_but_never_a_token_and_the_database_holds_hash
         .await
         .expect_err("the old token");
     assert_eq!(err.code.as_u16(), 302);
+
+    // A device-bound client: its login gets a ticket, and after a drop it
+    // resumes with it.
+    let options = imlogin_native::Options {
+        device_binding: true,
+        ..Default::default()
+    };
+    let mut e =
+        NativeClient::spawn_with_options(Config::new(APP_KEY, "device-e"), &url, 12, options);
+    e.login(ACCID, THIRD, true).await.expect("binding login");
+    let ticket = e.device_ticket().expect("a ticket");
+    server.post("/_test/drop").await;
+    assert!(e.wait_for(Status::Waiting, DEADLINE).await);
+    assert!(e.wait_for(Status::LoggedIn, DEADLINE * 2).await, "resumed");
+    assert_eq!(e.device_ticket().as_deref(), Some(ticket.as_str()));
     tokio::time::sleep(Duration::from_millis(200)).await;
     server.terminate().await;
 
@@ -129,6 +144,7 @@ async fn trace_logs_name_the_accid_but_never_a_token_and_the_database_holds_hash
         PASSWORD,
         cookie_value.as_str(),
         demo_token.as_str(),
+        ticket.as_str(),
     ];
     secrets.extend(checksums.iter().map(String::as_str));
     for secret in secrets {
@@ -170,7 +186,7 @@ async fn trace_logs_name_the_accid_but_never_a_token_and_the_database_holds_hash
             let path = format!("{path}{suffix}");
             if let Ok(bytes) = std::fs::read(&path) {
                 let raw = String::from_utf8_lossy(&bytes);
-                for token in [FIRST, second.as_str(), THIRD] {
+                for token in [FIRST, second.as_str(), THIRD, ticket.as_str()] {
                     assert!(!raw.contains(token), "a token is stored in clear in {path}");
                 }
             }
@@ -193,6 +209,7 @@ async fn trace_logs_name_the_accid_but_never_a_token_and_the_database_holds_hash
             "apps",
             "app_users",
             "app_sessions",
+            "device_tickets",
         ] {
             let sql = format!("SELECT coalesce(string_agg(t::text, ' '), '') FROM {table} t");
             let raw: String = sqlx::query(sqlx::AssertSqlSafe(sql))
@@ -200,7 +217,7 @@ async fn trace_logs_name_the_accid_but_never_a_token_and_the_database_holds_hash
                 .await
                 .unwrap()
                 .get(0);
-            for token in [FIRST, second.as_str(), THIRD] {
+            for token in [FIRST, second.as_str(), THIRD, ticket.as_str()] {
                 assert!(
                     !raw.contains(token),
                     "a token is stored in clear in {table}"
@@ -263,6 +280,46 @@ fn debug_output_redacts_every_token() {
     ];
     for out in &outputs {
         assert!(!out.contains(token), "token in Debug output: {out}");
+    }
+    // A resume ticket, in the frames that carry it and the ticket record.
+    let ticket = "Debug-Ticket-0123456789abcdefghijklmnopqrstu";
+    let resume = LoginFrame {
+        token: None,
+        mode: LoginMode::Auto,
+        ticket: Some(ticket.into()),
+        ts: Some(1),
+        nonce: Some("n".into()),
+        sig: Some("s".into()),
+        ..frame
+    };
+    let ok = ServerFrame::LoginOk {
+        client_id: "c".into(),
+        server_time: 1,
+        heartbeat_ms: 1,
+        clients: vec![],
+        ticket: Some(ticket.to_owned().into()),
+    };
+    let record = imlogin_server::backend::TicketRecord {
+        ticket_hash: imlogin_server::binding::hash_ticket(ticket),
+        app_key: APP_KEY.into(),
+        accid: "alice".into(),
+        client_type: ClientType::Web,
+        device_id: "d".into(),
+        device_key: "k".into(),
+        at_ms: 1,
+        expired_before_ms: 0,
+    };
+    for out in [
+        format!("{resume:?}"),
+        format!("{:?}", resume.credential()),
+        format!("{ok:?}"),
+        format!("{record:?}"),
+    ] {
+        assert!(!out.contains(ticket), "ticket in Debug output: {out}");
+        assert!(
+            !out.contains(&imlogin_server::binding::hash_ticket(ticket)),
+            "ticket hash in Debug output: {out}"
+        );
     }
     assert!(
         outputs[0].contains("alice"),

@@ -33,5 +33,13 @@ where
         )
         .route("/nimserver/user/block.action", post(user::block))
         .route("/nimserver/user/unblock.action", post(user::unblock))
+        .route(
+            "/nimserver/user/listDeviceTickets.action",
+            post(user::list_device_tickets),
+        )
+        .route(
+            "/nimserver/user/revokeDeviceTicket.action",
+            post(user::revoke_device_ticket),
+        )
         .route("/nimserver/stats/dau.action", post(stats::dau))
 }

@@ -31,7 +31,7 @@ pub struct Gate {
     /// The app's AppSecret.
     pub app_secret: Secret,
     /// Nonces seen within the replay window.
-    pub nonces: NonceWindow,
+    pub nonces: Arc<NonceWindow>,
     /// The server API's rate limit (per AppKey).
     pub rate: Arc<RateGate>,
 }

@@ -1,8 +1,10 @@
-//! `/nimserver/user/*.action`: create, update, refreshToken, block, unblock.
+//! `/nimserver/user/*.action`: create, update, refreshToken, block,
+//! unblock, and the resume tickets of device-bound sessions:
+//! listDeviceTickets, revokeDeviceTicket.
 
 use axum::extract::State;
 use axum::Json;
-use imlogin_protocol::limits::{check_token, normalize_accid};
+use imlogin_protocol::limits::{check_device_id, check_token, normalize_accid};
 use serde_json::{json, Value};
 
 use super::form::Params;
@@ -81,4 +83,43 @@ pub async fn unblock(
     let accid = accid_param(&p)?;
     accounts.set_blocked(&accid, false, false).await?;
     Ok(Json(json!({ "code": 200 })))
+}
+
+/// `listDeviceTickets.action`: accid →
+/// `{"code":200,"tickets":[{"deviceId","clientType","createdAt","lastUsedAt"}]}`,
+/// the account's live resume tickets, oldest first.
+pub async fn list_device_tickets(
+    State(accounts): State<Accounts>,
+    Signed(p): Signed,
+) -> Result<Json<Value>, ApiError> {
+    let accid = accid_param(&p)?;
+    let tickets: Vec<Value> = accounts
+        .list_tickets(&accid)
+        .await?
+        .into_iter()
+        .map(|t| {
+            json!({
+                "deviceId": t.device_id,
+                "clientType": t.client_type,
+                "createdAt": t.created_at,
+                "lastUsedAt": t.last_used_at,
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "code": 200, "tickets": tickets })))
+}
+
+/// `revokeDeviceTicket.action`: accid, deviceId? → `{"code":200,"revoked":N}`;
+/// the revoked devices' live sessions are kicked (`revoked`).
+pub async fn revoke_device_ticket(
+    State(accounts): State<Accounts>,
+    Signed(p): Signed,
+) -> Result<Json<Value>, ApiError> {
+    let accid = accid_param(&p)?;
+    let device_id = p.get("deviceId");
+    if let Some(device_id) = device_id {
+        check_device_id(device_id)?;
+    }
+    let revoked = accounts.revoke_tickets(&accid, device_id).await?;
+    Ok(Json(json!({ "code": 200, "revoked": revoked })))
 }

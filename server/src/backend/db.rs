@@ -20,11 +20,11 @@ use super::legacy;
 use super::store::{to_i64, LOGIN_ROWS_POSTGRES, LOGIN_ROWS_SQLITE, LOGIN_ROWS_TABLE};
 use super::StoreError;
 
-/// SQLite's migrations, versions 1–3 (`server/migrations/sqlite`).
+/// SQLite's migrations, versions 1–3 and 8 (`server/migrations/sqlite`).
 pub static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("migrations/sqlite");
 /// PostgreSQL's migrations (`server/migrations/postgres`): the same
-/// numbers as SQLite's for the same tables (1–3), then the shared state
-/// only a cluster keeps (4–6). A number is never used for two different
+/// numbers as SQLite's for the same tables (1–3, 8), and the shared state
+/// only a cluster keeps (4–7). A number is never used for two different
 /// things (server/migrations/README.md).
 pub static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("migrations/postgres");
 

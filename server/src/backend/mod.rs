@@ -18,6 +18,7 @@ pub mod journal;
 mod legacy;
 pub mod nonces;
 pub mod store;
+pub mod tickets;
 
 use core::fmt;
 use std::hash::Hash;
@@ -34,6 +35,7 @@ use self::directory::{Cluster, Registry};
 pub use self::journal::{DeviceWrite, Journal, LoginRecord};
 pub use self::nonces::NonceWindow;
 pub use self::store::{Account, AccountSource, AccountSummary, AppUser, Store};
+pub use self::tickets::{Ticket, TicketRecord, TicketSummary};
 
 /// A storage failure. Its detail is logged, never sent to a client.
 #[derive(Debug, Clone)]

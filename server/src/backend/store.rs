@@ -4,7 +4,8 @@
 //! PostgreSQL (`$N` placeholders, `ON CONFLICT` upserts and `RETURNING`
 //! mean the same on both). Reads of an account go through the
 //! [`AccountCache`]; the device records are written in batches by the
-//! [`super::journal::Journal`].
+//! [`super::journal::Journal`]. The resume tickets' reads are in
+//! [`super::tickets`].
 
 use core::fmt;
 use std::sync::Arc;
@@ -14,6 +15,7 @@ use sqlx::FromRow;
 
 use super::cache::AccountCache;
 use super::db::{on_pool, Db};
+use super::tickets::{BIND_TICKET, REVOKE_ACCOUNT_TICKETS, REVOKE_DEVICE_TICKET, TOUCH_TICKET};
 use super::StoreError;
 use crate::secret::Secret;
 
@@ -198,16 +200,19 @@ pub(crate) const LOGIN_ROWS_SQLITE: &str = "INSERT INTO login_rows \
 pub(crate) const LOGIN_ROWS_TABLE: &str = "CREATE TEMP TABLE IF NOT EXISTS login_rows \
      (accid TEXT, client_type TEXT, device_id TEXT, login_at INTEGER, day TEXT)";
 
-/// Forgets one device (`$1` accid, `$2` clientType, `$3` deviceId).
-const FORGET_DEVICE: [&str; 2] = [
+/// Forgets one device (`$1` accid, `$2` clientType, `$3` deviceId) and
+/// revokes its resume ticket.
+const FORGET_DEVICE: [&str; 3] = [
     "DELETE FROM resumable_devices WHERE accid = $1 AND client_type = $2 AND device_id = $3",
     "DELETE FROM last_devices WHERE accid = $1 AND client_type = $2 AND device_id = $3",
+    REVOKE_DEVICE_TICKET,
 ];
 
-/// Forgets every device of account `$1`.
-const FORGET_ACCOUNT: [&str; 2] = [
+/// Forgets every device of account `$1` and revokes its resume tickets.
+const FORGET_ACCOUNT: [&str; 3] = [
     "DELETE FROM resumable_devices WHERE accid = $1",
     "DELETE FROM last_devices WHERE accid = $1",
+    REVOKE_ACCOUNT_TICKETS,
 ];
 
 /// The device writes, each as one round trip (see [`Db::one_trip`] and
@@ -217,6 +222,9 @@ pub(crate) struct DeviceSql {
     pub(crate) record_logins: Arc<str>,
     pub(crate) forget_device: Arc<str>,
     pub(crate) forget_account: Arc<str>,
+    pub(crate) bind_ticket: Arc<str>,
+    pub(crate) touch_ticket: Arc<str>,
+    pub(crate) revoke_account_tickets: Arc<str>,
 }
 
 /// The server's persistent data. Cheap to clone; safe to use from any
@@ -234,6 +242,9 @@ impl Store {
             record_logins: db.rows_trip(&RECORD_LOGINS),
             forget_device: db.one_trip(&FORGET_DEVICE),
             forget_account: db.one_trip(&FORGET_ACCOUNT),
+            bind_ticket: db.one_trip(&BIND_TICKET),
+            touch_ticket: TOUCH_TICKET.into(),
+            revoke_account_tickets: REVOKE_ACCOUNT_TICKETS.into(),
         });
         Store { db, cache, devices }
     }

@@ -12,7 +12,7 @@ use axum::routing::get;
 use axum::{Extension, Router};
 
 use crate::accounts::Accounts;
-use crate::backend::Directory;
+use crate::backend::{Directory, NonceWindow};
 use crate::listener::PeerAddr;
 use crate::rate::RateGate;
 
@@ -82,6 +82,9 @@ pub struct Link {
     pub connections: Connections,
     /// The login abuse limits.
     pub rate: Arc<RateGate>,
+    /// The Nonce window a resume's nonce is checked in (the server API's,
+    /// in its own namespace).
+    pub nonces: Arc<NonceWindow>,
     /// The test hooks' view, when they are enabled.
     pub probe: Option<Arc<Probe>>,
 }

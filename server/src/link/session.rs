@@ -11,9 +11,8 @@ use imlogin_protocol::{
 };
 use tokio::sync::mpsc;
 
-use super::login::{login, Refusal};
+use super::login::{login, LoggedIn, Refusal};
 use super::Link;
-use crate::clock::now_ms;
 use crate::metrics::metrics;
 use crate::sessions::{Control, ControlTx};
 
@@ -87,8 +86,10 @@ impl LinkSession {
         }
         let decoded = decode_client_frame(text);
         match (&self.phase, decoded) {
-            (Phase::AwaitingLogin, Ok(ClientFrame::Login(f))) => self.login(Ok(&f)).await,
-            (Phase::AwaitingLogin, Err(DecodeError::BadLogin(_))) => self.login(Err(text)).await,
+            (Phase::AwaitingLogin, Ok(ClientFrame::Login(f))) => self.login(Ok(&f), text).await,
+            (Phase::AwaitingLogin, Err(DecodeError::BadLogin(_))) => {
+                self.login(Err(text), text).await
+            }
             (Phase::LoggedIn { .. }, Ok(ClientFrame::Ping)) => {
                 vec![Action::Send(ServerFrame::Pong)]
             }
@@ -208,9 +209,11 @@ impl LinkSession {
 
     fn fail(&mut self, refusal: Refusal) -> Vec<Action> {
         self.set_phase(Phase::Closed);
+        let message = refusal.message().to_owned();
         let Refusal {
             code,
             retry_after_ms,
+            ..
         } = refusal;
         let close_code = if code == LoginCode::RateLimited {
             close::TRY_AGAIN_LATER
@@ -220,17 +223,22 @@ impl LinkSession {
         vec![
             Action::Send(ServerFrame::LoginErr {
                 code,
-                message: code.description().to_owned(),
+                message,
                 retry_after_ms,
             }),
             Action::Close(close_code),
         ]
     }
 
-    /// A login frame: decoded, or the raw text of one with bad fields.
-    async fn login(&mut self, frame: Result<&LoginFrame, &str>) -> Vec<Action> {
-        match login(&self.link, self.peer, frame, &self.tx).await {
-            Ok(admitted) => {
+    /// A login frame: decoded, or the raw text of one with bad fields;
+    /// `text` as received.
+    async fn login(&mut self, frame: Result<&LoginFrame, &str>, text: &str) -> Vec<Action> {
+        match login(&self.link, self.peer, frame, text, &self.tx).await {
+            Ok(LoggedIn {
+                admitted,
+                ticket,
+                server_time,
+            }) => {
                 if let Ok(f) = frame {
                     self.set_phase(Phase::LoggedIn {
                         accid: f.accid.clone(),
@@ -241,10 +249,10 @@ impl LinkSession {
                 }
                 vec![Action::Send(ServerFrame::LoginOk {
                     client_id: admitted.client_id,
-                    server_time: now_ms(),
+                    server_time,
                     heartbeat_ms: self.link.heartbeat_ms,
                     clients: admitted.others,
-                    ticket: None,
+                    ticket: ticket.map(|t| t.expose().to_owned().into()),
                 })]
             }
             Err(refusal) => self.fail(refusal),

@@ -221,6 +221,30 @@ pub fn kick_all<S: Held>(live: Vec<S>, reason: KickReason) -> Change<S> {
     }
 }
 
+/// Ends the sessions of `live` on the devices `ends` picks with
+/// `kicked{reason}` (a revoked resume ticket); the others are told the new
+/// list if any ended.
+pub fn kick_devices<S: Held>(
+    live: Vec<S>,
+    ends: &dyn Fn(&SessionInfo) -> bool,
+    reason: KickReason,
+) -> Change<S> {
+    let (kicked, remaining): (Vec<S>, Vec<S>) = live.into_iter().partition(|s| ends(s.info()));
+    let told = if kicked.is_empty() {
+        Vec::new()
+    } else {
+        tell_lists(&remaining, ClientsChange::Logout, None)
+    };
+    Change {
+        remaining,
+        kicked: kicked
+            .into_iter()
+            .map(|s| (s, kicked_frame(reason, None)))
+            .collect(),
+        told,
+    }
+}
+
 /// Sessions left on their own (logout, disconnect, a dead node): each of
 /// the `remaining` is told the new list.
 pub fn left<S: Held>(remaining: Vec<S>) -> Change<S> {

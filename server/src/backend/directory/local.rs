@@ -175,6 +175,32 @@ impl Registry {
         n
     }
 
+    /// Ends the account's sessions on the devices `ends` picks with
+    /// `kicked{reason}` and bumps its epoch (a login checked before is
+    /// checked again); the other sessions are told. Returns the ended
+    /// sessions' devices.
+    pub fn kick_devices(
+        &self,
+        accid: &str,
+        ends: &dyn Fn(&SessionInfo) -> bool,
+        reason: KickReason,
+    ) -> Vec<(ClientType, String)> {
+        let mut inner = self.lock();
+        *inner.epochs.entry(accid.to_owned()).or_insert(0) += 1;
+        let live = inner.accounts.remove(accid).unwrap_or_default();
+        let change = policy::kick_devices(live, ends, reason);
+        let devices = change
+            .kicked
+            .iter()
+            .map(|(s, _)| (s.info.client_type, s.info.device_id.clone()))
+            .collect();
+        let remaining = deliver(change);
+        if !remaining.is_empty() {
+            inner.accounts.insert(accid.to_owned(), remaining);
+        }
+        devices
+    }
+
     /// The live sessions of one account (or of all), oldest first.
     pub fn snapshot(&self, accid: Option<&str>) -> Vec<(String, SessionInfo)> {
         let inner = self.lock();

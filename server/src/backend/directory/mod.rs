@@ -102,6 +102,23 @@ impl Directory {
         }
     }
 
+    /// Ends the account's sessions on the devices `ends` picks with
+    /// `kicked{reason}`, on every node; returns their devices.
+    ///
+    /// # Errors
+    /// The shared directory cannot be reached.
+    pub async fn kick_devices(
+        &self,
+        accid: &str,
+        ends: &(dyn Fn(&SessionInfo) -> bool + Sync),
+        reason: KickReason,
+    ) -> Result<Vec<(ClientType, String)>, Unavailable> {
+        match self {
+            Directory::Local(r) => Ok(r.kick_devices(accid, ends, reason)),
+            Directory::Cluster(c) => Box::pin(c.kick_devices(accid, ends, reason)).await,
+        }
+    }
+
     /// The live sessions of one account (or of all), oldest first.
     ///
     /// # Errors

@@ -669,6 +669,28 @@ impl Cluster {
         Ok(n)
     }
 
+    /// Ends the account's sessions on the devices `ends` picks, on every
+    /// node, with `kicked{reason}`; the others are told. Returns the ended
+    /// sessions' devices.
+    pub async fn kick_devices(
+        &self,
+        accid: &str,
+        ends: &(dyn Fn(&SessionInfo) -> bool + Sync),
+        reason: KickReason,
+    ) -> Result<Vec<(ClientType, String)>, Unavailable> {
+        let failed = unavailable("device kick");
+        let (mut tx, live) = self.locked_sessions(accid).await.map_err(&failed)?;
+        let change = policy::kick_devices(live, ends, reason);
+        let devices = change
+            .kicked
+            .iter()
+            .map(|(h, _)| (h.info.client_type, h.info.device_id.clone()))
+            .collect();
+        self.apply(&mut tx, accid, change).await.map_err(&failed)?;
+        tx.commit().await.map_err(&failed)?;
+        Ok(devices)
+    }
+
     /// Deletes the sessions `change` ended and queues its notices, in one
     /// statement.
     async fn apply(
