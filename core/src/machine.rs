@@ -627,9 +627,14 @@ impl LoginMachine {
                 heartbeat_ms,
                 clients,
                 ticket,
-            } if logging_in => {
-                self.logged_in(now, client_id, server_time, heartbeat_ms, clients, ticket)
-            }
+            } if logging_in => self.logged_in(
+                now,
+                client_id,
+                server_time,
+                heartbeat_ms,
+                clients,
+                ticket.map(|t| t.0),
+            ),
             ServerFrame::LoginErr {
                 code,
                 message,

@@ -303,7 +303,7 @@ impl Harness {
                         server_time,
                         heartbeat_ms: 30_000,
                         clients: vec![],
-                        ticket: issued,
+                        ticket: issued.map(Into::into),
                     },
                 };
                 // After loginErr the machine closes first (asserted by the

@@ -593,7 +593,7 @@ impl Sim {
                             &[self.server.tickets.len() as u8 + 1; 32],
                         );
                         self.server.tickets.insert(ticket.clone(), key.clone());
-                        ticket
+                        ticket.into()
                     }),
                 };
                 self.tell_tab(tab, conn, SocketEvent::Frame(ok));
