@@ -77,6 +77,14 @@ export function put_device_pair(appKey, pair) {
 export function delete_device_pair(appKey) {
   return withStore("readwrite", (s) => s.delete(appKey));
 }
+let subtle;
+export function hide_subtle() {
+  subtle = Object.getOwnPropertyDescriptor(Crypto.prototype, "subtle");
+  Object.defineProperty(Crypto.prototype, "subtle", { get: () => undefined, configurable: true });
+}
+export function restore_subtle() {
+  Object.defineProperty(Crypto.prototype, "subtle", subtle);
+}
 export async function export_private(pair) {
   await crypto.subtle.exportKey("pkcs8", pair.privateKey);
   return "exported";
@@ -88,6 +96,17 @@ extern "C" {
     fn put_device_pair(app_key: &str, pair: &JsValue) -> Promise;
     fn delete_device_pair(app_key: &str) -> Promise;
     fn export_private(pair: &JsValue) -> Promise;
+    fn hide_subtle();
+    fn restore_subtle();
+}
+
+/// A manager made where WebCrypto is missing (as in a page that is not a
+/// secure context).
+fn manager_without_webcrypto(extra: &[(&str, JsValue)]) -> imlogin::LoginManager {
+    hide_subtle();
+    let m = imlogin::LoginManager::new(options(extra));
+    restore_subtle();
+    m.unwrap_or_else(|e| panic!("the constructor threw: {}", error_text(&e)))
 }
 
 async fn done(promise: Promise) -> JsValue {
@@ -304,6 +323,65 @@ async fn token_mode_binds_too_where_a_key_can_be_kept() {
 }
 
 #[wasm_bindgen_test]
+async fn without_webcrypto_device_mode_saves_nothing_and_says_so_once() {
+    clear_storage();
+    let (accid, token) = create_account().await;
+    let console = ConsoleCapture::new("warn");
+    let m = manager_without_webcrypto(&[]);
+    assert_eq!(m.session_binding().unwrap(), "none");
+    let warned = console.lines();
+    assert_eq!(
+        warned
+            .iter()
+            .filter(|l| l.contains("sessionBinding \"device\""))
+            .count(),
+        1,
+        "{warned:?}"
+    );
+    // A token record from an earlier version (of this device: it logged
+    // in before) is used once, then removed.
+    known_device(&accid, &token).await;
+    save_record(&accid, &token);
+    settle(m.auto_login(None)).await.expect("resumes");
+    wait_status(&m, "loggedIn").await;
+    assert_eq!(local_get(&session_key()), None, "nothing is saved");
+    assert!(!web_storage_text().contains(&token));
+    m.logout_now().await;
+}
+
+#[wasm_bindgen_test]
+async fn without_webcrypto_token_mode_falls_back_to_the_token_record() {
+    clear_storage();
+    let (accid, token) = create_account().await;
+    let m = manager_without_webcrypto(&[("sessionBinding", "token".into())]);
+    assert_eq!(m.session_binding().unwrap(), "token");
+    login_ok(&m, &accid, &token).await;
+    let saved = record();
+    assert!(
+        saved.contains(&token) && !saved.contains("\"ticket\""),
+        "{saved}"
+    );
+    m.logout_now().await;
+}
+
+#[wasm_bindgen_test]
+async fn a_token_record_of_an_earlier_version_loads_and_is_upgraded_to_a_ticket() {
+    clear_storage();
+    let (accid, token) = create_account().await;
+    known_device(&accid, &token).await;
+    save_record(&accid, &token);
+    let m = manager(&[]);
+    settle(m.auto_login(None)).await.expect("resumes");
+    wait_status(&m, "loggedIn").await;
+    wait_until("the ticket record", || {
+        local_get(&session_key()).is_some_and(|r| r.contains("\"ticket\""))
+    })
+    .await;
+    assert!(!record().contains(&token), "the token record is replaced");
+    m.logout_now().await;
+}
+
+#[wasm_bindgen_test]
 fn session_binding_is_checked_like_every_option() {
     let e = imlogin::LoginManager::new(options(&[("sessionBinding", "cookie".into())]))
         .err()
@@ -313,6 +391,14 @@ fn session_binding_is_checked_like_every_option() {
         error_text(&e),
         "TypeError: imlogin: option sessionBinding must be \"device\" or \"token\""
     );
+}
+
+/// Logs this profile's device in once (the server's device rule then lets
+/// it auto login) and lets the manager go without logging out.
+async fn known_device(accid: &str, token: &str) {
+    let m = manager(&[]);
+    login_ok(&m, accid, token).await;
+    drop(m);
 }
 
 /// Awaits two futures side by side.
