@@ -560,8 +560,7 @@ impl LoginMachine {
     /// tokens, the token is there.
     fn send_login_when_ready(&mut self) {
         let Some(current) = &self.conn else { return };
-        let token_ready =
-            !self.config.dynamic_token || current.token.is_some() || self.has_ticket();
+        let token_ready = !self.config.dynamic_token || current.token.is_some();
         let proof_ready = !matches!(current.proof, Proof::Waiting { .. });
         if !current.opened
             || !token_ready
@@ -1018,7 +1017,7 @@ impl LoginMachine {
         if let Some(request) = proof_request {
             self.outputs.push_back(Output::Prove(id, request));
         }
-        if self.config.dynamic_token && !self.has_ticket() {
+        if self.config.dynamic_token {
             if let Some(session) = &self.session {
                 let accid = session.credentials.accid.clone();
                 self.outputs.push_back(Output::FetchToken(id, accid));
@@ -1047,19 +1046,19 @@ impl LoginMachine {
         self.connect(now);
     }
 
-    /// Whether the session holds a resume ticket (every attempt then
-    /// resumes with it).
-    fn has_ticket(&self) -> bool {
-        self.session
-            .as_ref()
-            .is_some_and(|s| s.credentials.ticket.is_some())
+    /// The ticket every attempt resumes with: the session's, except with
+    /// dynamic tokens, where every attempt logs in with the token the
+    /// provider gives (binding the key again, which renews the ticket).
+    fn resume_ticket(&self) -> Option<&Ticket> {
+        let ticket = self.session.as_ref()?.credentials.ticket.as_ref();
+        ticket.filter(|_| !self.config.dynamic_token)
     }
 
     /// What the next attempt needs from the device key: a signed resume
-    /// when the session holds a ticket, else the public key when binding.
+    /// when it resumes with a ticket, else the public key when binding.
     fn proof_request(&self) -> Option<ProofRequest> {
         let credentials = &self.session.as_ref()?.credentials;
-        match &credentials.ticket {
+        match self.resume_ticket() {
             Some(ticket) => Some(ProofRequest::Resume(ResumeFields {
                 app_key: self.config.app_key.clone(),
                 accid: credentials.accid.clone(),
@@ -1076,7 +1075,7 @@ impl LoginMachine {
 
     fn login_frame(&self) -> Option<LoginFrame> {
         let session = self.session.as_ref()?;
-        let ticket = session.credentials.ticket.as_ref();
+        let ticket = self.resume_ticket();
         // A resume is always an auto login; a manual login never holds a
         // ticket.
         let manual = session.is_manual() && ticket.is_none();

@@ -219,3 +219,39 @@ fn a_resume_never_goes_out_as_a_manual_login() {
     assert_eq!(h.outcome(id), Some(Ok(())));
     assert!(is_auto(h.last_login()));
 }
+
+#[test]
+fn with_dynamic_tokens_every_attempt_asks_the_provider_binds_and_saves_only_the_ticket() {
+    let dynamic = || {
+        let mut config = config();
+        config.device_binding = true;
+        config.persist_token = false;
+        config.dynamic_token = true;
+        config
+    };
+    let mut h = Harness::with_config(dynamic(), 7);
+    let id = h.login("alice", "");
+    assert_eq!(h.outcome(id), Some(Ok(())));
+    h.drop_connection(1006);
+    h.advance(35_000.0);
+    assert_eq!(h.status(), Status::LoggedIn);
+    assert_eq!(
+        h.token_requests.len(),
+        2,
+        "the provider is asked every attempt"
+    );
+    for frame in &h.logins {
+        assert!(frame.token.is_some() && frame.device_key.is_some() && frame.ticket.is_none());
+    }
+    let saved = h.persisted.clone().expect("a record");
+    assert!(saved.credentials.ticket.is_some());
+    assert!(!saved.to_json().contains("dyn-"), "{}", saved.to_json());
+
+    // After a reload the provider is asked again; the ticket record only
+    // names the account.
+    let mut reloaded = Harness::with_config(dynamic(), 7);
+    let id = reloaded.auto_login(Some(saved)).unwrap();
+    assert_eq!(reloaded.outcome(id), Some(Ok(())));
+    assert_eq!(reloaded.token_requests, vec!["alice"]);
+    assert!(reloaded.last_login().token.is_some());
+}
