@@ -287,8 +287,17 @@ impl LoginMachine {
     /// manual login under way starts again as one (offline: fails with 415);
     /// anything else resumes in auto mode, an established session without
     /// `force`. The returned request settles like the call that started it.
-    pub(crate) fn resume(&mut self, now: f64, handover: Handover) -> RequestId {
+    ///
+    /// With device binding, a handover that carries the token logs in with
+    /// it (binding this tab's key, which earns a fresh ticket) rather than
+    /// resuming with the ticket: the tab that held the session may have
+    /// signed with a key this tab does not have (`persistence: "none"`
+    /// keeps a key per manager). Without the token, the ticket it is.
+    pub(crate) fn resume(&mut self, now: f64, mut handover: Handover) -> RequestId {
         let request = self.new_request();
+        if !handover.credentials.token.is_empty() {
+            handover.credentials.ticket = None;
+        }
         if handover.manual && !handover.established {
             if !self.online {
                 self.reject_now(
@@ -1146,10 +1155,16 @@ impl LoginMachine {
             (None, Some(held)) => held.skew_ms = skew_ms.unwrap_or(held.skew_ms),
             (None, None) => {}
         }
+        // A record with a ticket never carries the token, not even to the
+        // driver.
         let record =
             (session.credentials.ticket.is_some() || self.config.persist_token).then(|| {
+                let mut credentials = session.credentials.clone();
+                if credentials.ticket.is_some() {
+                    credentials.token.clear();
+                }
                 StoredSession {
-                    credentials: session.credentials.clone(),
+                    credentials,
                     saved_at: server_time,
                 }
             });
