@@ -21,9 +21,11 @@ after(async () => {
   await server?.stop();
 });
 
-/** A page of the server's origin that runs no app code of its own. */
+/** A document of the server's origin that runs no app code of its own
+ * (the package's JS shown as text), so that the demo page's own manager
+ * stays out of the way. */
 async function blankPage(page) {
-  await page.goto(`${server.url}/pkg/package.json`);
+  await page.goto(`${server.url}/pkg/imlogin.js`);
 }
 
 /**
