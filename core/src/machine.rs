@@ -1144,7 +1144,12 @@ impl LoginMachine {
         }
         // A new binding replaces the ticket; a resume keeps it, with the
         // clock offset measured now.
-        let ticket = ticket.filter(|t| imlogin_protocol::limits::check_ticket(t).is_ok());
+        // Only a login that sent this machine's device key earns a ticket
+        // it keeps (a driver that binds on its own keeps its own).
+        let bound = self.conn.as_ref().is_some_and(
+            |c| matches!(&c.proof, Proof::Ready(Some(proof), _) if proof.resume.is_none()),
+        );
+        let ticket = ticket.filter(|t| bound && imlogin_protocol::limits::check_ticket(t).is_ok());
         match (ticket, &mut session.credentials.ticket) {
             (Some(ticket), _) => {
                 session.credentials.ticket = Some(Ticket {

@@ -255,3 +255,35 @@ fn with_dynamic_tokens_every_attempt_asks_the_provider_binds_and_saves_only_the_
     assert_eq!(reloaded.token_requests, vec!["alice"]);
     assert!(reloaded.last_login().token.is_some());
 }
+
+#[test]
+fn a_ticket_for_a_login_that_sent_no_device_key_of_this_machine_is_not_kept() {
+    // A driver that binds on its own (the native client) adds a deviceKey
+    // the machine never saw: the ticket the server answers is the driver's.
+    use imlogin_core::protocol::ServerFrame;
+    use imlogin_core::LoginMachine;
+    let mut m = LoginMachine::new(config(), 1);
+    m.login(0.0, "alice", "tok", false);
+    let conn = m.connection().unwrap();
+    m.handle_opened(0.0, conn);
+    m.handle_frame(
+        1.0,
+        conn,
+        ServerFrame::LoginOk {
+            client_id: "c".into(),
+            server_time: 1,
+            heartbeat_ms: 30_000,
+            clients: vec![],
+            ticket: Some(common::ticket(3).into()),
+        },
+    );
+    let mut saved = None;
+    while let Some(output) = m.poll_output() {
+        if let Output::Persist(s) = output {
+            saved = Some(s);
+        }
+    }
+    let saved = saved.expect("the token record");
+    assert_eq!(saved.credentials.ticket, None);
+    assert_eq!(saved.credentials.token, "tok");
+}
