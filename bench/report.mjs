@@ -27,6 +27,7 @@ const cluster = load("cluster.json");
 const rolling = load("rolling.json");
 const lossy = load("browser-lossy.json");
 const flapping = load("browser-flapping.json");
+const binding = load("binding.json");
 
 // A round that timed out (null) counts as slower than every other, so
 // that a percentile it reaches shows as a timeout instead of vanishing.
@@ -407,6 +408,21 @@ else {
   p(`| per client, all losses added (0 for a client that kept its session) | ${n(r.perClientMs.n)} | ${ms(r.perClientMs.p50)} | ${ms(r.perClientMs.p95)} | ${ms(r.perClientMs.max)} |`);
   p();
   p(`Logged in before: ${n(r.loggedIn)}; lost their session at least once: ${n(r.clientsThatLostTheirSession)}; not logged in at the end: ${n(r.notBack)}; ended logged out: ${n(r.endedLoggedOut)}; \`loginFailed\` or \`kicked\`: ${n(r.failedEvents)}.`);
+}
+p();
+p("## 8. Device binding: its cost at login");
+p();
+if (binding.error) p(`Failed: ${binding.error}`);
+else {
+  p(`\`bench/binding.mjs\`: one Chromium page, a new \`LoginManager\` per round (as a page load makes one), ${binding.rounds} rounds each way after 5 warm-up rounds, alternating which goes first. ` +
+    "Binding on: `autoLogin()` resumes with the saved ticket (the device key loaded from IndexedDB, the resume signed), `login()` exports and sends the public key. " +
+    "Off: the same without WebCrypto (`sessionBinding: \"token\"`, today's token record). Server: the bench's imlogin-server (P-256 verification on its side included).");
+  p();
+  p("| | binding on, p50 / p90 | off, p50 / p90 | added at p50 |");
+  p("|---|---:|---:|---:|");
+  const row = (label, r) => p(`| ${label} | ${ms(r.bindingOn.median)} / ${ms(r.bindingOn.p90)} | ${ms(r.bindingOff.median)} / ${ms(r.bindingOff.p90)} | ${ms(r.addedMedianMs)} |`);
+  row("`autoLogin()` → `loggedIn`", binding.autoLogin);
+  row("`login()` → resolved", binding.login);
 }
 p();
 p("Reproduce: `npm run bench` (installs bench/ dependencies with `npm ci --prefix bench` when needed, builds the package and the `bench-release` binaries, runs everything, writes this file).");

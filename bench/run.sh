@@ -147,6 +147,9 @@ step "$OUT/cluster.json" pg_bench cluster "$SERVER_ARGS --login-capacity 0"
 header "7. two nodes on PostgreSQL behind the LBS: rolling restart"
 step "$OUT/rolling.json" pg_bench rolling "$PACED_ARGS"
 
+header "8. device binding: autoLogin and login with binding on and off (about 1 minute)"
+step "$OUT/binding.json" node bench/binding.mjs /dev/stdout
+
 header "report"
 MEM_KB=$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)
 LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -61,6 +61,17 @@ pub struct Config {
     /// `LoginMachine::handle_delay`, keeping its own backoff delay until
     /// the answer comes.
     pub delay_hook: bool,
+    /// Device binding (docs/behaviour.md, "Device binding"): every login
+    /// with a token asks the driver for the device's public key
+    /// ([`crate::Output::Prove`]) and sends it, so that the server issues a
+    /// resume ticket; the record then holds the ticket, never the token.
+    /// Set when the driver has a device key (default `false`).
+    pub device_binding: bool,
+    /// Whether a login that earned no ticket may persist its token record
+    /// (`{accid, token}`): `true` (default) as before device binding and
+    /// for `sessionBinding: "token"`; `false` for `"device"`, which then
+    /// persists nothing.
+    pub persist_token: bool,
 }
 
 impl Config {
@@ -80,6 +91,8 @@ impl Config {
             default_heartbeat_ms: 30_000.0,
             dynamic_token: false,
             delay_hook: false,
+            device_binding: false,
+            persist_token: true,
         }
     }
 

@@ -52,6 +52,7 @@
 //! ```
 
 mod config;
+pub mod device;
 mod error;
 mod machine;
 mod output;
@@ -67,5 +68,5 @@ pub use imlogin_protocol as protocol;
 pub use machine::LoginMachine;
 pub use output::{ClientsUpdate, ConnId, Disconnect, Event, Output, RequestId};
 pub use rng::Rng;
-pub use session::{Credentials, StoredSession, StoredSessionError, STORED_SESSION_VERSION};
+pub use session::{Credentials, StoredSession, StoredSessionError, Ticket, STORED_SESSION_VERSION};
 pub use status::Status;

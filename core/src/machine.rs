@@ -32,10 +32,11 @@ use imlogin_protocol::{
 };
 
 use crate::config::MAX_DURATION_MS;
+use crate::device::{DeviceProof, ProofRequest, ResumeFields};
 use crate::timer::{Timer, TimerTable};
 use crate::{
     ClientsUpdate, Config, ConnId, Credentials, Disconnect, Event, LoginError, Output, RequestId,
-    Rng, Status, StoredSession,
+    Rng, Status, StoredSession, Ticket,
 };
 
 /// The connection the machine currently owns.
@@ -48,6 +49,21 @@ struct Conn {
     token: Option<String>,
     /// Whether the login frame has been sent on it.
     login_sent: bool,
+    /// Device binding: where the device key's answer stands.
+    proof: Proof,
+}
+
+/// The device key's part in one connection attempt.
+#[derive(Debug, Clone, PartialEq)]
+enum Proof {
+    /// Not asked for: no binding, no ticket.
+    NotNeeded,
+    /// Asked for with [`Output::Prove`]; the login frame waits.
+    Waiting { resume: bool },
+    /// The answer, and `now` when it came (with its `wall_ms`, it maps the
+    /// machine's clock to the device's wall clock). `None`: no device key
+    /// (a token login then goes on without binding).
+    Ready(Option<DeviceProof>, f64),
 }
 
 /// The credentials being logged in with, or logged in.
@@ -275,8 +291,17 @@ impl LoginMachine {
     /// manual login under way starts again as one (offline: fails with 415);
     /// anything else resumes in auto mode, an established session without
     /// `force`. The returned request settles like the call that started it.
-    pub(crate) fn resume(&mut self, now: f64, handover: Handover) -> RequestId {
+    ///
+    /// With device binding, a handover that carries the token logs in with
+    /// it (binding this tab's key, which earns a fresh ticket) rather than
+    /// resuming with the ticket: the tab that held the session may have
+    /// signed with a key this tab does not have (`persistence: "none"`
+    /// keeps a key per manager). Without the token, the ticket it is.
+    pub(crate) fn resume(&mut self, now: f64, mut handover: Handover) -> RequestId {
         let request = self.new_request();
+        if !handover.credentials.token.is_empty() {
+            handover.credentials.ticket = None;
+        }
         if handover.manual && !handover.established {
             if !self.online {
                 self.reject_now(
@@ -416,7 +441,7 @@ impl LoginMachine {
         if self
             .session
             .as_ref()
-            .is_some_and(|s| s.credentials == credentials)
+            .is_some_and(|s| s.credentials.same_login(&credentials))
         {
             self.join(request);
             return request;
@@ -485,6 +510,30 @@ impl LoginMachine {
 
     // ----- transport inputs -----
 
+    /// Device binding: the driver's answer to [`Output::Prove`] for attempt
+    /// `conn` — `None` when the device key could not be loaded or used. A
+    /// login with a token then goes on without binding (it earns no
+    /// ticket); a resume with a ticket cannot, and ends as a refused
+    /// binding (419, the saved session cleared). A late answer is ignored.
+    pub fn handle_proof(&mut self, now: f64, conn: ConnId, proof: Option<DeviceProof>) {
+        let resume = match self.conn.as_ref().map(|c| (c.id, &c.proof)) {
+            Some((id, Proof::Waiting { resume })) if id == conn => *resume,
+            _ => return,
+        };
+        if resume && proof.as_ref().is_none_or(|p| p.resume.is_none()) {
+            let error = LoginError::new(
+                LoginCode::DeviceBindingRefused,
+                "device binding refused: this device's key is unavailable",
+            );
+            self.stop(Ending::Failed(error), true);
+            return;
+        }
+        if let Some(current) = &mut self.conn {
+            current.proof = Proof::Ready(proof, now);
+        }
+        self.send_login_when_ready();
+    }
+
     /// The connection `conn` opened: send the login frame (with dynamic
     /// tokens, as soon as the token has come too).
     pub fn handle_opened(&mut self, _now: f64, conn: ConnId) {
@@ -525,8 +574,10 @@ impl LoginMachine {
     fn send_login_when_ready(&mut self) {
         let Some(current) = &self.conn else { return };
         let token_ready = !self.config.dynamic_token || current.token.is_some();
+        let proof_ready = !matches!(current.proof, Proof::Waiting { .. });
         if !current.opened
             || !token_ready
+            || !proof_ready
             || current.login_sent
             || self.status != Status::Connecting
         {
@@ -536,8 +587,18 @@ impl LoginMachine {
         let Some(mut frame) = self.login_frame() else {
             return;
         };
-        if let Some(token) = &current.token {
+        if let (Some(token), Some(_)) = (&current.token, &frame.token) {
             frame.token = Some(token.clone());
+        }
+        if let Proof::Ready(Some(proof), _) = &current.proof {
+            match &proof.resume {
+                Some(resume) => {
+                    frame.ts = Some(resume.ts);
+                    frame.nonce = Some(resume.nonce.clone());
+                    frame.sig = Some(resume.sig.clone());
+                }
+                None => frame.device_key = Some(proof.device_key.clone()),
+            }
         }
         self.outputs
             .push_back(Output::Send(conn, ClientFrame::Login(frame)));
@@ -577,8 +638,15 @@ impl LoginMachine {
                 server_time,
                 heartbeat_ms,
                 clients,
-                ..
-            } if logging_in => self.logged_in(now, client_id, server_time, heartbeat_ms, clients),
+                ticket,
+            } if logging_in => self.logged_in(
+                now,
+                client_id,
+                server_time,
+                heartbeat_ms,
+                clients,
+                ticket.map(|t| t.0),
+            ),
             ServerFrame::LoginErr {
                 code,
                 message,
@@ -962,13 +1030,23 @@ impl LoginMachine {
         self.pending_delay = None;
         self.next_conn += 1;
         let id = ConnId(self.next_conn);
+        let proof_request = self.proof_request();
         self.conn = Some(Conn {
             id,
             opened: false,
             token: None,
             login_sent: false,
+            proof: match &proof_request {
+                Some(request) => Proof::Waiting {
+                    resume: matches!(request, ProofRequest::Resume(_)),
+                },
+                None => Proof::NotNeeded,
+            },
         });
         self.outputs.push_back(Output::Connect(id));
+        if let Some(request) = proof_request {
+            self.outputs.push_back(Output::Prove(id, request));
+        }
         if self.config.dynamic_token {
             if let Some(session) = &self.session {
                 let accid = session.credentials.accid.clone();
@@ -998,13 +1076,51 @@ impl LoginMachine {
         self.connect(now);
     }
 
+    /// The ticket every attempt resumes with: the session's, except with
+    /// dynamic tokens, where every attempt logs in with the token the
+    /// provider gives (binding the key again, which renews the ticket).
+    fn resume_ticket(&self) -> Option<&Ticket> {
+        let ticket = self.session.as_ref()?.credentials.ticket.as_ref();
+        ticket.filter(|_| !self.config.dynamic_token)
+    }
+
+    /// What the next attempt needs from the device key: a signed resume
+    /// when it resumes with a ticket, else the public key when binding.
+    fn proof_request(&self) -> Option<ProofRequest> {
+        let credentials = &self.session.as_ref()?.credentials;
+        match self.resume_ticket() {
+            Some(ticket) => Some(ProofRequest::Resume(ResumeFields {
+                app_key: self.config.app_key.clone(),
+                accid: credentials.accid.clone(),
+                device_id: self.config.device_id.clone(),
+                ticket: ticket.ticket.clone(),
+                skew_ms: ticket.skew_ms,
+            })),
+            None => self
+                .config
+                .device_binding
+                .then_some(ProofRequest::PublicKey),
+        }
+    }
+
     fn login_frame(&self) -> Option<LoginFrame> {
         let session = self.session.as_ref()?;
-        let manual = session.is_manual();
+        let ticket = self.resume_ticket();
+        // A resume is always an auto login; a manual login never holds a
+        // ticket.
+        let manual = session.is_manual() && ticket.is_none();
         Some(LoginFrame {
             app_key: self.config.app_key.clone(),
             accid: session.credentials.accid.clone(),
-            token: Some(session.credentials.token.clone()),
+            token: match ticket {
+                Some(_) => None,
+                None => Some(session.credentials.token.clone()),
+            },
+            ticket: ticket.map(|t| t.ticket.clone()),
+            device_key: None,
+            ts: None,
+            nonce: None,
+            sig: None,
             device_id: self.config.device_id.clone(),
             client_type: self.config.client_type,
             mode: if manual {
@@ -1015,11 +1131,6 @@ impl LoginMachine {
             force: session.force && !session.established,
             custom_tag: self.config.custom_tag.clone(),
             sdk: self.config.sdk.clone(),
-            device_key: None,
-            ticket: None,
-            ts: None,
-            nonce: None,
-            sig: None,
         })
     }
 
@@ -1030,9 +1141,19 @@ impl LoginMachine {
         server_time: u64,
         heartbeat_ms: u64,
         clients: Vec<Client>,
+        ticket: Option<String>,
     ) {
         self.disarm(Timer::ConnectTimeout);
         self.disarm(Timer::LoginTimeout);
+        // The server's clock minus the device's wall clock, when the device
+        // key told the wall clock for this attempt.
+        let skew_ms = match self.conn.as_ref().map(|c| &c.proof) {
+            Some(Proof::Ready(Some(proof), at)) => {
+                let wall_now = proof.wall_ms + (now - at);
+                Some(Ticket::checked_skew(server_time as f64 - wall_now))
+            }
+            _ => None,
+        };
         let Some(session) = &mut self.session else {
             return;
         };
@@ -1042,10 +1163,37 @@ impl LoginMachine {
         if let Some(token) = self.conn.as_ref().and_then(|c| c.token.clone()) {
             session.credentials.token = token;
         }
-        let stored = StoredSession {
-            credentials: session.credentials.clone(),
-            saved_at: server_time,
-        };
+        // A new binding replaces the ticket; a resume keeps it, with the
+        // clock offset measured now.
+        // Only a login that sent this machine's device key earns a ticket
+        // it keeps (a driver that binds on its own keeps its own).
+        let bound = self.conn.as_ref().is_some_and(
+            |c| matches!(&c.proof, Proof::Ready(Some(proof), _) if proof.resume.is_none()),
+        );
+        let ticket = ticket.filter(|t| bound && imlogin_protocol::limits::check_ticket(t).is_ok());
+        match (ticket, &mut session.credentials.ticket) {
+            (Some(ticket), _) => {
+                session.credentials.ticket = Some(Ticket {
+                    ticket,
+                    skew_ms: skew_ms.unwrap_or(0.0),
+                });
+            }
+            (None, Some(held)) => held.skew_ms = skew_ms.unwrap_or(held.skew_ms),
+            (None, None) => {}
+        }
+        // A record with a ticket never carries the token, not even to the
+        // driver.
+        let record =
+            (session.credentials.ticket.is_some() || self.config.persist_token).then(|| {
+                let mut credentials = session.credentials.clone();
+                if credentials.ticket.is_some() {
+                    credentials.token.clear();
+                }
+                StoredSession {
+                    credentials,
+                    saved_at: server_time,
+                }
+            });
         self.failures = 0;
         self.retry_floor_ms = 0.0;
         self.client_id = Some(client_id);
@@ -1053,7 +1201,12 @@ impl LoginMachine {
             self.heartbeat_ms = clamp_ms(heartbeat_ms as f64, 1_000.0);
         }
         self.clients.clone_from(&clients);
-        self.outputs.push_back(Output::Persist(stored));
+        self.outputs.push_back(match record {
+            Some(stored) => Output::Persist(stored),
+            // Device binding without a ticket: no record, and none left
+            // from before (it would hold a token).
+            None => Output::ClearPersisted,
+        });
         self.set_status(Status::LoggedIn);
         self.emit(Event::Clients(ClientsUpdate::list(clients)));
         self.settle_waiters(Ok(()));

@@ -3,6 +3,7 @@
 use imlogin_protocol::{Client, ClientFrame, ClientType, ClientsChange, KickReason, LoginCode};
 use serde::{Deserialize, Serialize};
 
+use crate::device::ProofRequest;
 use crate::{LoginError, Status, StoredSession};
 
 /// Identifies one connection the machine asked for. Transport events carry
@@ -39,6 +40,11 @@ pub enum Output {
         /// The backoff delay the machine drew, in ms.
         default_ms: f64,
     },
+    /// Device binding: answer this request with the device key (the
+    /// public key; for a resume also a signature over the resume message,
+    /// with a `ts` and nonce the driver picks) and report it with
+    /// `LoginMachine::handle_proof`. The login frame waits for it.
+    Prove(ConnId, ProofRequest),
     /// Send a frame on the connection.
     Send(ConnId, ClientFrame),
     /// Close the connection with this code; report nothing more about it.

@@ -399,3 +399,94 @@ fn an_aborted_login_settles_498_and_is_cancelled_in_the_leader_whichever_tab_mad
         assert_clean(&sim);
     }
 }
+
+/// Two bound tabs of one profile, the first the leader.
+fn bound_pair(persistence: Persistence) -> Sim {
+    let mut sim = Sim::new(1, persistence, Locks::Working);
+    sim.binding = true;
+    sim.open();
+    sim.advance(500.0);
+    sim.open();
+    sim.advance(500.0);
+    sim
+}
+
+#[test]
+fn with_device_binding_only_the_leader_signs_and_a_new_leader_binds_again_with_the_token_it_was_handed(
+) {
+    for persistence in PERSISTENCES {
+        let mut sim = bound_pair(persistence);
+        // A login made in the follower runs in the leader: the leader's
+        // driver answers the device key's request.
+        sim.call(1, CallKind::Login("alice"));
+        sim.advance(1_000.0);
+        assert_eq!(sim.signers, vec![0], "{persistence:?}");
+        let first = sim.server.logins.last().unwrap();
+        assert!(first.token.is_some() && first.device_key.is_some());
+        if persistence == Persistence::Local {
+            let record = sim.local_record.as_ref().expect("a record");
+            assert!(
+                record.credentials.ticket.is_some(),
+                "the record holds the ticket"
+            );
+            assert!(!record.to_json().contains("\"token\""));
+        }
+
+        // The leader crashes: the follower carries the session on with the
+        // token the group handed it, binding its key again (with
+        // `persistence: "none"` each manager has a key of its own).
+        sim.crash(0);
+        sim.advance(2_000.0);
+        let new = sim.tab(1).unwrap();
+        assert_eq!(new.core.role(), Role::Leader, "{persistence:?}");
+        assert_eq!(new.core.status(), Status::LoggedIn, "{persistence:?}");
+        assert_eq!(sim.signers, vec![0, 1], "{persistence:?}");
+        let again = sim.server.logins.last().unwrap();
+        assert_eq!(again.mode, LoginMode::Auto);
+        assert!(again.token.is_some() && again.device_key.is_some());
+        assert!(sim.server.refusals.is_empty(), "{:?}", sim.server.refusals);
+        assert_clean(&sim);
+    }
+}
+
+#[test]
+fn a_session_resumed_from_a_ticket_is_taken_over_with_the_ticket_signed_by_the_profiles_key() {
+    let mut sim = bound_pair(Persistence::Local);
+    // Log in once and reload: the record holds only the ticket.
+    sim.call(0, CallKind::Login("alice"));
+    sim.advance(1_000.0);
+    let saved = sim.local_record.clone().expect("a record");
+    sim.crash(0);
+    sim.crash(1);
+    sim.advance(2_000.0);
+    sim.local_record = Some(saved);
+    let a = sim.open();
+    sim.advance(500.0);
+    let b = sim.open();
+    sim.advance(500.0);
+    sim.call(b, CallKind::AutoLogin);
+    sim.advance(1_000.0);
+    let resumed = sim.server.logins.last().unwrap();
+    assert_eq!(resumed.token, None, "resumed with the ticket");
+    assert!(resumed.ticket.is_some() && resumed.sig.is_some());
+
+    sim.crash(a);
+    sim.advance(2_000.0);
+    let new = sim.tab(b).unwrap();
+    assert_eq!(new.core.role(), Role::Leader);
+    assert_eq!(new.core.status(), Status::LoggedIn);
+    let again = sim.server.logins.last().unwrap();
+    for l in &sim.server.logins {
+        eprintln!(
+            "{:?} token {:?} ticket {:?}",
+            l.mode,
+            l.token,
+            l.ticket.is_some()
+        );
+    }
+    assert_eq!(again.token, None, "no token to hand over: the ticket again");
+    assert!(again.ticket.is_some() && again.sig.is_some());
+    assert_eq!(sim.signers.last(), Some(&b));
+    assert!(sim.server.refusals.is_empty(), "{:?}", sim.server.refusals);
+    assert_clean(&sim);
+}

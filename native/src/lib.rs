@@ -643,6 +643,9 @@ impl Driver {
                 Output::Connect(conn) => self.connect(conn),
                 // Native clients log in with fixed tokens (no provider) …
                 Output::FetchToken(conn, _) => self.machine.handle_token(self.now(), conn, None),
+                // … without a device key (no `device_binding`): a request
+                // comes only for a ticket, which these clients never hold.
+                Output::Prove(conn, _) => self.machine.handle_proof(self.now(), conn, None),
                 // … and keep the machine's backoff (no delay hook).
                 Output::ChooseDelay { conn, .. } => {
                     self.machine.handle_delay(self.now(), conn, None);

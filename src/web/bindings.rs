@@ -7,11 +7,12 @@ use std::rc::Rc;
 use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 
+use super::device_key::DeviceKey;
 use super::driver::{self, Driver, Parts};
 use super::js;
 use super::lifetime;
 use super::network;
-use super::options::{auto_login_options, login_options, Options};
+use super::options::{auto_login_options, login_options, Options, Persistence, SessionBinding};
 use super::payloads::{self, EVENT_NAMES};
 use super::storage::Store;
 use crate::protocol::LoginCode;
@@ -61,6 +62,21 @@ impl LoginManager {
         let mut config = options.config;
         config.device_id = store.device_id();
         let app_key = config.app_key.clone();
+        let device_key = DeviceKey::new(&app_key, options.persistence != Persistence::None);
+        config.device_binding = device_key.is_some();
+        config.persist_token = options.session_binding == SessionBinding::Token;
+        if device_key.is_none() && options.session_binding == SessionBinding::Device {
+            js::console_warn(
+                "imlogin: sessionBinding \"device\": this browser has no WebCrypto or \
+                 IndexedDB for a device key, so no session is saved (see sessionBinding)",
+                &JsValue::UNDEFINED,
+            );
+        }
+        let binding = match (&device_key, options.session_binding) {
+            (Some(_), _) => "device",
+            (None, SessionBinding::Token) => "token",
+            (None, SessionBinding::Device) => "none",
+        };
         let machine = LoginMachine::new(config, js::random_u64());
         let inner = driver::start(Parts {
             machine,
@@ -71,6 +87,8 @@ impl LoginManager {
             token_provider: options.token_provider,
             reconnect_delay: options.reconnect_delay,
             store,
+            device_key,
+            binding,
             shared_tabs: options.shared_tabs,
             online: network::is_online(),
         });
@@ -212,7 +230,7 @@ impl LoginManager {
                     None => return self.refuse("token must be a string"),
                 };
                 Call::AutoLoginWith {
-                    credentials: WireCredentials { accid, token },
+                    credentials: WireCredentials::new(accid, token),
                     force: options.force,
                 }
             }
@@ -266,6 +284,18 @@ impl LoginManager {
     pub fn device_id(&self) -> Result<String, JsValue> {
         let driver = self.inner.try_borrow().map_err(|_| busy())?;
         Ok(driver.core().device_id().to_owned())
+    }
+
+    /// What the saved session is bound to in this browser: `"device"` (a
+    /// resume ticket bound to this profile's device key, never the token),
+    /// `"token"` (no device key here, and `sessionBinding: "token"` allowed
+    /// the token record) or `"none"` (no device key here and
+    /// `sessionBinding: "device"`: nothing is saved, every page load needs
+    /// a login).
+    #[wasm_bindgen(getter, js_name = sessionBinding, unchecked_return_type = "\"device\" | \"token\" | \"none\"")]
+    pub fn session_binding(&self) -> Result<String, JsValue> {
+        let driver = self.inner.try_borrow().map_err(|_| busy())?;
+        Ok(driver.binding.to_owned())
     }
 
     /// The account's other live sessions: a frozen array, the same object

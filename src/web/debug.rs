@@ -3,6 +3,7 @@
 //! calls), and one per frame received. Tokens never appear: a login frame
 //! and a message between tabs are logged by their kind only.
 
+use imlogin_core::device::ProofRequest;
 use imlogin_core::protocol::ClientFrame;
 use imlogin_core::tab_group::{GroupMessage, Note, TabOutput};
 use imlogin_core::{Event, Output};
@@ -45,6 +46,14 @@ pub fn log(output: &TabOutput) {
                 "imlogin: tokenProvider for attempt #",
                 number(c.0 as f64),
                 text(accid),
+            ),
+            Output::Prove(c, request) => (
+                "imlogin: device key for attempt # (tickets redacted)",
+                number(c.0 as f64),
+                text(match request {
+                    ProofRequest::PublicKey => "public key",
+                    ProofRequest::Resume(_) => "signed resume",
+                }),
             ),
             Output::ChooseDelay { conn, attempt, .. } => (
                 "imlogin: reconnectDelay after attempt #, failure",

@@ -24,6 +24,7 @@ use web_sys::AbortSignal;
 
 use super::abort::AbortWatch;
 use super::debug;
+use super::device_key::DeviceKey;
 use super::group::{GroupLink, GroupSignal};
 use super::js;
 use super::lbs;
@@ -71,6 +72,9 @@ pub struct Driver {
     pub token_provider: Option<Function>,
     reconnect_delay: Option<Function>,
     pub store: Store,
+    /// This profile's device key, when sessions are device-bound.
+    device_key: Option<Rc<DeviceKey>>,
+    pub binding: &'static str,
     socket: Option<(ConnId, Socket)>,
     timer: WakeTimer,
     _network: NetworkListeners,
@@ -167,6 +171,10 @@ pub struct Parts {
     pub token_provider: Option<Function>,
     pub reconnect_delay: Option<Function>,
     pub store: Store,
+    pub device_key: Option<Rc<DeviceKey>>,
+    /// What the saved session is bound to: `"device"`, `"token"` or
+    /// `"none"` (the `sessionBinding` getter).
+    pub binding: &'static str,
     pub shared_tabs: bool,
     pub online: bool,
 }
@@ -213,6 +221,8 @@ pub fn start(parts: Parts) -> Rc<RefCell<Driver>> {
             token_provider: parts.token_provider,
             reconnect_delay: parts.reconnect_delay,
             store: parts.store,
+            device_key: parts.device_key,
+            binding: parts.binding,
             socket: None,
             timer: WakeTimer::new(move || run(&on_timer, |d, now| d.on_timer(now))),
             _network: NetworkListeners::new(move |event| {
@@ -306,7 +316,7 @@ impl Driver {
             GroupSignal::LockGranted => self.core.handle_lock_granted(now),
             GroupSignal::LockHeldElsewhere => self.core.handle_lock_held_elsewhere(now),
             GroupSignal::LockFailed => self.core.handle_lock_failed(now),
-            GroupSignal::Message(message) => self.core.handle_message(now, message),
+            GroupSignal::Message(message) => self.core.handle_message(now, *message),
         }
     }
 
@@ -408,6 +418,17 @@ impl Driver {
                         .push(AppCall::FetchToken(provider.clone(), conn, accid))
                 }
                 None => self.core.handle_input(now, Input::Token(conn, None)),
+            },
+            Output::Prove(conn, request) => match &self.device_key {
+                Some(key) => {
+                    let key = Rc::clone(key);
+                    let weak = self.weak.clone();
+                    wasm_bindgen_futures::spawn_local(async move {
+                        let proof = key.prove(&request).await;
+                        run(&weak, |d, now| d.input(now, Input::Proof(conn, proof)));
+                    });
+                }
+                None => self.core.handle_input(now, Input::Proof(conn, None)),
             },
             Output::ChooseDelay {
                 conn,

@@ -38,7 +38,7 @@ pub enum GroupSignal {
     /// The lock request was refused or failed.
     LockFailed,
     /// Another manager posted this message.
-    Message(GroupMessage),
+    Message(Box<GroupMessage>),
 }
 
 /// This manager's membership of the app's tab group; leaves it on drop
@@ -72,7 +72,7 @@ impl GroupLink {
         let on_message = Closure::<dyn FnMut(JsValue)>::new(move |data: JsValue| {
             // Anything that is not a message of this version is ignored.
             if let Ok(message) = serde_wasm_bindgen::from_value(data) {
-                on_signal(GroupSignal::Message(message));
+                on_signal(GroupSignal::Message(Box::new(message)));
             }
         });
         let link = JsGroupLink::new(

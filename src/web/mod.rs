@@ -33,6 +33,7 @@
 mod abort;
 mod bindings;
 mod debug;
+mod device_key;
 mod driver;
 mod group;
 mod js;

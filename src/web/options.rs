@@ -30,6 +30,18 @@ pub enum Persistence {
     None,
 }
 
+/// What the saved session may hold (`sessionBinding`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum SessionBinding {
+    /// A resume ticket bound to this profile's device key, never the
+    /// token; without WebCrypto or IndexedDB nothing is saved.
+    Device,
+    /// The same where a device key can be kept; elsewhere the token
+    /// record (`{accid, token}`) as before device binding.
+    Token,
+}
+
 /// How the managers of the app's tabs connect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -72,6 +84,8 @@ struct ManagerOptions {
     token_provider: Option<Function>,
     #[serde(default, deserialize_with = "reconnect_delay")]
     reconnect_delay: Option<Function>,
+    #[serde(default, deserialize_with = "session_binding")]
+    session_binding: Option<SessionBinding>,
 }
 
 /// `backoff: { initialMs?, maxMs? }`.
@@ -179,6 +193,7 @@ fields! {
     tabs: Tabs = choice, "tabs must be \"shared\" or \"perTab\"";
     token_provider: Function = function, "tokenProvider must be a function";
     reconnect_delay: Function = function, "reconnectDelay must be a function";
+    session_binding: SessionBinding = choice, "sessionBinding must be \"device\" or \"token\"";
     initial_ms: f64 = number, "initialMs must be a finite number";
     max_ms: f64 = number, "maxMs must be a finite number";
     force: bool = boolean, "force must be a boolean";
@@ -242,6 +257,8 @@ pub struct Options {
     pub token_provider: Option<Function>,
     /// `tabs: "shared"` (the default): one connection per browser profile.
     pub shared_tabs: bool,
+    /// `sessionBinding` (default `"device"`).
+    pub session_binding: SessionBinding,
 }
 
 fn config_error(e: ConfigError) -> JsValue {
@@ -315,6 +332,7 @@ impl Options {
             reconnect_delay: o.reconnect_delay,
             token_provider: o.token_provider,
             shared_tabs: o.tabs != Some(Tabs::PerTab),
+            session_binding: o.session_binding.unwrap_or(SessionBinding::Device),
         })
     }
 }

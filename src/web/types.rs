@@ -44,6 +44,8 @@ export interface LoginManagerOptions {
   tokenProvider?: (accid: string) => string | Promise<string>;
   /** Overrides the backoff delay: return ms; a non-finite or negative answer, or a throw, keeps the default, and the server's `retryAfterMs` stays a floor. It may read the manager. */
   reconnectDelay?: (defaultMs: number, attempt: number) => number;
+  /** What the saved session may hold. `"device"` (default): a resume ticket bound to this browser profile's non-extractable device key (WebCrypto, kept in IndexedDB), never the token; a copy of the record is useless elsewhere. Where WebCrypto or IndexedDB is missing the console says so once, `sessionBinding` reads `"none"` and nothing is saved (every page load needs a login). `"token"`: the same where a device key can be kept, else the `{accid, token}` record as before. */
+  sessionBinding?: "device" | "token";
 }
 
 /** Options of `login()`. */
@@ -87,7 +89,7 @@ export declare const LoginCode: {
   readonly RateLimited: 416;
   /** 417: the account's device policy refuses this login without `force`. */
   readonly DevicePolicy: 417;
-  /** 419: a resume was refused: its ticket is unknown, revoked or expired, or its device, key, signature, timestamp or nonce does not match. Clears the saved session. */
+  /** 419: device binding refused: the saved resume ticket is unknown, revoked or expired, or not bound to this browser's device key (a copied record). Never retried; the saved session is cleared. */
   readonly DeviceBindingRefused: 419;
   /** 422: the account is blocked. */
   readonly Blocked: 422;

@@ -34,9 +34,13 @@ const options: LoginManagerOptions = {
   tabs: "perTab",
   tokenProvider: async (accid: string) => `token-for-${accid}`,
   reconnectDelay: (defaultMs: number, attempt: number) => defaultMs * attempt,
+  sessionBinding: "device",
 };
 const im = new LoginManager(options);
 const minimal = new LoginManager({ appKey: "k", linkUrl: "ws://127.0.0.1:1/link" });
+const binding: "device" | "token" | "none" = minimal.sessionBinding;
+const refused: 419 = LoginCode.DeviceBindingRefused;
+console.log(binding, refused);
 minimal.free();
 // Initialise once and construct, in one step.
 const created: LoginManager = await LoginManager.create(options);

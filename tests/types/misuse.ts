@@ -17,6 +17,10 @@ new LoginManager({ appKey: "k", linkUrl, retryCoutn: 3 });
 new LoginManager({ linkUrl });
 // @ts-expect-error: not a persistence
 new LoginManager({ appKey: "k", linkUrl, persistence: "disk" });
+// @ts-expect-error: not a session binding
+new LoginManager({ appKey: "k", linkUrl, sessionBinding: "cookie" });
+// @ts-expect-error: sessionBinding is read-only
+im.sessionBinding = "token";
 // @ts-expect-error: unknown backoff key
 new LoginManager({ appKey: "k", linkUrl, backoff: { initialMs: 1, jitter: true } });
 // @ts-expect-error: boolean option given a string

@@ -38,22 +38,36 @@ pub struct CallRef {
     pub id: u64,
 }
 
-/// An accid and token as they travel between tabs (the same-origin tabs of
-/// one profile: the trust domain of localStorage). `Debug` redacts the
-/// token.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// An accid and token (and, with device binding, the resume ticket) as
+/// they travel between tabs (the same-origin tabs of one profile: the trust
+/// domain of localStorage, which share one device key). `Debug` redacts
+/// the token and the ticket.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireCredentials {
     /// The IM account id.
     pub accid: String,
-    /// Its token; empty with a `tokenProvider`.
+    /// Its token; empty with a `tokenProvider`, or when only the ticket is
+    /// known.
     pub token: String,
+    /// The resume ticket, when the session holds one (absent from the
+    /// messages of versions before device binding).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket: Option<String>,
+    /// The clock offset kept with the ticket, in ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skew: Option<f64>,
 }
+
+// Equality of the messages that carry it; a skew that is not a number
+// (only a broken tab would send one) is never used (`checked` makes it 0).
+impl Eq for WireCredentials {}
 
 impl fmt::Debug for WireCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("WireCredentials")
             .field("accid", &self.accid)
             .field("token", &"<redacted>")
+            .field("ticket", &self.ticket.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
@@ -63,20 +77,38 @@ impl From<&Credentials> for WireCredentials {
         WireCredentials {
             accid: c.accid.clone(),
             token: c.token.clone(),
+            ticket: c.ticket.as_ref().map(|t| t.ticket.clone()),
+            skew: c.ticket.as_ref().map(|t| t.skew_ms),
         }
     }
 }
 
 impl WireCredentials {
-    /// The credentials, if they are within the protocol's limits (an empty
-    /// token is allowed: dynamic tokens); `None` for anything another tab
-    /// should not have sent.
-    pub(crate) fn checked(&self) -> Option<Credentials> {
-        if self.token.is_empty() {
-            Credentials::accid_only(&self.accid).ok()
-        } else {
-            Credentials::new(&self.accid, &self.token).ok()
+    /// An accid and token as the app passed them.
+    pub fn new(accid: String, token: String) -> Self {
+        WireCredentials {
+            accid,
+            token,
+            ticket: None,
+            skew: None,
         }
+    }
+
+    /// The credentials, if they are within the protocol's limits (an empty
+    /// token is allowed: dynamic tokens, or a ticket); `None` for anything
+    /// another tab should not have sent.
+    pub(crate) fn checked(&self) -> Option<Credentials> {
+        let mut credentials = match &self.ticket {
+            Some(ticket) => Credentials::resumed(&self.accid, ticket, self.skew.unwrap_or(0.0)),
+            None if self.token.is_empty() => Credentials::accid_only(&self.accid),
+            None => Credentials::new(&self.accid, &self.token),
+        }
+        .ok()?;
+        if self.ticket.is_some() && !self.token.is_empty() {
+            imlogin_protocol::limits::check_token(&self.token).ok()?;
+            credentials.token.clone_from(&self.token);
+        }
+        Some(credentials)
     }
 }
 
@@ -387,10 +419,7 @@ mod tests {
             }],
             device_id: "dev".into(),
             session: Some(SessionRecord {
-                credentials: WireCredentials {
-                    accid: "alice".into(),
-                    token: "t".into(),
-                },
+                credentials: WireCredentials::new("alice".into(), "t".into()),
                 established: true,
                 force: false,
                 manual: false,
@@ -464,10 +493,7 @@ mod tests {
                 force: false,
             },
             Call::AutoLoginWith {
-                credentials: WireCredentials {
-                    accid: "alice".into(),
-                    token: "t".into(),
-                },
+                credentials: WireCredentials::new("alice".into(), "t".into()),
                 force: true,
             },
             Call::Logout,
@@ -504,10 +530,7 @@ mod tests {
             force: false,
         };
         let record = SessionRecord {
-            credentials: WireCredentials {
-                accid: "alice".into(),
-                token: "secret-token".into(),
-            },
+            credentials: WireCredentials::new("alice".into(), "secret-token".into()),
             established: true,
             force: false,
             manual: false,
@@ -519,15 +542,9 @@ mod tests {
 
     #[test]
     fn credentials_from_another_tab_are_checked() {
-        let bad = WireCredentials {
-            accid: "al ice".into(),
-            token: "t".into(),
-        };
+        let bad = WireCredentials::new("al ice".into(), "t".into());
         assert!(bad.checked().is_none());
-        let dynamic = WireCredentials {
-            accid: "Alice".into(),
-            token: String::new(),
-        };
+        let dynamic = WireCredentials::new("Alice".into(), String::new());
         assert_eq!(dynamic.checked().unwrap().accid, "alice");
     }
 }

@@ -96,6 +96,7 @@ mod output;
 
 use std::collections::VecDeque;
 
+use crate::device::DeviceProof;
 use imlogin_protocol::{Client, LoginCode, ServerFrame};
 
 use crate::{
@@ -149,6 +150,11 @@ pub enum Input {
     /// Dynamic tokens: the token fetched for the attempt (`None` when the
     /// provider failed).
     Token(ConnId, Option<String>),
+    /// Device binding: the device key's answer for the attempt (`None`
+    /// when the key could not be used): see `Output::Prove`. Only the
+    /// leader's machine asks for one, so the leader signs with the
+    /// profile's one device key.
+    Proof(ConnId, Option<DeviceProof>),
     /// The app's `reconnectDelay` answer for the attempt that failed
     /// (`None` when it gave none): see `Output::ChooseDelay`.
     Delay(ConnId, Option<f64>),
@@ -624,6 +630,7 @@ impl TabGroup {
         match input {
             Input::Opened(conn) => m.handle_opened(now, conn),
             Input::Token(conn, token) => m.handle_token(now, conn, token.as_deref()),
+            Input::Proof(conn, proof) => m.handle_proof(now, conn, proof),
             Input::Delay(conn, delay_ms) => m.handle_delay(now, conn, delay_ms),
             Input::Frame(conn, frame) => m.handle_frame(now, conn, frame),
             Input::BadFrame(conn) => m.handle_bad_frame(now, conn),

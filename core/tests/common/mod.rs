@@ -5,6 +5,7 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use imlogin_core::device::{DeviceProof, ProofRequest, ResumeProof};
 use imlogin_core::protocol::{
     Client, ClientFrame, ClientType, KickReason, LoginCode, LoginFrame, LoginMode, ServerFrame,
 };
@@ -60,7 +61,41 @@ pub struct Harness {
     pub delay_answers: VecDeque<Option<f64>>,
     /// What the machine asked the app: `(attempt, default_ms)`.
     pub delay_questions: Vec<(u32, f64)>,
+    /// The scripted device key: its public key (`None`: the driver has no
+    /// usable key and answers every `Prove` with `None`).
+    pub device_key: Option<String>,
+    /// The device's wall clock minus the virtual clock, in ms.
+    pub wall_offset: f64,
+    /// What the machine asked of the device key, in order.
+    pub proof_requests: Vec<ProofRequest>,
+    /// When set, `Prove`s wait in `deferred_proofs` for the test.
+    pub defer_proofs: bool,
+    pub deferred_proofs: Vec<(ConnId, ProofRequest)>,
+    /// The scripted server's tickets: ticket → the public key it is bound
+    /// to. A resume is accepted when its ticket is here and its `sig` is
+    /// [`fake_sig`] of that key; else refused with 419.
+    pub tickets: HashMap<String, String>,
+    /// The server's clock minus the virtual clock, in ms.
+    pub server_offset: f64,
 }
+
+/// The scripted device key's "signature": stands for an ECDSA signature
+/// by `key` over `message` (the harness only checks that the machine
+/// sends what the key produced for the message it asked about).
+pub fn fake_sig(key: &str, message: &str) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in key.bytes().chain(message.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    imlogin_core::device::base64url(&h.to_le_bytes().repeat(8))
+}
+
+/// A ticket of the scripted server: `n` as 32 bytes, base64url.
+pub fn ticket(n: u8) -> String {
+    imlogin_core::device::base64url(&[n; 32])
+}
+
+pub const KEY_A: &str = "key-of-device-a";
 
 pub const APP_KEY: &str = "app-key";
 pub const DEVICE: &str = "device-a";
@@ -100,7 +135,50 @@ impl Harness {
             deferred_tokens: Vec::new(),
             delay_answers: VecDeque::new(),
             delay_questions: Vec::new(),
+            device_key: Some(KEY_A.into()),
+            wall_offset: 1_700_000_000_000.0,
+            proof_requests: Vec::new(),
+            defer_proofs: false,
+            deferred_proofs: Vec::new(),
+            tickets: HashMap::new(),
+            server_offset: 1_700_000_000_000.0,
         }
+    }
+
+    /// A harness whose machine binds sessions to its device key.
+    pub fn binding(persist_token: bool) -> Self {
+        let mut config = config();
+        config.device_binding = true;
+        config.persist_token = persist_token;
+        Self::with_config(config, 7)
+    }
+
+    /// The scripted device key's answer to `request`, at the current time.
+    pub fn proof_for(&self, request: &ProofRequest) -> Option<DeviceProof> {
+        let key = self.device_key.clone()?;
+        let wall_ms = self.now + self.wall_offset;
+        let resume = match request {
+            ProofRequest::PublicKey => None,
+            ProofRequest::Resume(fields) => {
+                let ts = (wall_ms + fields.skew_ms) as u64;
+                let nonce = imlogin_core::device::base64url(&[self.proof_requests.len() as u8; 16]);
+                let sig = fake_sig(&key, &fields.message(ts, &nonce));
+                Some(ResumeProof { ts, nonce, sig })
+            }
+        };
+        Some(DeviceProof {
+            device_key: key,
+            wall_ms,
+            resume,
+        })
+    }
+
+    /// Answers a deferred `Prove`.
+    pub fn answer_proof(&mut self, i: usize) {
+        let (conn, request) = self.deferred_proofs.remove(i);
+        let proof = self.proof_for(&request);
+        self.m.handle_proof(self.now, conn, proof);
+        self.pump();
     }
 
     /// Plays the driver: drains outputs and lets the scripted server answer.
@@ -129,6 +207,15 @@ impl Harness {
                     }
                 }
                 Output::Send(conn, frame) => self.server_receives(conn, frame),
+                Output::Prove(conn, request) => {
+                    self.proof_requests.push(request.clone());
+                    if self.defer_proofs {
+                        self.deferred_proofs.push((conn, request));
+                        continue;
+                    }
+                    let proof = self.proof_for(&request);
+                    self.m.handle_proof(self.now, conn, proof);
+                }
                 Output::FetchToken(conn, accid) => {
                     self.token_requests.push(accid);
                     if self.defer_tokens {
@@ -176,8 +263,35 @@ impl Harness {
     fn server_receives(&mut self, conn: ConnId, frame: ClientFrame) {
         match frame {
             ClientFrame::Login(login) => {
-                self.logins.push(login);
                 let reply = self.replies.pop_front().unwrap_or(Reply::Accept);
+                let server_time = (self.now + self.server_offset) as u64;
+                // The scripted binding: a token login with a deviceKey earns
+                // a ticket; a resume must match its ticket's key.
+                let mut issued = None;
+                let mut reply = reply;
+                if let Some(t) = &login.ticket {
+                    let message = LoginFrame::resume_message(
+                        &login.app_key,
+                        &login.accid,
+                        &login.device_id,
+                        t,
+                        login.ts.unwrap_or(0),
+                        login.nonce.as_deref().unwrap_or(""),
+                    );
+                    let good = self.tickets.get(t).is_some_and(|key| {
+                        login.sig.as_deref() == Some(fake_sig(key, &message).as_str())
+                    }) && login
+                        .ts
+                        .is_some_and(|ts| (ts as f64 - server_time as f64).abs() <= 300_000.0);
+                    if !good && reply == Reply::Accept {
+                        reply = Reply::Err(419, None);
+                    }
+                } else if let (Some(key), Reply::Accept) = (&login.device_key, &reply) {
+                    let t = ticket(self.tickets.len() as u8 + 1);
+                    self.tickets.insert(t.clone(), key.clone());
+                    issued = Some(t);
+                }
+                self.logins.push(login);
                 let answer = match reply {
                     Reply::Err(code, retry_after_ms) => ServerFrame::LoginErr {
                         code: LoginCode::from(code),
@@ -186,10 +300,10 @@ impl Harness {
                     },
                     _ => ServerFrame::LoginOk {
                         client_id: format!("c{}", conn.0),
-                        server_time: 1_700_000_000_000,
+                        server_time,
                         heartbeat_ms: 30_000,
                         clients: vec![],
-                        ticket: None,
+                        ticket: issued.map(Into::into),
                     },
                 };
                 // After loginErr the machine closes first (asserted by the

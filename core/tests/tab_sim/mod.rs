@@ -9,6 +9,7 @@
 
 #![allow(dead_code)]
 
+use imlogin_core::device::{DeviceProof, ProofRequest, ResumeProof};
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
 use imlogin_core::protocol::{
@@ -151,6 +152,8 @@ pub struct Server {
     pub refusals: Vec<(String, u16)>,
     pub kick_frames: Vec<String>,
     pub kicked_others: usize,
+    /// Device binding: issued tickets and the key each is bound to.
+    pub tickets: HashMap<String, String>,
     next_client: u64,
 }
 
@@ -184,8 +187,16 @@ pub struct Sim {
     pub violations: Vec<String>,
     /// Print every happening and output to stderr (for a failing case).
     pub trace: bool,
+    /// Device binding: tabs opened from now on bind their sessions to the
+    /// profile's one device key ([`PROFILE_KEY`]).
+    pub binding: bool,
+    /// The tabs whose driver answered a device-key request, in order.
+    pub signers: Vec<usize>,
     next_tab: usize,
 }
+
+/// The device key every tab of the simulated profile shares.
+pub const PROFILE_KEY: &str = "profile-key";
 
 impl Sim {
     pub fn new(seed: u64, persistence: Persistence, locks: Locks) -> Sim {
@@ -211,6 +222,8 @@ impl Sim {
             registry: HashMap::new(),
             violations: Vec::new(),
             trace: std::env::var_os("TAB_SIM_TRACE").is_some(),
+            binding: false,
+            signers: Vec::new(),
             next_tab: 0,
         }
     }
@@ -245,6 +258,7 @@ impl Sim {
         };
         let mut config = Config::new(APP_KEY, device);
         config.login_timeout_ms = 60_000.0;
+        config.device_binding = self.binding;
         let machine = LoginMachine::new(config, 1000 + self.next_tab as u64);
         let mut core = TabGroup::new(machine, name.clone(), self.sharing, self.config, self.now);
         if !self.online {
@@ -394,10 +408,10 @@ impl Sim {
             }
             CallKind::AutoLoginWith(accid) => (
                 Call::AutoLoginWith {
-                    credentials: imlogin_core::tab_group::WireCredentials {
-                        accid: accid.into(),
-                        token: format!("token-{accid}"),
-                    },
+                    credentials: imlogin_core::tab_group::WireCredentials::new(
+                        accid.into(),
+                        format!("token-{accid}"),
+                    ),
                     force: true,
                 },
                 Effect::Starts,
@@ -501,6 +515,23 @@ impl Sim {
         match frame {
             ClientFrame::Login(login) => {
                 self.server.logins.push(login.clone());
+                if let Some(ticket) = &login.ticket {
+                    let bound = self.server.tickets.get(ticket);
+                    if bound
+                        .is_none_or(|key| login.sig.as_deref() != Some(&format!("signed-by-{key}")))
+                    {
+                        self.server.refusals.push((login.accid.clone(), 419));
+                        let answer = ServerFrame::LoginErr {
+                            code: LoginCode::DeviceBindingRefused,
+                            message: "device binding refused".into(),
+                            retry_after_ms: None,
+                        };
+                        self.tell_tab(tab, conn, SocketEvent::Frame(answer));
+                        self.tell_tab(tab, conn, SocketEvent::Closed(1008));
+                        self.server.sockets.remove(&(tab, conn));
+                        return;
+                    }
+                }
                 let known = self
                     .server
                     .known_devices
@@ -557,7 +588,13 @@ impl Sim {
                     server_time: 1_700_000_000_000,
                     heartbeat_ms: 30_000,
                     clients: vec![],
-                    ticket: None,
+                    ticket: login.device_key.as_ref().map(|key| {
+                        let ticket = imlogin_core::device::base64url(
+                            &[self.server.tickets.len() as u8 + 1; 32],
+                        );
+                        self.server.tickets.insert(ticket.clone(), key.clone());
+                        ticket.into()
+                    }),
                 };
                 self.tell_tab(tab, conn, SocketEvent::Frame(ok));
             }
@@ -691,6 +728,27 @@ impl Sim {
                 let tab = self.tab_mut(index).expect("open");
                 tab.core
                     .handle_input(now, Input::Token(conn, Some("provided".into())));
+            }
+            // The profile's one key signs, in whichever tab asks.
+            Output::Prove(conn, request) => {
+                let now = self.now;
+                let proof = self.binding.then(|| DeviceProof {
+                    device_key: PROFILE_KEY.into(),
+                    wall_ms: now,
+                    resume: match request {
+                        ProofRequest::PublicKey => None,
+                        ProofRequest::Resume(_) => Some(ResumeProof {
+                            ts: now as u64,
+                            nonce: "nonce".into(),
+                            sig: format!("signed-by-{PROFILE_KEY}"),
+                        }),
+                    },
+                });
+                if proof.is_some() {
+                    self.signers.push(index);
+                }
+                let tab = self.tab_mut(index).expect("open");
+                tab.core.handle_input(now, Input::Proof(conn, proof));
             }
             Output::ChooseDelay { conn, .. } => {
                 let now = self.now;
