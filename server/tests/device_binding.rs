@@ -684,3 +684,102 @@ async fn the_test_hooks_list_and_revoke_tickets_without_a_signature() {
     let v = s.get_json("/_test/tickets?accid=nobody").await;
     assert_eq!(v["code"], 414, "{v}");
 }
+
+/// The race a cluster has and one node has not: a resume checks its ticket,
+/// then `revokeDeviceTicket` (on any node) deletes it and finds no session
+/// of the device to kick, then the resume reaches the admission. The
+/// admission (under the account's lock, in the transaction that inserts
+/// the session) re-reads the ticket and refuses the resume as stale, so
+/// the login's re-check answers 419; a ticket still there is admitted.
+#[tokio::test]
+async fn a_cluster_admission_refuses_a_resume_whose_ticket_was_revoked_after_its_check() {
+    use imlogin_protocol::{ClientType, LoginMode};
+    use imlogin_server::backend::journal::DeviceWrite;
+    use imlogin_server::backend::store::AccountSource;
+    use imlogin_server::backend::tickets::TicketRecord;
+    use imlogin_server::backend::{Backend, NodeSettings};
+    use imlogin_server::sessions::{Admission, AdmitError};
+
+    let Some(url) = common::pg_database_url_or_skip().await else {
+        return;
+    };
+    let node = NodeSettings {
+        link_urls: vec!["ws://127.0.0.1:9/link".into()],
+        heartbeat_ms: 30_000,
+        max_sessions: 4,
+    };
+    let backend = Backend::open(&url, std::time::Duration::from_secs(5), node)
+        .await
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(backend
+        .store
+        .create_account("alice", "token-hash", "", AccountSource::Api, now)
+        .await
+        .unwrap());
+    let bind = |hash: &str, device: &str| {
+        DeviceWrite::BindTicket(TicketRecord {
+            ticket_hash: hash.into(),
+            app_key: APP_KEY.into(),
+            accid: "alice".into(),
+            client_type: ClientType::Web,
+            device_id: device.into(),
+            device_key: "unused-by-the-admission".into(),
+            at_ms: now,
+            expired_before_ms: 0,
+        })
+    };
+    backend
+        .journal
+        .write(vec![bind("hash-a", "dev-a"), bind("hash-b", "dev-b")])
+        .await
+        .unwrap();
+    let (tx, _rx) = tokio::sync::mpsc::unbounded_channel();
+    let resume = |device: &'static str, ticket: &'static str| Admission {
+        accid: "alice",
+        client_type: ClientType::Web,
+        device_id: device,
+        custom_tag: None,
+        mode: LoginMode::Auto,
+        force: false,
+        known_device: true,
+        epoch: 0,
+        token_hash: "token-hash",
+        ticket_hash: Some(ticket),
+        now_ms: now,
+        tx: tx.clone(),
+    };
+    // dev-b's ticket is revoked between its check and its admission.
+    let revoked = backend
+        .store
+        .revoke_tickets(APP_KEY, "alice", Some("dev-b"), 0)
+        .await
+        .unwrap();
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(
+        backend
+            .directory
+            .admit(resume("dev-b", "hash-b"))
+            .await
+            .err(),
+        Some(AdmitError::Stale)
+    );
+    // A ticket never stored is stale as well; dev-a's, still there, is
+    // admitted.
+    assert_eq!(
+        backend
+            .directory
+            .admit(resume("dev-a", "hash-x"))
+            .await
+            .err(),
+        Some(AdmitError::Stale)
+    );
+    assert!(backend
+        .directory
+        .admit(resume("dev-a", "hash-a"))
+        .await
+        .is_ok());
+}

@@ -245,6 +245,7 @@ async fn decide(
                 known_device,
                 epoch,
                 token_hash: &account.token_hash,
+                ticket_hash: resumed.as_deref(),
                 now_ms: now,
                 tx: tx.clone(),
             })

@@ -83,6 +83,12 @@ pub struct Admission<'a> {
     /// The token hash the credential check passed against (a cluster
     /// admission refuses a changed account as stale).
     pub token_hash: &'a str,
+    /// For a resume, the hash of the ticket it was checked against: a
+    /// cluster admission refuses it as stale once the ticket is gone (a
+    /// `revokeDeviceTicket` on any node between the check and the
+    /// admission). One node needs no such check: the revocation bumps the
+    /// account's epoch.
+    pub ticket_hash: Option<&'a str>,
     /// Now, ms since the Unix epoch.
     pub now_ms: u64,
     /// The new session's control channel.

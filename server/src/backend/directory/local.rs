@@ -241,6 +241,7 @@ mod tests {
             known_device: known,
             epoch: 0,
             token_hash: "h",
+            ticket_hash: None,
             now_ms: 1,
             tx,
         }

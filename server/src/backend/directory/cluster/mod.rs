@@ -73,6 +73,8 @@ impl policy::Held for Held {
 struct Ask {
     accid: String,
     token_hash: String,
+    /// A resume's ticket, which must still exist when it is admitted.
+    ticket_hash: Option<String>,
     known_device: bool,
     /// The new session, should it be admitted.
     info: SessionInfo,
@@ -400,6 +402,7 @@ impl Cluster {
         let ask = Ask {
             accid: a.accid.to_owned(),
             token_hash: a.token_hash.to_owned(),
+            ticket_hash: a.ticket_hash.map(str::to_owned),
             known_device: a.known_device,
             info: a.info(client_id.clone()),
             reply,
@@ -473,6 +476,28 @@ impl Cluster {
             }
         }
 
+        // The resumes' tickets that still exist: one revoked since its
+        // check (on any node) makes the resume stale, and its re-check
+        // answers 419. The revocation deletes the ticket before it kicks
+        // the device's sessions under the account's lock, so a resume
+        // admitted just before the delete is kicked, and one admitted
+        // after it is refused here.
+        let resumed: Vec<&str> = asks
+            .iter()
+            .filter_map(|a| a.ticket_hash.as_deref())
+            .collect();
+        let live_tickets: std::collections::HashSet<String> = if resumed.is_empty() {
+            std::collections::HashSet::new()
+        } else {
+            sqlx::query_scalar("SELECT ticket_hash FROM device_tickets WHERE ticket_hash = ANY($1)")
+                .bind(&resumed)
+                .fetch_all(&mut *tx)
+                .await
+                .map_err(&failed)?
+                .into_iter()
+                .collect()
+        };
+
         let mut answers = Vec::with_capacity(asks.len());
         let mut outbox = Outbox::default();
         let mut ended = Vec::new();
@@ -481,7 +506,11 @@ impl Cluster {
             let account = accounts
                 .get_mut(&ask.accid)
                 .filter(|a| a.token_hash == ask.token_hash && !a.blocked);
-            let Some(account) = account else {
+            let ticket_gone = ask
+                .ticket_hash
+                .as_ref()
+                .is_some_and(|t| !live_tickets.contains(t));
+            let (Some(account), false) = (account, ticket_gone) else {
                 answers.push(Err(AdmitError::Stale));
                 continue;
             };
