@@ -7,9 +7,9 @@
 //!
 //! With [`Options::device_binding`] the client binds a P-256 device key of
 //! its own to its logins and resumes with the ticket the server issues
-//! (docs/protocol.md, "Device-bound sessions"): the same frames the browser
-//! package sends, made here by the driver around the machine (see
-//! [`DeviceBinding`]).
+//! (docs/protocol.md, "Device-bound sessions"): the machine binds and
+//! resumes as it does in the browser, and [`DeviceKey`] answers its
+//! requests in place of WebCrypto.
 //!
 //! ```no_run
 //! # async fn demo() {
@@ -28,9 +28,8 @@ use std::sync::{Arc, Mutex};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use futures_util::{SinkExt, StreamExt};
-use imlogin_core::protocol::{
-    decode_server_frame, ClientFrame, LoginCode, LoginFrame, LoginMode, ServerFrame,
-};
+use imlogin_core::device::{DeviceProof, ProofRequest, ResumeFields, ResumeProof};
+use imlogin_core::protocol::LoginCode;
 use imlogin_core::{
     Config, ConnId, Event, LoginError, LoginMachine, Output, RequestId, Status, StoredSession,
 };
@@ -92,7 +91,6 @@ pub struct NativeClient {
     status: watch::Receiver<Status>,
     events: mpsc::UnboundedReceiver<Event>,
     persisted: Arc<Mutex<Option<StoredSession>>>,
-    binding: Option<Arc<Mutex<DeviceBinding>>>,
     task: JoinHandle<()>,
 }
 
@@ -106,35 +104,26 @@ pub struct Options {
     pub persisted: Option<StoredSession>,
     /// The TLS configuration for a `wss://` link.
     pub tls: Option<Arc<rustls::ClientConfig>>,
-    /// Bind a device key of this client's own to its logins and resume
-    /// with the server's ticket ([`DeviceBinding`]).
+    /// Bind a device key of this client's own ([`DeviceKey`]) to its
+    /// logins and resume with the server's ticket: sets the machine's
+    /// `Config::device_binding`.
     pub device_binding: bool,
 }
 
-/// A native client's device binding (docs/protocol.md, "Device-bound
-/// sessions"), applied by the driver to the login machine's frames: a
-/// login with a token carries the client's public key (`deviceKey`); its
-/// `loginOk.ticket` is kept with the server's clock offset; an auto login
-/// of the same account then sends the ticket, a timestamp, a random nonce
-/// and the key's signature instead of the token. A 419, or the machine
-/// clearing its persisted session, drops the ticket.
-///
-/// The machine's own record keeps the token (the native client has no
-/// storage to protect, and a refused ticket falls back to it on the next
-/// manual login); what travels is what the browser package sends.
-pub struct DeviceBinding {
+/// A native client's device key (docs/protocol.md, "Device-bound
+/// sessions"): a P-256 key of its own that answers the login machine's
+/// requests ([`Output::Prove`]) as the browser package's WebCrypto key
+/// does — the public key for a login with a token, a signed resume for a
+/// login with the ticket. The machine does the rest (the ticket in its
+/// record, never the token; 419 and `revoked` clear it), so the frames
+/// are the browser's.
+pub struct DeviceKey {
     key: SigningKey,
     public: String,
-    /// The account (lower case) and its ticket.
-    ticket: Option<(String, String)>,
-    /// The server's clock minus this machine's, in ms, at the last `loginOk`.
-    offset_ms: i64,
-    /// The account each connection's login named (lower case).
-    logins: HashMap<ConnId, String>,
 }
 
-impl DeviceBinding {
-    /// A binding with a new random key.
+impl DeviceKey {
+    /// A new random key.
     ///
     /// # Panics
     /// When the operating system has no randomness to give.
@@ -148,83 +137,41 @@ impl DeviceBinding {
             }
         };
         let public = URL_SAFE_NO_PAD.encode(key.verifying_key().to_sec1_point(false).as_bytes());
-        DeviceBinding {
-            key,
-            public,
-            ticket: None,
-            offset_ms: 0,
-            logins: HashMap::new(),
+        DeviceKey { key, public }
+    }
+
+    /// The public key as a login frame's `deviceKey` carries it.
+    pub fn public_key(&self) -> &str {
+        &self.public
+    }
+
+    /// A resume of `fields` signed now: `ts` is this machine's wall clock
+    /// plus the record's clock offset, the nonce 16 random bytes.
+    pub fn sign_resume(&self, fields: &ResumeFields) -> ResumeProof {
+        let ts = wall_ms().saturating_add_signed(fields.skew_ms as i64);
+        let nonce = random_nonce();
+        let sig: Signature = self.key.sign(fields.message(ts, &nonce).as_bytes());
+        ResumeProof {
+            ts,
+            nonce,
+            sig: URL_SAFE_NO_PAD.encode(sig.to_bytes()),
         }
     }
 
-    /// The ticket held, if any (a secret: for tests).
-    pub fn ticket(&self) -> Option<&str> {
-        self.ticket.as_ref().map(|(_, t)| t.as_str())
-    }
-
-    /// The login frame as it travels: a resume when it is an auto login of
-    /// the account whose ticket is held, else a login binding the key.
-    pub fn prepare(&mut self, conn: ConnId, mut frame: LoginFrame) -> LoginFrame {
-        let accid = frame.accid.to_ascii_lowercase();
-        self.logins.insert(conn, accid.clone());
-        match &self.ticket {
-            Some((owner, ticket)) if frame.mode == LoginMode::Auto && *owner == accid => {
-                let ts = wall_ms().saturating_add_signed(self.offset_ms);
-                let nonce = random_nonce();
-                let message = LoginFrame::resume_message(
-                    &frame.app_key,
-                    &frame.accid,
-                    &frame.device_id,
-                    ticket,
-                    ts,
-                    &nonce,
-                );
-                let sig: Signature = self.key.sign(message.as_bytes());
-                frame.token = None;
-                frame.device_key = None;
-                frame.ticket = Some(ticket.clone());
-                frame.ts = Some(ts);
-                frame.nonce = Some(nonce);
-                frame.sig = Some(URL_SAFE_NO_PAD.encode(sig.to_bytes()));
-            }
-            _ => {
-                frame.device_key = Some(self.public.clone());
-            }
+    /// The answer to the machine's request.
+    pub fn prove(&self, request: &ProofRequest) -> DeviceProof {
+        DeviceProof {
+            device_key: self.public.clone(),
+            wall_ms: wall_ms() as f64,
+            resume: match request {
+                ProofRequest::PublicKey => None,
+                ProofRequest::Resume(fields) => Some(self.sign_resume(fields)),
+            },
         }
-        frame
-    }
-
-    /// Reads a frame the server sent on `conn` for a ticket or a refusal.
-    pub fn observe(&mut self, conn: ConnId, text: &str) {
-        match decode_server_frame(text) {
-            Ok(ServerFrame::LoginOk {
-                server_time,
-                ticket,
-                ..
-            }) => {
-                let server = i64::try_from(server_time).unwrap_or(i64::MAX);
-                let here = i64::try_from(wall_ms()).unwrap_or(i64::MAX);
-                self.offset_ms = server.saturating_sub(here);
-                if let (Some(ticket), Some(accid)) = (ticket, self.logins.remove(&conn)) {
-                    self.ticket = Some((accid, ticket.0));
-                }
-            }
-            Ok(ServerFrame::LoginErr {
-                code: LoginCode::DeviceBindingRefused,
-                ..
-            }) => self.ticket = None,
-            _ => {}
-        }
-    }
-
-    /// The machine cleared its persisted session (logout, a clearing kick
-    /// or refusal): the ticket goes with it.
-    pub fn forget(&mut self) {
-        self.ticket = None;
     }
 }
 
-impl Default for DeviceBinding {
+impl Default for DeviceKey {
     fn default() -> Self {
         Self::new()
     }
@@ -316,7 +263,9 @@ impl NativeClient {
             url,
             app_key: config.app_key.clone(),
         });
-        let binding = device_binding.then(|| Arc::new(Mutex::new(DeviceBinding::new())));
+        let mut config = config;
+        config.device_binding |= device_binding;
+        let device_key = config.device_binding.then(DeviceKey::new);
         let (commands, command_rx) = mpsc::unbounded_channel();
         let (status_tx, status) = watch::channel(Status::LoggedOut);
         let (event_tx, events) = mpsc::unbounded_channel();
@@ -335,7 +284,7 @@ impl NativeClient {
             status: status_tx,
             events: event_tx,
             persisted: persisted.clone(),
-            binding: binding.clone(),
+            device_key,
         };
         let task = tokio::spawn(driver.run(command_rx));
         NativeClient {
@@ -343,7 +292,6 @@ impl NativeClient {
             status,
             events,
             persisted,
-            binding,
             task,
         }
     }
@@ -452,9 +400,8 @@ impl NativeClient {
     /// The resume ticket the client holds, with device binding on (a
     /// secret: for tests).
     pub fn device_ticket(&self) -> Option<String> {
-        let binding = self.binding.as_ref()?;
-        let binding = binding.lock().unwrap_or_else(|e| e.into_inner());
-        binding.ticket().map(str::to_owned)
+        let session = self.persisted()?;
+        session.credentials.ticket.map(|t| t.ticket)
     }
 
     /// What the client's "storage" holds.
@@ -536,18 +483,11 @@ struct Driver {
     status: watch::Sender<Status>,
     events: mpsc::UnboundedSender<Event>,
     persisted: Arc<Mutex<Option<StoredSession>>>,
-    /// The device binding, when on.
-    binding: Option<Arc<Mutex<DeviceBinding>>>,
+    /// The device key, with device binding.
+    device_key: Option<DeviceKey>,
 }
 
 impl Driver {
-    /// Runs `f` on the device binding, if on.
-    fn with_binding<T>(&self, f: impl FnOnce(&mut DeviceBinding) -> T) -> Option<T> {
-        let binding = self.binding.as_ref()?;
-        let mut binding = binding.lock().unwrap_or_else(|e| e.into_inner());
-        Some(f(&mut binding))
-    }
-
     fn now(&self) -> f64 {
         self.start.elapsed().as_secs_f64() * 1000.0
     }
@@ -568,10 +508,7 @@ impl Driver {
                     let now = self.now();
                     match event {
                         SocketEvent::Opened => self.machine.handle_opened(now, conn),
-                        SocketEvent::Text(text) => {
-                            self.with_binding(|b| b.observe(conn, &text));
-                            self.machine.handle_text(now, conn, &text);
-                        }
+                        SocketEvent::Text(text) => self.machine.handle_text(now, conn, &text),
                         SocketEvent::Closed(code) => {
                             self.sockets.remove(&conn);
                             self.machine.handle_closed(now, conn, code);
@@ -643,21 +580,16 @@ impl Driver {
                 Output::Connect(conn) => self.connect(conn),
                 // Native clients log in with fixed tokens (no provider) …
                 Output::FetchToken(conn, _) => self.machine.handle_token(self.now(), conn, None),
-                // … without a device key (no `device_binding`): a request
-                // comes only for a ticket, which these clients never hold.
-                Output::Prove(conn, _) => self.machine.handle_proof(self.now(), conn, None),
+                // … answer for their device key (or say they have none) …
+                Output::Prove(conn, request) => {
+                    let proof = self.device_key.as_ref().map(|k| k.prove(&request));
+                    self.machine.handle_proof(self.now(), conn, proof);
+                }
                 // … and keep the machine's backoff (no delay hook).
                 Output::ChooseDelay { conn, .. } => {
                     self.machine.handle_delay(self.now(), conn, None);
                 }
                 Output::Send(conn, frame) => {
-                    let frame = match frame {
-                        ClientFrame::Login(login) => ClientFrame::Login(
-                            self.with_binding(|b| b.prepare(conn, login.clone()))
-                                .unwrap_or(login),
-                        ),
-                        other => other,
-                    };
                     if let Some(socket) = self.sockets.get(&conn) {
                         let _ = socket.send(SocketCommand::Send(frame.to_json()));
                     }
@@ -672,7 +604,6 @@ impl Driver {
                 }
                 Output::ClearPersisted => {
                     *self.persisted.lock().unwrap_or_else(|e| e.into_inner()) = None;
-                    self.with_binding(DeviceBinding::forget);
                 }
                 Output::Emit(event) => {
                     if let Event::Status(s) = &event {

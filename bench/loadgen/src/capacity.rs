@@ -11,11 +11,11 @@ use serde_json::json;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Command;
 
-use std::sync::Mutex;
+use std::sync::OnceLock;
 
-use imlogin::protocol::{ClientFrame, LoginMode};
-use imlogin::ConnId;
-use imlogin_native::DeviceBinding;
+use imlogin::device::ResumeFields;
+use imlogin::protocol::{decode_server_frame, ClientFrame, LoginMode, ServerFrame};
+use imlogin_native::DeviceKey;
 
 use crate::args::{CapacityArgs, Credential, HoldArgs, Load, LoginsArgs};
 use crate::http::{create_accounts, Account};
@@ -212,8 +212,10 @@ pub(crate) struct Logins {
     target: SocketAddr,
     accounts: Vec<Account>,
     credential: Credential,
-    /// One device binding per account and device (bind and resume).
-    bindings: Vec<Mutex<DeviceBinding>>,
+    /// One device key per account and device (bind and resume).
+    keys: Vec<DeviceKey>,
+    /// The ticket each slot's device was bound with (resume).
+    tickets: Vec<OnceLock<String>>,
 }
 
 impl Logins {
@@ -226,17 +228,16 @@ impl Logins {
         let target: SocketAddr = addr.parse().map_err(|_| "bad server address")?;
         let slots = load.concurrency * ACCOUNTS_PER_WORKER;
         let accounts = create_accounts(addr, slots, 8).await?;
-        let bindings = match credential {
+        let keys = match credential {
             Credential::Token => Vec::new(),
-            Credential::Bind | Credential::Resume => (0..slots)
-                .map(|_| Mutex::new(DeviceBinding::new()))
-                .collect(),
+            Credential::Bind | Credential::Resume => (0..slots).map(|_| DeviceKey::new()).collect(),
         };
         let logins = Logins {
             target,
             accounts,
             credential,
-            bindings,
+            keys,
+            tickets: (0..slots).map(|_| OnceLock::new()).collect(),
         };
         if credential == Credential::Resume {
             logins.bind_all(load.sources).await?;
@@ -244,24 +245,35 @@ impl Logins {
         Ok(logins)
     }
 
-    /// The frame of slot `slot` (an account and its device).
+    /// The frame of slot `slot` (an account and its device), as the login
+    /// machine sends it with device binding: a token login carrying the
+    /// device's public key, or a resume signed by it.
     fn frame(&self, w: usize, slot: usize) -> String {
         let (accid, token) = &self.accounts[slot];
         let device = format!("lg-{w}-{}", slot % ACCOUNTS_PER_WORKER);
         let mut login = ws::login(accid, token, CLIENT_TYPES[0], &device);
-        let binding = || {
-            self.bindings[slot]
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-        };
-        let login = match self.credential {
-            Credential::Token => login,
-            Credential::Bind => binding().prepare(ConnId(0), login),
-            Credential::Resume => {
+        match (self.credential, self.tickets[slot].get()) {
+            (Credential::Token, _) => {}
+            (Credential::Resume, Some(ticket)) => {
+                let fields = ResumeFields {
+                    app_key: login.app_key.clone(),
+                    accid: login.accid.clone(),
+                    device_id: login.device_id.clone(),
+                    ticket: ticket.clone(),
+                    skew_ms: 0.0,
+                };
+                let proof = self.keys[slot].sign_resume(&fields);
                 login.mode = LoginMode::Auto;
-                binding().prepare(ConnId(0), login)
+                login.token = None;
+                login.ticket = Some(ticket.clone());
+                login.ts = Some(proof.ts);
+                login.nonce = Some(proof.nonce);
+                login.sig = Some(proof.sig);
             }
-        };
+            (Credential::Bind | Credential::Resume, _) => {
+                login.device_key = Some(self.keys[slot].public_key().to_owned());
+            }
+        }
         ClientFrame::Login(login).to_json()
     }
 
@@ -269,24 +281,18 @@ impl Logins {
     async fn bind_all(&self, sources: usize) -> Result<(), String> {
         for slot in 0..self.accounts.len() {
             let w = slot / ACCOUNTS_PER_WORKER;
-            let (accid, token) = &self.accounts[slot];
-            let device = format!("lg-{w}-{}", slot % ACCOUNTS_PER_WORKER);
-            let login = ws::login(accid, token, CLIENT_TYPES[0], &device);
-            let text = {
-                let mut b = self.bindings[slot]
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner());
-                ClientFrame::Login(b.prepare(ConnId(0), login)).to_json()
-            };
+            let text = self.frame(w, slot);
             let mut c = ws::connect(self.target, ws::source(slot, sources), "/link").await?;
             let reply = ws::reply_to(&mut c, text).await?;
             let _ = c.close(None).await;
-            let mut b = self.bindings[slot]
-                .lock()
-                .unwrap_or_else(|e| e.into_inner());
-            b.observe(ConnId(0), &reply);
-            if b.ticket().is_none() {
-                return Err(format!("binding login got no ticket: {reply}"));
+            match decode_server_frame(&reply) {
+                Ok(ServerFrame::LoginOk {
+                    ticket: Some(ticket),
+                    ..
+                }) => {
+                    let _ = self.tickets[slot].set(ticket.0);
+                }
+                _ => return Err(format!("binding login got no ticket: {reply}")),
             }
         }
         Ok(())
