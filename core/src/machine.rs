@@ -1234,8 +1234,7 @@ impl LoginMachine {
     /// its attempts.
     fn retry(&mut self, now: f64, error: LoginError, reason: Disconnect) {
         self.lose_connection();
-        let attempts = self.session.as_ref().and_then(|s| s.manual_attempts);
-        if attempts.is_some_and(|n| n >= self.config.retry_count) && !self.is_established() {
+        if self.manual_attempts_used() {
             self.stop(Ending::Failed(error), false);
             return;
         }
@@ -1279,6 +1278,13 @@ impl LoginMachine {
         self.network_outcome();
     }
 
+    /// A manual login that has made its last attempt (`retryCount`) and
+    /// never succeeded: losing the connection now ends it.
+    fn manual_attempts_used(&self) -> bool {
+        let attempts = self.session.as_ref().and_then(|s| s.manual_attempts);
+        attempts.is_some_and(|n| n >= self.config.retry_count) && !self.is_established()
+    }
+
     /// The server's restart notice: close, make no attempt before a moment
     /// drawn uniformly from `[retry_in_ms, retry_in_ms + spread_ms]`, and
     /// fall back to the backoff from its first step after it. The app's
@@ -1290,8 +1296,7 @@ impl LoginMachine {
         let delay_ms = retry_in + self.jitter(spread);
         self.lose_connection();
         self.pending_delay = None;
-        let attempts = self.session.as_ref().and_then(|s| s.manual_attempts);
-        if attempts.is_some_and(|n| n >= self.config.retry_count) && !self.is_established() {
+        if self.manual_attempts_used() {
             let error = LoginError::new(LoginCode::Unavailable, "the link server is restarting");
             self.stop(Ending::Failed(error), false);
             return;
