@@ -86,14 +86,7 @@ async fn a_draining_node_leaves_the_lbs_list_and_readiness_at_once() {
         assert!(tokio::time::Instant::now() < deadline, "never draining");
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    let v: Value = http
-        .get(format!("{base}{lbs}"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = server.get_json(&lbs).await;
     assert_eq!(v["code"], 200, "{v}");
     assert_eq!(v["links"], serde_json::json!([]), "a draining node: {v}");
     tokio::time::timeout(DEADLINE * 2, stop)
